@@ -1,0 +1,1 @@
+Console.WriteLine("Flotilla benchmarks: see bench/README.md");

@@ -1,0 +1,4 @@
+using Flotilla.Server;
+
+var app = FlotillaServer.Build(args);
+await app.RunAsync();

@@ -1,0 +1,37 @@
+using Flotilla.Server.Datasets;
+using Flotilla.Server.Endpoint;
+using Flotilla.Server.Hosting;
+using Flotilla.Server.Pipelines;
+using Flotilla.Server.Registry;
+using Flotilla.Server.Ui;
+
+namespace Flotilla.Server;
+
+/// <summary>
+/// The whole server in one process: REST API, web UI, pipeline workers and an Orleans silo.
+/// The CLI's <c>flotilla server</c> and <c>flotilla demo</c> and the tests all start it through here.
+/// </summary>
+public static class FlotillaServer
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddFlotillaHosting();
+        builder.AddStorage();
+        builder.AddRegistry();
+        builder.AddPipelines();
+        builder.AddFleet();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseFlotillaHosting();
+        app.MapHealth();
+        app.MapDatasetsApi();
+        app.MapPipelinesApi();
+        app.MapRegistryApi();
+        app.MapEndpointApi();
+        app.MapInvocations();
+        app.MapUi();
+        return app;
+    }
+}
