@@ -1,1 +1,15 @@
-Console.WriteLine("Flotilla benchmarks: see bench/README.md");
+// One entry point for every benchmark suite: `dotnet run -c Release --project bench/Flotilla.Bench -- <suite> [options]`.
+// Each suite adds one line to this table; see bench/README.md.
+var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>>(StringComparer.OrdinalIgnoreCase)
+{
+};
+
+if (args.Length == 0 || !suites.TryGetValue(args[0], out var run))
+{
+    Console.Error.WriteLine($"usage: Flotilla.Bench <{string.Join('|', suites.Keys)}> [options]");
+    return 2;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+return await run(args[1..], cancel.Token);
