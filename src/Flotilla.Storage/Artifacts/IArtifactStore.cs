@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+
+namespace Flotilla.Storage.Artifacts;
+
+/// <summary>Where stored content lives: its SHA-256 (lower-case hex, the key), size in bytes and location.</summary>
+public sealed record ArtifactRef(string Sha256, long Size, Uri Uri);
+
+/// <summary>
+/// Content-addressed blob storage for model artifacts and datasets: a folder (embedded) or an S3 bucket
+/// (cluster). Putting the same bytes twice stores them once and returns the same reference; a reader never
+/// sees a partly written artifact.
+/// </summary>
+public interface IArtifactStore
+{
+    /// <summary>Stores <paramref name="content"/> (read to its end) and returns its reference.</summary>
+    Task<ArtifactRef> PutAsync(Stream content, CancellationToken cancellationToken);
+
+    /// <summary>Opens the artifact for reading; throws <see cref="ArtifactNotFoundException"/> if it is not stored.</summary>
+    Task<Stream> OpenReadAsync(string sha256, CancellationToken cancellationToken);
+
+    Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken);
+}
+
+public sealed class ArtifactNotFoundException(string sha256, string where)
+    : Exception($"Artifact {sha256} is not in {where}. It was never stored there, or the store was pointed at another location since.")
+{
+    public string Sha256 { get; } = sha256;
+}
+
+/// <summary>The bytes read back do not hash to the name they were stored under: the store is damaged.</summary>
+public sealed class ArtifactIntegrityException(string sha256, string actualSha256, string where)
+    : Exception($"Artifact {sha256} in {where} is corrupt: its content hashes to {actualSha256}. Restore it from a backup or register the model again.")
+{
+    public string Sha256 { get; } = sha256;
+}
+
+public static class ArtifactStoreExtensions
+{
+    public static async Task<ArtifactRef> PutAsync(this IArtifactStore store, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(content.ToArray(), writable: false);
+        return await store.PutAsync(stream, cancellationToken);
+    }
+
+    /// <summary>Reads the whole artifact and checks its SHA-256 against its name before returning it.</summary>
+    public static async Task<byte[]> ReadVerifiedAsync(this IArtifactStore store, string sha256, CancellationToken cancellationToken)
+    {
+        var expected = ArtifactHash.Normalize(sha256);
+        await using var stream = await store.OpenReadAsync(expected, cancellationToken);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken);
+        var bytes = buffer.ToArray();
+        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        return actual == expected ? bytes : throw new ArtifactIntegrityException(expected, actual, store.ToString() ?? store.GetType().Name);
+    }
+}
+
+internal static class ArtifactHash
+{
+    /// <summary>Lower-case hex of a SHA-256, or an error naming the bad value.</summary>
+    public static string Normalize(string sha256)
+    {
+        ArgumentNullException.ThrowIfNull(sha256);
+        if (sha256.Length != 64 || !sha256.All(char.IsAsciiHexDigit))
+            throw new ArgumentException($"'{sha256}' is not a SHA-256: expected 64 hexadecimal characters.", nameof(sha256));
+        return sha256.ToLowerInvariant();
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/>, hashing on the way.</summary>
+    public static async Task<(string Sha256, long Size)> CopyAndHashAsync(Stream source, Stream destination, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[81920];
+        long size = 0;
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            size += read;
+        }
+        return (Convert.ToHexStringLower(hash.GetHashAndReset()), size);
+    }
+}

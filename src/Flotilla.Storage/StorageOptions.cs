@@ -1,0 +1,37 @@
+namespace Flotilla.Storage;
+
+/// <summary>Where the metadata and the artifacts live. Embedded by default: both under <see cref="DataDirectory"/>.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>Holds <c>flotilla.db</c> (SQLite) and <c>artifacts/</c> unless the cluster settings below are given.</summary>
+    public string DataDirectory { get; set; } = Path.Combine(Environment.CurrentDirectory, ".data");
+
+    /// <summary>When set, metadata goes to this PostgreSQL database instead of the SQLite file.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>When <see cref="S3ArtifactOptions.Bucket"/> is set, artifacts go to that bucket instead of the folder.</summary>
+    public S3ArtifactOptions S3 { get; set; } = new();
+
+    public string SqlitePath => Path.Combine(DataDirectory, "flotilla.db");
+
+    public string ArtifactDirectory => Path.Combine(DataDirectory, "artifacts");
+}
+
+/// <summary>An S3 or S3-compatible bucket (MinIO, Ceph, s3rver…); addressed path-style.</summary>
+public sealed class S3ArtifactOptions
+{
+    public string? Bucket { get; set; }
+
+    /// <summary>Key prefix inside the bucket, e.g. "flotilla/"; empty for the bucket root.</summary>
+    public string Prefix { get; set; } = "";
+
+    /// <summary>Endpoint of an S3-compatible store, e.g. http://127.0.0.1:9000; empty for AWS itself.</summary>
+    public string? ServiceUrl { get; set; }
+
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Static credentials; when empty the SDK's default chain (environment, profile, instance role) is used.</summary>
+    public string? AccessKey { get; set; }
+
+    public string? SecretKey { get; set; }
+}
