@@ -1,4 +1,3 @@
-using Flotilla.Server;
+using Flotilla.Cli;
 
-var app = FlotillaServer.Build(args);
-await app.RunAsync();
+return await FlotillaCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Flotilla.Cli.Client;
+using Flotilla.Cli.Terminal;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary><c>flotilla endpoint</c>: which version serves each group, the instances and their model caches.</summary>
+internal sealed class EndpointCommand : ClientCommand
+{
+    public EndpointCommand() : base("endpoint", "Show the multi-model endpoint: deployed models, instances, cache statistics.")
+    {
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
+    {
+        var endpoint = await client.GetAsync("/api/endpoint", cancellationToken);
+        if (console.Json)
+        {
+            console.WriteJson(endpoint);
+            return ExitCodes.Success;
+        }
+        var aliases = AliasRows(endpoint);
+        console.Line(aliases.Count == 0 ? "No model deployed yet; approve a version with `flotilla approve GROUP`." : "Deployed models:");
+        if (aliases.Count > 0)
+        {
+            console.Table(aliases, "group", "packageId|id", "version", "artifact|artifactId", "deployedAt");
+        }
+        var instances = endpoint["instances"] as JsonArray ?? endpoint["silos"] as JsonArray ?? [];
+        console.Line($"Instances: {instances.Count}");
+        if (instances.Count > 0)
+        {
+            console.Table(instances, "id|instance|silo|address", "status", "modelsLoaded|loadedModels|models", "bytesUsed|memoryBytes", "memoryBudgetBytes|budgetBytes", "hits", "misses", "loads", "evictions", "invocations");
+        }
+        foreach (var (key, value) in endpoint.AsObject())
+        {
+            if (value is JsonValue)
+            {
+                console.Line($"{key}: {CliConsole.Text(value)}");
+            }
+        }
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The alias map as rows with a "group" field, whether the server sends an array or an object keyed by group.</summary>
+    public static JsonArray AliasRows(JsonNode endpoint)
+    {
+        var node = endpoint["aliases"] ?? endpoint["aliasMap"] ?? endpoint["models"] ?? endpoint["deployments"];
+        if (node is JsonArray array)
+        {
+            return array;
+        }
+        var rows = new JsonArray();
+        if (node is JsonObject map)
+        {
+            foreach (var (group, value) in map)
+            {
+                var row = value is JsonObject o ? (JsonObject)o.DeepClone() : new JsonObject { ["artifact"] = value?.DeepClone() };
+                row["group"] ??= group;
+                rows.Add(row);
+            }
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Flotilla.Cli.Client;
+using Flotilla.Cli.Terminal;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary><c>flotilla registry show PACKAGE</c>: one version with its evaluation report's headline numbers.</summary>
+internal sealed class RegistryShowCommand : ClientCommand
+{
+    private static readonly Argument<string> PackageArgument = new("PACKAGE") { Description = "Package id, GROUP (latest version) or GROUP:VERSION." };
+
+    public RegistryShowCommand() : base("show", "Show one model package: status, lineage and evaluation.")
+    {
+        Arguments.Add(PackageArgument);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
+    {
+        var package = await PackageReference.ResolveAsync(client, parseResult.GetRequiredValue(PackageArgument), cancellationToken);
+        if (console.Json)
+        {
+            console.WriteJson(package);
+            return ExitCodes.Success;
+        }
+        foreach (var (key, value) in package)
+        {
+            if (value is JsonValue)
+            {
+                console.Line($"{key,-20} {CliConsole.Text(value)}");
+            }
+        }
+        var evaluation = package["evaluation"] as JsonObject ?? package["evaluationReport"] as JsonObject;
+        if (evaluation is not null)
+        {
+            var metrics = evaluation["metrics"] as JsonObject ?? evaluation;
+            var headline = new[] { "accuracy", "precision", "recall", "f1", "auc", "rocAuc", "averagePrecision", "logLoss" }
+                .Where(m => metrics[m] is JsonValue)
+                .Select(m => $"{m} {CliConsole.Text(metrics[m])}");
+            console.Line($"{"evaluation",-20} {string.Join(", ", headline)}");
+            if (evaluation["confusionMatrix"] is JsonNode confusion)
+            {
+                console.Line($"{"confusion matrix",-20} {confusion.ToJsonString()}");
+            }
+        }
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Flotilla.Cli.Client;
+using Flotilla.Server;
+using Microsoft.Extensions.Hosting;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary><c>flotilla server [--data DIR] [--urls URL]</c>: the whole platform in this process until Ctrl+C.</summary>
+internal sealed class ServerCommand : Command
+{
+    private static readonly Option<DirectoryInfo?> DataOption = new("--data") { Description = "Folder for the embedded SQLite metadata and artifacts (default: ./.data).", HelpName = "DIR" };
+    private static readonly Option<string> UrlsOption = new("--urls")
+    {
+        Description = "Addresses to listen on.",
+        HelpName = "URL",
+        DefaultValueFactory = _ => FlotillaClient.DefaultServer,
+    };
+
+    public ServerCommand() : base("server", "Run the Flotilla server: REST API, web UI, pipeline workers and a model-serving silo.")
+    {
+        Options.Add(DataOption);
+        Options.Add(UrlsOption);
+        // Anything after `--` goes to ASP.NET Core configuration, e.g. -- --Flotilla:Shape=Cluster.
+        TreatUnmatchedTokensAsErrors = false;
+        SetAction(async (parseResult, cancellationToken) =>
+        {
+            var args = new List<string> { "--urls", parseResult.GetRequiredValue(UrlsOption) };
+            if (parseResult.GetValue(DataOption) is { } data)
+            {
+                args.Add($"--Flotilla:DataDirectory={data.FullName}");
+            }
+            args.AddRange(parseResult.UnmatchedTokens);
+            var app = FlotillaServer.Build([.. args]);
+            // Ctrl+C cancels the token; the host then stops gracefully.
+            await ((IHost)app).RunAsync(cancellationToken);
+            return ExitCodes.Success;
+        });
+    }
+}

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using Flotilla.Cli.Client;
+using Flotilla.Cli.Terminal;
+
+namespace Flotilla.Cli.Commands;
+
+/// <summary><c>flotilla stop ID</c>.</summary>
+internal sealed class StopCommand : ClientCommand
+{
+    private static readonly Argument<string> IdArgument = new("ID") { Description = "The execution to stop." };
+
+    public StopCommand() : base("stop", "Stop a running execution (running trials finish or are cancelled; nothing is registered).")
+    {
+        Arguments.Add(IdArgument);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
+    {
+        var id = parseResult.GetRequiredValue(IdArgument);
+        var answer = await client.PostJsonAsync($"/api/executions/{Uri.EscapeDataString(id)}/stop", new { }, cancellationToken);
+        if (console.Json)
+        {
+            console.WriteJson(answer);
+        }
+        else
+        {
+            console.Line($"Stopping execution {id}.");
+        }
+        return ExitCodes.Success;
+    }
+}
