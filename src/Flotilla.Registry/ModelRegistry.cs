@@ -1,0 +1,260 @@
+using System.Data.Common;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Dapper;
+using Flotilla.Registry.Events;
+using Flotilla.Storage.Artifacts;
+using Flotilla.Storage.Metadata;
+
+namespace Flotilla.Registry;
+
+/// <summary>
+/// Model package groups, their numbered versions and approvals. Every registration and every approval change
+/// writes an <see cref="ApprovalStatusChanged"/> row to the outbox in the same transaction, so the event exists
+/// exactly when the change does; the <see cref="OutboxDispatcher"/> delivers it.
+/// </summary>
+public sealed partial class ModelRegistry(MetadataStore store, TimeProvider timeProvider, OutboxSignal outboxSignal)
+{
+    private const int MaxGroupNameLength = 200;
+
+    /// <summary>The group of a pipeline run on a dataset: <c>&lt;pipeline&gt;-&lt;dataset&gt;</c>.</summary>
+    public static string GroupName(string pipeline, string dataset) => $"{pipeline}-{dataset}";
+
+    public static string PackageId(string group, long version) => $"{group}-v{version}";
+
+    /// <summary>
+    /// Adds the next version of <see cref="RegisterModelPackage.Group"/> (making the group on its first package).
+    /// Versions are 1, 2, 3… without gaps or duplicates however many registrations run at once: the group row's
+    /// counter is incremented inside the transaction, which serialises concurrent registrations of one group.
+    /// </summary>
+    public async Task<ModelPackage> RegisterAsync(RegisterModelPackage request, CancellationToken cancellationToken)
+    {
+        ValidateGroupName(request.Group);
+        if (request.ApprovalStatus == ApprovalStatus.Rejected)
+            throw new ArgumentException("A package is registered as PendingManualApproval or Approved, not Rejected.", nameof(request));
+        var now = timeProvider.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var package = await store.InTransactionAsync(async (connection, transaction, ct) =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO registry_groups (name, latest_version, created_ms) VALUES (@Group, 0, @Now) ON CONFLICT (name) DO NOTHING",
+                new { request.Group, Now = nowMs }, transaction, cancellationToken: ct));
+            var version = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "UPDATE registry_groups SET latest_version = latest_version + 1 WHERE name = @Group RETURNING latest_version",
+                new { request.Group }, transaction, cancellationToken: ct));
+            var package = new ModelPackage(
+                PackageId(request.Group, version), request.Group, version, request.Artifact,
+                request.EvaluationReport.Clone(), request.Parameters.Clone(), request.Lineage,
+                request.ApprovalStatus, request.ApprovalDescription, request.RegisteredBy, now, now);
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO registry_packages (id, group_name, version, artifact_sha256, artifact_size, artifact_uri,
+                    evaluation_report, parameters, execution_id, step_name, dataset_hash,
+                    approval_status, approval_description, status_changed_by, status_changed_ms, created_ms)
+                VALUES (@Id, @Group, @Version, @Sha256, @Size, @Uri, @Report, @Parameters, @ExecutionId, @StepName, @DatasetHash,
+                    @Status, @Description, @ChangedBy, @Now, @Now)
+                """,
+                new
+                {
+                    package.Id, package.Group, package.Version,
+                    request.Artifact.Sha256, request.Artifact.Size, Uri = request.Artifact.Uri.ToString(),
+                    Report = request.EvaluationReport.GetRawText(), Parameters = request.Parameters.GetRawText(),
+                    request.Lineage.ExecutionId, request.Lineage.StepName, request.Lineage.DatasetHash,
+                    Status = request.ApprovalStatus.ToString(), Description = request.ApprovalDescription,
+                    ChangedBy = request.RegisteredBy, Now = nowMs,
+                }, transaction, cancellationToken: ct));
+            await WriteEventAsync(connection, transaction, package, null, request.RegisteredBy, nowMs, ct);
+            return package;
+        }, cancellationToken);
+        outboxSignal.Notify();
+        return package;
+    }
+
+    /// <summary>
+    /// Approves or rejects a package, recording who, why and when, and writes the event in the same transaction.
+    /// Setting the status it already has changes nothing and writes no event, so a repeated approval is harmless.
+    /// </summary>
+    /// <exception cref="ModelPackageNotFoundException">No package has this id.</exception>
+    /// <exception cref="InvalidApprovalTransitionException">The change is not one of <see cref="ApprovalTransitions.Allowed"/>.</exception>
+    public async Task<ModelPackage> UpdateApprovalStatusAsync(
+        string packageId, ApprovalStatus status, string? description, string changedBy, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var nowMs = timeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var (outcome, package) = await store.InTransactionAsync(async (connection, transaction, ct) =>
+            {
+                var current = await QueryPackageAsync(connection, transaction, "p.id = @Id", new { Id = packageId }, ct)
+                    ?? throw new ModelPackageNotFoundException(packageId);
+                if (current.ApprovalStatus == status)
+                    return (Outcome.Unchanged, current);
+                if (!ApprovalTransitions.IsAllowed(current.ApprovalStatus, status))
+                    throw new InvalidApprovalTransitionException(packageId, current.ApprovalStatus, status);
+                // Conditional on the status just read: if another writer changed it in between, nothing is updated
+                // and the whole decision is taken again on the new status.
+                var updated = await connection.ExecuteAsync(new CommandDefinition(
+                    """
+                    UPDATE registry_packages
+                    SET approval_status = @Status, approval_description = @Description, status_changed_by = @ChangedBy, status_changed_ms = @Now
+                    WHERE id = @Id AND approval_status = @Expected
+                    """,
+                    new { Id = packageId, Status = status.ToString(), Description = description, ChangedBy = changedBy, Now = nowMs, Expected = current.ApprovalStatus.ToString() },
+                    transaction, cancellationToken: ct));
+                if (updated == 0)
+                    return (Outcome.Raced, current);
+                var changed = current with
+                {
+                    ApprovalStatus = status,
+                    ApprovalDescription = description,
+                    StatusChangedBy = changedBy,
+                    StatusChangedAt = DateTimeOffset.FromUnixTimeMilliseconds(nowMs),
+                };
+                await WriteEventAsync(connection, transaction, changed, current.ApprovalStatus, changedBy, nowMs, ct);
+                return (Outcome.Changed, changed);
+            }, cancellationToken);
+            if (outcome == Outcome.Raced)
+                continue;
+            if (outcome == Outcome.Changed)
+                outboxSignal.Notify();
+            return package;
+        }
+    }
+
+    public async Task<ModelPackage?> GetPackageAsync(string packageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        return await QueryPackageAsync(connection, null, "p.id = @Id", new { Id = packageId }, cancellationToken);
+    }
+
+    /// <summary>The highest version of <paramref name="group"/>, optionally only among packages with <paramref name="status"/>.</summary>
+    public async Task<ModelPackage?> GetLatestAsync(string group, ApprovalStatus? status, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<PackageRow>(new CommandDefinition(
+            $"{SelectPackages} WHERE p.group_name = @Group{StatusFilter(status)} ORDER BY p.version DESC LIMIT 1",
+            new { Group = group, Status = status?.ToString() }, cancellationToken: cancellationToken));
+        return rows.Select(r => r.ToPackage()).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<ModelPackageGroup>> ListGroupsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<GroupRow>(new CommandDefinition(
+            $"{SelectGroups} ORDER BY g.name", cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToGroup())];
+    }
+
+    public async Task<ModelPackageGroup?> GetGroupAsync(string group, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<GroupRow>(new CommandDefinition(
+            $"{SelectGroups} WHERE g.name = @Group", new { Group = group }, cancellationToken: cancellationToken));
+        return row?.ToGroup();
+    }
+
+    /// <summary>The group's packages, newest first by <paramref name="sort"/>; empty if the group does not exist.</summary>
+    public async Task<IReadOnlyList<ModelPackage>> ListPackagesAsync(
+        string group, ApprovalStatus? status, PackageSort sort, CancellationToken cancellationToken)
+    {
+        var order = sort == PackageSort.Time ? "COALESCE(p.status_changed_ms, p.created_ms) DESC, p.version DESC" : "p.version DESC";
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<PackageRow>(new CommandDefinition(
+            $"{SelectPackages} WHERE p.group_name = @Group{StatusFilter(status)} ORDER BY {order}",
+            new { Group = group, Status = status?.ToString() }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToPackage())];
+    }
+
+    private static async Task WriteEventAsync(
+        DbConnection connection, DbTransaction transaction, ModelPackage package, ApprovalStatus? oldStatus, string changedBy, long nowMs, CancellationToken ct) =>
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO registry_outbox (id, group_name, package_id, version, old_status, new_status, changed_by, occurred_ms, attempts, next_attempt_ms)
+            VALUES (@Id, @Group, @PackageId, @Version, @OldStatus, @NewStatus, @ChangedBy, @Now, 0, @Now)
+            """,
+            new
+            {
+                Id = Guid.CreateVersion7().ToString("N"), package.Group, PackageId = package.Id, package.Version,
+                OldStatus = oldStatus?.ToString(), NewStatus = package.ApprovalStatus.ToString(), ChangedBy = changedBy, Now = nowMs,
+            }, transaction, cancellationToken: ct));
+
+    private static async Task<ModelPackage?> QueryPackageAsync(
+        DbConnection connection, DbTransaction? transaction, string where, object parameters, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<PackageRow>(new CommandDefinition(
+            $"{SelectPackages} WHERE {where}", parameters, transaction, cancellationToken: ct));
+        return row?.ToPackage();
+    }
+
+    private static string StatusFilter(ApprovalStatus? status) => status is null ? "" : " AND p.approval_status = @Status";
+
+    private static void ValidateGroupName(string group)
+    {
+        if (string.IsNullOrEmpty(group) || group.Length > MaxGroupNameLength || !GroupNamePattern().IsMatch(group))
+            throw new ArgumentException(
+                $"'{group}' is not a valid model package group name: use 1 to {MaxGroupNameLength} letters, digits, '-', '_' or '.', starting with a letter or digit.",
+                nameof(group));
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex GroupNamePattern();
+
+    private enum Outcome { Unchanged, Changed, Raced }
+
+    private const string SelectPackages = """
+        SELECT p.id, p.group_name, p.version, p.artifact_sha256, p.artifact_size, p.artifact_uri, p.evaluation_report, p.parameters,
+               p.execution_id, p.step_name, p.dataset_hash, p.approval_status, p.approval_description, p.status_changed_by,
+               p.status_changed_ms, p.created_ms
+        FROM registry_packages p
+        """;
+
+    private const string SelectGroups = """
+        SELECT g.name, g.latest_version, g.created_ms,
+               (SELECT COUNT(*) FROM registry_packages p WHERE p.group_name = g.name AND p.approval_status = 'Approved') AS approved_count
+        FROM registry_groups g
+        """;
+
+    private sealed class PackageRow
+    {
+        public string Id { get; init; } = "";
+        public string GroupName { get; init; } = "";
+        public long Version { get; init; }
+        public string ArtifactSha256 { get; init; } = "";
+        public long ArtifactSize { get; init; }
+        public string ArtifactUri { get; init; } = "";
+        public string EvaluationReport { get; init; } = "{}";
+        public string Parameters { get; init; } = "{}";
+        public string? ExecutionId { get; init; }
+        public string? StepName { get; init; }
+        public string? DatasetHash { get; init; }
+        public string ApprovalStatus { get; init; } = "";
+        public string? ApprovalDescription { get; init; }
+        public string? StatusChangedBy { get; init; }
+        public long? StatusChangedMs { get; init; }
+        public long CreatedMs { get; init; }
+
+        public ModelPackage ToPackage() => new(
+            Id, GroupName, Version,
+            new ArtifactRef(ArtifactSha256, ArtifactSize, new Uri(ArtifactUri)),
+            ParseJson(EvaluationReport), ParseJson(Parameters),
+            new PackageLineage(ExecutionId, StepName, DatasetHash),
+            Enum.Parse<ApprovalStatus>(ApprovalStatus), ApprovalDescription, StatusChangedBy,
+            StatusChangedMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
+            DateTimeOffset.FromUnixTimeMilliseconds(CreatedMs));
+
+        private static JsonElement ParseJson(string json)
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+    }
+
+    private sealed class GroupRow
+    {
+        public string Name { get; init; } = "";
+        public long LatestVersion { get; init; }
+        public long CreatedMs { get; init; }
+        public long ApprovedCount { get; init; }
+
+        public ModelPackageGroup ToGroup() => new(Name, LatestVersion, ApprovedCount, DateTimeOffset.FromUnixTimeMilliseconds(CreatedMs));
+    }
+}
