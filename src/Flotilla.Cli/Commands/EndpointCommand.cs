@@ -24,20 +24,22 @@ internal sealed class EndpointCommand : ClientCommand
         console.Line(aliases.Count == 0 ? "No model deployed yet; approve a version with `flotilla approve GROUP`." : "Deployed models:");
         if (aliases.Count > 0)
         {
-            console.Table(aliases, "group", "packageId|id", "version", "artifact|artifactId", "deployedAt");
+            console.Table(aliases, "group", "packageId|id", "version", "artifactSha256|artifact", "deployedAt");
         }
         var instances = endpoint["instances"] as JsonArray ?? endpoint["silos"] as JsonArray ?? [];
         console.Line($"Instances: {instances.Count}");
         if (instances.Count > 0)
         {
-            console.Table(instances, "id|instance|silo|address", "status", "modelsLoaded|loadedModels|models", "bytesUsed|memoryBytes", "memoryBudgetBytes|budgetBytes", "hits", "misses", "loads", "evictions", "invocations");
+            console.Table(instances, "silo|id|instance|address", "modelsLoaded|loadedModels", "bytesInUse|bytesUsed", "budgetBytes|memoryBudgetBytes");
         }
-        foreach (var (key, value) in endpoint.AsObject())
+        if (endpoint["models"] is JsonArray { Count: > 0 } models)
         {
-            if (value is JsonValue)
-            {
-                console.Line($"{key}: {CliConsole.Text(value)}");
-            }
+            console.Line("Models:");
+            console.Table(models, "groups", "artifactSha256", "loadedOn", "invocations", "hits", "misses", "loads", "evictions", "p50LatencyMilliseconds", "p99LatencyMilliseconds");
+        }
+        if (endpoint["totals"] is JsonObject totals)
+        {
+            console.Line("Totals: " + CliConsole.Text(totals));
         }
         return ExitCodes.Success;
     }
@@ -45,7 +47,7 @@ internal sealed class EndpointCommand : ClientCommand
     /// <summary>The alias map as rows with a "group" field, whether the server sends an array or an object keyed by group.</summary>
     public static JsonArray AliasRows(JsonNode endpoint)
     {
-        var node = endpoint["aliases"] ?? endpoint["aliasMap"] ?? endpoint["models"] ?? endpoint["deployments"];
+        var node = endpoint["aliases"] ?? endpoint["aliasMap"];
         if (node is JsonArray array)
         {
             return array;

@@ -11,15 +11,21 @@ internal sealed class InvokeCommand : ClientCommand
     private static readonly Argument<string> GroupArgument = new("GROUP") { Description = "Model group, e.g. multimodel-churn (the endpoint serves its deployed version)." };
     private static readonly Option<string> CsvOption = new("--csv")
     {
-        Description = "CSV rows to score, with the training header (the label column may be absent); '-' reads stdin.",
+        Description = "CSV rows to score with a header naming the feature columns (the label column may be present); '-' reads stdin.",
         Required = true,
         HelpName = "FILE|-",
+    };
+
+    private static readonly Option<bool> NoHeaderOption = new("--no-header")
+    {
+        Description = "The CSV has no header: values are in the model's feature order and sent as text/csv unchanged.",
     };
 
     public InvokeCommand() : base("invoke", "Score CSV rows with a deployed model.")
     {
         Arguments.Add(GroupArgument);
         Options.Add(CsvOption);
+        Options.Add(NoHeaderOption);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
@@ -40,7 +46,9 @@ internal sealed class InvokeCommand : ClientCommand
             throw new CliInputException($"--csv {Path.GetFullPath(source)} does not exist; pass a CSV file or '-' for stdin.");
         }
 
-        var answer = await InvokeAsync(client, group, csv, cancellationToken);
+        var answer = parseResult.GetValue(NoHeaderOption)
+            ? await client.PostCsvAsync($"/models/{Uri.EscapeDataString(group)}/invocations", csv, cancellationToken)
+            : await InvokeAsync(client, group, csv, cancellationToken);
         if (console.Json)
         {
             console.WriteJson(answer);
@@ -58,8 +66,80 @@ internal sealed class InvokeCommand : ClientCommand
         return ExitCodes.Success;
     }
 
+    /// <summary>Scores CSV rows with a header: sent as JSON objects by column name, so column order does not matter.</summary>
     public static Task<JsonNode> InvokeAsync(FlotillaClient client, string group, string csv, CancellationToken cancellationToken) =>
-        client.PostCsvAsync($"/models/{Uri.EscapeDataString(group)}/invocations", csv, cancellationToken);
+        client.PostJsonAsync($"/models/{Uri.EscapeDataString(group)}/invocations", ToJsonRows(csv), cancellationToken);
+
+    /// <summary>CSV with a header as JSON rows: numbers stay numbers, empty cells become null (missing), the rest strings.</summary>
+    public static JsonArray ToJsonRows(string csv)
+    {
+        var lines = csv.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+        if (lines.Count < 2)
+        {
+            throw new CliInputException("The CSV needs a header row and at least one row to score (or pass --no-header for bare rows).");
+        }
+        var header = SplitCsvLine(lines[0]);
+        var rows = new JsonArray();
+        for (var i = 1; i < lines.Count; i++)
+        {
+            var cells = SplitCsvLine(lines[i]);
+            if (cells.Count != header.Count)
+            {
+                throw new CliInputException($"CSV line {i + 1} has {cells.Count} values but the header has {header.Count} columns.");
+            }
+            var row = new JsonObject();
+            for (var c = 0; c < header.Count; c++)
+            {
+                row[header[c]] = cells[c].Length == 0 ? null
+                    : double.TryParse(cells[c], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? JsonValue.Create(d)
+                    : JsonValue.Create(cells[c]);
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    private static List<string> SplitCsvLine(string line)
+    {
+        var cells = new List<string>();
+        var cell = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var ch = line[i];
+            if (quoted)
+            {
+                if (ch == '"' && i + 1 < line.Length && line[i + 1] == '"')
+                {
+                    cell.Append('"');
+                    i++;
+                }
+                else if (ch == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    cell.Append(ch);
+                }
+            }
+            else if (ch == '"')
+            {
+                quoted = true;
+            }
+            else if (ch == ',')
+            {
+                cells.Add(cell.ToString().Trim());
+                cell.Clear();
+            }
+            else
+            {
+                cell.Append(ch);
+            }
+        }
+        cells.Add(cell.ToString().Trim());
+        return cells;
+    }
 
     /// <summary>The predictions array, whether the server answers with a bare array or wraps it.</summary>
     public static JsonArray Predictions(JsonNode answer) =>

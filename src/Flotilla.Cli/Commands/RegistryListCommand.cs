@@ -34,11 +34,11 @@ internal sealed class RegistryListCommand : ClientCommand
         }
         if (group is null)
         {
-            console.Table(rows, "name|group", "latestVersion|versions|versionCount", "latestStatus|latestApprovalStatus", "deployedVersion", "createdAt");
+            console.Table(rows, "name|group", "latestVersion", "approvedCount", "createdAt");
         }
         else
         {
-            console.Table(rows, "id|packageId", "version", "approvalStatus|status", "algorithm", "metrics|metric", "createdAt", "description");
+            console.Table(rows, "id|packageId", "version", "approvalStatus|status", "approvalDescription|description", "statusChangedAt", "createdAt");
         }
         return ExitCodes.Success;
     }

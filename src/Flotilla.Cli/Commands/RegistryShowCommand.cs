@@ -30,7 +30,7 @@ internal sealed class RegistryShowCommand : ClientCommand
                 console.Line($"{key,-20} {CliConsole.Text(value)}");
             }
         }
-        var evaluation = package["evaluation"] as JsonObject ?? package["evaluationReport"] as JsonObject;
+        var evaluation = package["evaluationReport"] as JsonObject ?? package["evaluation"] as JsonObject;
         if (evaluation is not null)
         {
             var metrics = evaluation["metrics"] as JsonObject ?? evaluation;

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Flotilla.Cli.Demo;
 
-/// <summary>A generated dataset: the training CSV, a few unlabelled rows to invoke the model with, and how to register it.</summary>
+/// <summary>A generated dataset: the training CSV, a few unlabelled rows (header, features only) to invoke the model with, and how to register it.</summary>
 internal sealed record ExampleDataset(string Name, string Target, IReadOnlyList<string> Exclude, string Description, string Csv, string SampleCsv);
 
 /// <summary>
@@ -75,11 +75,12 @@ internal static class ExampleDatasets
         {
             csv.AppendLine(string.Join(',', row(random, i)));
         }
-        var sample = new StringBuilder().AppendLine(string.Join(',', header[..^1]));
+        // The sample is what a caller scores: no id column (the first, excluded from training), no label (the last).
+        var sample = new StringBuilder().AppendLine(string.Join(',', header[1..^1]));
         for (var i = 0; i < sampleRows; i++)
         {
             var values = row(random, rows + i);
-            sample.AppendLine(string.Join(',', values[..^1]));
+            sample.AppendLine(string.Join(',', values[1..^1]));
         }
         return (csv.ToString(), sample.ToString());
     }
