@@ -1,0 +1,92 @@
+using Flotilla.Learning.Artifacts;
+
+namespace Flotilla.Learning.Algorithms;
+
+/// <summary>
+/// Gaussian naive Bayes, exact as scikit-learn's GaussianNB but on standardized features: per-class means and
+/// variances, variances widened by var_smoothing × the largest feature variance, class priors from counts.
+/// </summary>
+internal sealed class NaiveBayes : Algorithm
+{
+    public override string Name => "NaiveBayes";
+
+    public override SearchSpace Space { get; } = new("NaiveBayes",
+    [
+        ParameterSpec.Float("var_smoothing", 1e-10, 1, logScale: true, reference: "var_smoothing: same meaning as scikit-learn's GaussianNB."),
+    ]);
+
+    public override HyperParameters Defaults { get; } = new(new Dictionary<string, ParameterValue> { ["var_smoothing"] = 1e-9 });
+
+    internal override Predictor FitEncoded(EncodedData data, HyperParameters hp, int seed, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var (d, z) = (data.Width, data.Z);
+        var counts = new double[2];
+        var means = new double[2 * d];
+        var variances = new double[2 * d];
+        for (var r = 0; r < data.Rows; r++)
+        {
+            var c = data.Y[r] ? 1 : 0;
+            counts[c]++;
+            var row = z.AsSpan(r * d, d);
+            for (var j = 0; j < d; j++)
+            {
+                means[c * d + j] += row[j];
+            }
+        }
+
+        for (var c = 0; c < 2; c++)
+        {
+            for (var j = 0; j < d; j++)
+            {
+                means[c * d + j] /= Math.Max(counts[c], 1);
+            }
+        }
+
+        var overall = new double[d];
+        for (var r = 0; r < data.Rows; r++)
+        {
+            var c = data.Y[r] ? 1 : 0;
+            var row = z.AsSpan(r * d, d);
+            for (var j = 0; j < d; j++)
+            {
+                var diff = row[j] - means[c * d + j];
+                variances[c * d + j] += diff * diff;
+            }
+        }
+
+        // The largest feature variance of the (standardized) data, as scikit-learn scales var_smoothing by it.
+        var maxVariance = 0.0;
+        for (var j = 0; j < d; j++)
+        {
+            double mean = 0, square = 0;
+            for (var r = 0; r < data.Rows; r++)
+            {
+                mean += z[r * d + j];
+            }
+
+            mean /= Math.Max(data.Rows, 1);
+            for (var r = 0; r < data.Rows; r++)
+            {
+                var diff = z[r * d + j] - mean;
+                square += diff * diff;
+            }
+
+            overall[j] = square / Math.Max(data.Rows, 1);
+            maxVariance = Math.Max(maxVariance, overall[j]);
+        }
+
+        var epsilon = Number(hp, "var_smoothing") * (maxVariance > 0 ? maxVariance : 1);
+        for (var c = 0; c < 2; c++)
+        {
+            for (var j = 0; j < d; j++)
+            {
+                variances[c * d + j] = variances[c * d + j] / Math.Max(counts[c], 1) + epsilon;
+            }
+        }
+
+        var total = counts[0] + counts[1];
+        double[] logPrior = [Math.Log(counts[0] / total), Math.Log(counts[1] / total)];
+        return new NaiveBayesPredictor(data.Standardizer, logPrior, means, variances);
+    }
+}

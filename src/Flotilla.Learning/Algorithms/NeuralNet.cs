@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Numerics.Tensors;
+using Flotilla.Learning.Artifacts;
+
+namespace Flotilla.Learning.Algorithms;
+
+/// <summary>
+/// A multi-layer perceptron as scikit-learn's MLPClassifier: standardized input, relu or logistic hidden
+/// layers, a sigmoid output, cross-entropy with L2 penalty alpha, Adam on shuffled mini-batches of up to 200
+/// rows, and early stopping on a stratified 10% validation split (patience 10 epochs, best weights kept).
+/// </summary>
+internal sealed class NeuralNet : Algorithm
+{
+    private const int BatchSize = 200;
+    private const int Patience = 10;
+    private const double Tolerance = 1e-4;
+
+    public override string Name => "NeuralNet";
+
+    public override SearchSpace Space { get; } = new("NeuralNet",
+    [
+        ParameterSpec.Categorical("hidden_layer_sizes", Choices("50", "100", "50,50"), "hidden_layer_sizes: same meaning (comma-separated widths)."),
+        ParameterSpec.Categorical("activation", Choices("logistic", "relu"), "activation: same meaning."),
+        ParameterSpec.Float("learning_rate_init", 1e-3, 1e-1, logScale: true, reference: "learning_rate_init: Adam's step size."),
+        ParameterSpec.Float("alpha", 1e-5, 1e3, logScale: true, reference: "alpha: L2 penalty, scaled by the batch size as in scikit-learn."),
+        ParameterSpec.Categorical("max_iter", Choices("100", "200", "500", "1000"), "max_iter: epochs at most."),
+    ]);
+
+    public override HyperParameters Defaults { get; } = new(new Dictionary<string, ParameterValue>
+    {
+        ["hidden_layer_sizes"] = "100",
+        ["activation"] = "relu",
+        ["learning_rate_init"] = 1e-3,
+        ["alpha"] = 1e-4,
+        ["max_iter"] = "200",
+    });
+
+    internal override Predictor FitEncoded(EncodedData data, HyperParameters hp, int seed, CancellationToken ct)
+    {
+        var hidden = Choice(hp, "hidden_layer_sizes").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var network = new Network(data.Width, hidden, Choice(hp, "activation") == "relu", seed);
+        network.Train(data.Z, data.Y, Number(hp, "learning_rate_init"), Number(hp, "alpha"), Integer(hp, "max_iter"), seed, ct);
+        return new MlpPredictor(data.Standardizer, network.Relu, network.Weights, network.Biases);
+    }
+
+    /// <summary>Weights and the training loop; layer l maps sizes[l] inputs to sizes[l+1] outputs.</summary>
+    internal sealed class Network
+    {
+        private readonly int[] _sizes;
+
+        public Network(int inputs, int[] hidden, bool relu, int seed)
+        {
+            Relu = relu;
+            _sizes = [inputs, .. hidden, 1];
+            var random = new Random(seed);
+            Weights = new float[_sizes.Length - 1][];
+            Biases = new float[_sizes.Length - 1][];
+            for (var l = 0; l < Weights.Length; l++)
+            {
+                var (fanIn, fanOut) = (_sizes[l], _sizes[l + 1]);
+                // Glorot uniform, with scikit-learn's factor 2 for logistic layers and 6 otherwise.
+                var factor = !relu && l < Weights.Length - 1 ? 2.0 : 6.0;
+                var bound = Math.Sqrt(factor / (fanIn + fanOut));
+                Weights[l] = new float[fanIn * fanOut];
+                Biases[l] = new float[fanOut];
+                for (var i = 0; i < Weights[l].Length; i++)
+                {
+                    Weights[l][i] = (float)((random.NextDouble() * 2 - 1) * bound);
+                }
+
+                for (var i = 0; i < Biases[l].Length; i++)
+                {
+                    Biases[l][i] = (float)((random.NextDouble() * 2 - 1) * bound);
+                }
+            }
+        }
+
+        public bool Relu { get; }
+
+        public float[][] Weights { get; }
+
+        public float[][] Biases { get; }
+
+        private int Layers => Weights.Length;
+
+        public void Train(float[] x, bool[] y, double learningRate, double alpha, int maxEpochs, int seed, CancellationToken ct)
+        {
+            var d = _sizes[0];
+            var random = new Random(seed + 1);
+            var (train, validation) = ValidationSplit(y, random);
+            var activations = _sizes.Select(s => new float[s]).ToArray();
+            var deltas = _sizes.Select(s => new float[s]).ToArray();
+            var gradW = Weights.Select(w => new float[w.Length]).ToArray();
+            var gradB = Biases.Select(b => new float[b.Length]).ToArray();
+            var mW = Weights.Select(w => new float[w.Length]).ToArray();
+            var vW = Weights.Select(w => new float[w.Length]).ToArray();
+            var mB = Biases.Select(b => new float[b.Length]).ToArray();
+            var vB = Biases.Select(b => new float[b.Length]).ToArray();
+            var bestW = Weights.Select(w => (float[])w.Clone()).ToArray();
+            var bestB = Biases.Select(b => (float[])b.Clone()).ToArray();
+            var best = double.PositiveInfinity;
+            var stale = 0;
+            var step = 0;
+            const double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+            for (var epoch = 0; epoch < maxEpochs; epoch++)
+            {
+                ct.ThrowIfCancellationRequested();
+                random.Shuffle(train);
+                for (var start = 0; start < train.Length; start += BatchSize)
+                {
+                    var batch = train.AsSpan(start, Math.Min(BatchSize, train.Length - start));
+                    foreach (var g in gradW)
+                    {
+                        Array.Clear(g);
+                    }
+
+                    foreach (var g in gradB)
+                    {
+                        Array.Clear(g);
+                    }
+
+                    foreach (var row in batch)
+                    {
+                        x.AsSpan(row * d, d).CopyTo(activations[0]);
+                        var p = Forward(activations);
+                        deltas[Layers][0] = (float)(p - (y[row] ? 1 : 0));
+                        Backward(activations, deltas, gradW, gradB);
+                    }
+
+                    step++;
+                    var scale = 1f / batch.Length;
+                    var correction1 = 1 - Math.Pow(beta1, step);
+                    var correction2 = 1 - Math.Pow(beta2, step);
+                    var rate = (float)(learningRate * Math.Sqrt(correction2) / correction1);
+                    for (var l = 0; l < Layers; l++)
+                    {
+                        // Mean gradient plus the L2 term alpha·W / batch, as scikit-learn.
+                        TensorPrimitives.Multiply(gradW[l], scale, gradW[l]);
+                        TensorPrimitives.MultiplyAdd(Weights[l], (float)alpha * scale, gradW[l], gradW[l]);
+                        TensorPrimitives.Multiply(gradB[l], scale, gradB[l]);
+                        Adam(Weights[l], gradW[l], mW[l], vW[l], rate);
+                        Adam(Biases[l], gradB[l], mB[l], vB[l], rate);
+                    }
+                }
+
+                var loss = Loss(x, y, validation.Length > 0 ? validation : train, activations);
+                if (loss < best - Tolerance)
+                {
+                    best = loss;
+                    stale = 0;
+                    for (var l = 0; l < Layers; l++)
+                    {
+                        Weights[l].CopyTo(bestW[l], 0);
+                        Biases[l].CopyTo(bestB[l], 0);
+                    }
+                }
+                else if (++stale >= Patience)
+                {
+                    break;
+                }
+            }
+
+            for (var l = 0; l < Layers; l++)
+            {
+                bestW[l].CopyTo(Weights[l], 0);
+                bestB[l].CopyTo(Biases[l], 0);
+            }
+
+            static void Adam(float[] w, float[] g, float[] m, float[] v, float rate)
+            {
+                for (var i = 0; i < w.Length; i++)
+                {
+                    m[i] = (float)(beta1 * m[i] + (1 - beta1) * g[i]);
+                    v[i] = (float)(beta2 * v[i] + (1 - beta2) * g[i] * g[i]);
+                    w[i] -= (float)(rate * m[i] / (Math.Sqrt(v[i]) + epsilon));
+                }
+            }
+        }
+
+        // 10% of each class held out for early stopping when there are enough rows.
+        private static (int[] Train, int[] Validation) ValidationSplit(bool[] y, Random random)
+        {
+            var all = Enumerable.Range(0, y.Length).ToArray();
+            if (y.Length < 40)
+            {
+                return (all, []);
+            }
+
+            var positives = all.Where(i => y[i]).ToArray();
+            var negatives = all.Where(i => !y[i]).ToArray();
+            random.Shuffle(positives);
+            random.Shuffle(negatives);
+            var p = Math.Max(1, positives.Length / 10);
+            var n = Math.Max(1, negatives.Length / 10);
+            var validation = positives[..p].Concat(negatives[..n]).ToArray();
+            var train = positives[p..].Concat(negatives[n..]).ToArray();
+            return (train, validation);
+        }
+
+        private double Loss(float[] x, bool[] y, int[] rows, float[][] activations)
+        {
+            var d = _sizes[0];
+            double loss = 0;
+            foreach (var row in rows)
+            {
+                x.AsSpan(row * d, d).CopyTo(activations[0]);
+                var p = Math.Clamp(Forward(activations), 1e-15, 1 - 1e-15);
+                loss -= y[row] ? Math.Log(p) : Math.Log(1 - p);
+            }
+
+            return loss / Math.Max(rows.Length, 1);
+        }
+
+        /// <summary>Fills activations[1..] from activations[0]; returns the output probability.</summary>
+        private double Forward(float[][] activations)
+        {
+            for (var l = 0; l < Layers; l++)
+            {
+                var (inputs, outputs) = (_sizes[l], _sizes[l + 1]);
+                var a = activations[l];
+                var next = activations[l + 1];
+                var w = Weights[l];
+                for (var o = 0; o < outputs; o++)
+                {
+                    next[o] = TensorPrimitives.Dot(w.AsSpan(o * inputs, inputs), a) + Biases[l][o];
+                }
+
+                if (l < Layers - 1)
+                {
+                    MlpPredictor.Activate(next, Relu);
+                }
+            }
+
+            return Predictor.Sigmoid(activations[Layers][0]);
+        }
+
+        /// <summary>Accumulates the gradients of one row, its output delta already in deltas[Layers].</summary>
+        private void Backward(float[][] activations, float[][] deltas, float[][] gradW, float[][] gradB)
+        {
+            for (var l = Layers - 1; l >= 0; l--)
+            {
+                var (inputs, outputs) = (_sizes[l], _sizes[l + 1]);
+                var delta = deltas[l + 1];
+                var a = activations[l];
+                var w = Weights[l];
+                TensorPrimitives.Add(gradB[l], delta, gradB[l]);
+                if (l > 0)
+                {
+                    Array.Clear(deltas[l]);
+                }
+
+                for (var o = 0; o < outputs; o++)
+                {
+                    var g = delta[o];
+                    if (g == 0)
+                    {
+                        continue;
+                    }
+
+                    var row = gradW[l].AsSpan(o * inputs, inputs);
+                    TensorPrimitives.MultiplyAdd(a, g, row, row);
+                    if (l > 0)
+                    {
+                        TensorPrimitives.MultiplyAdd(w.AsSpan(o * inputs, inputs), g, deltas[l], deltas[l]);
+                    }
+                }
+
+                if (l > 0)
+                {
+                    var previous = deltas[l];
+                    if (Relu)
+                    {
+                        for (var i = 0; i < inputs; i++)
+                        {
+                            if (a[i] <= 0)
+                            {
+                                previous[i] = 0;
+                            }
+                        }
+                    }
+                    else
+                    {
+                        for (var i = 0; i < inputs; i++)
+                        {
+                            previous[i] *= a[i] * (1 - a[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

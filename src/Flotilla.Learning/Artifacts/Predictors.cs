@@ -1,0 +1,404 @@
+using System.Numerics.Tensors;
+
+namespace Flotilla.Learning.Artifacts;
+
+internal enum PredictorKind : byte { TreeEnsemble = 1, Linear = 2, GaussianNaiveBayes = 3, Mlp = 4 }
+
+/// <summary>
+/// A fitted model reduced to plain arrays and a pure function from an encoded row to P(positive). Immutable,
+/// so any number of threads can score with one instance; no ML.NET objects survive training.
+/// </summary>
+internal abstract class Predictor
+{
+    public abstract PredictorKind Kind { get; }
+
+    /// <summary>P(label = positive) for one encoded row.</summary>
+    public abstract double Probability(ReadOnlySpan<float> encoded);
+
+    public abstract long ApproximateBytes { get; }
+
+    protected abstract void WriteBody(BinaryWriter writer);
+
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write((byte)Kind);
+        WriteBody(writer);
+    }
+
+    public static Predictor Read(BinaryReader reader) => (PredictorKind)reader.ReadByte() switch
+    {
+        PredictorKind.TreeEnsemble => TreeEnsemblePredictor.ReadBody(reader),
+        PredictorKind.Linear => LinearPredictor.ReadBody(reader),
+        PredictorKind.GaussianNaiveBayes => NaiveBayesPredictor.ReadBody(reader),
+        PredictorKind.Mlp => MlpPredictor.ReadBody(reader),
+        var kind => throw new ArtifactException($"The artifact holds an unknown predictor kind {(byte)kind}."),
+    };
+
+    /// <summary>Scores a row-major matrix of encoded rows.</summary>
+    public double[] Probabilities(float[] matrix, int width)
+    {
+        var rows = width == 0 ? 0 : matrix.Length / width;
+        var result = new double[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            result[r] = Probability(matrix.AsSpan(r * width, width));
+        }
+
+        return result;
+    }
+
+    internal static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
+
+    internal static void WriteArray(BinaryWriter writer, float[] values)
+    {
+        writer.Write(values.Length);
+        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    internal static void WriteArray(BinaryWriter writer, int[] values)
+    {
+        writer.Write(values.Length);
+        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    internal static void WriteArray(BinaryWriter writer, double[] values)
+    {
+        writer.Write(values.Length);
+        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    internal static T[] ReadArray<T>(BinaryReader reader) where T : unmanaged
+    {
+        var length = reader.ReadInt32();
+        if (length < 0 || length > 1 << 28)
+        {
+            throw new ArtifactException($"The artifact is corrupt: an array claims {length} elements.");
+        }
+
+        var values = new T[length];
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan());
+        if (reader.Read(bytes) != bytes.Length)
+        {
+            throw new ArtifactException("The artifact is truncated.");
+        }
+
+        return values;
+    }
+}
+
+/// <summary>Per-feature centring and scaling learned on the training rows (a constant feature keeps scale 1).</summary>
+internal sealed record Standardizer(float[] Mean, float[] InverseScale)
+{
+    public static Standardizer Fit(float[] matrix, int width)
+    {
+        var rows = matrix.Length / width;
+        var mean = new double[width];
+        var squares = new double[width];
+        for (var r = 0; r < rows; r++)
+        {
+            var row = matrix.AsSpan(r * width, width);
+            for (var j = 0; j < width; j++)
+            {
+                mean[j] += row[j];
+            }
+        }
+
+        for (var j = 0; j < width; j++)
+        {
+            mean[j] /= Math.Max(rows, 1);
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            var row = matrix.AsSpan(r * width, width);
+            for (var j = 0; j < width; j++)
+            {
+                var d = row[j] - mean[j];
+                squares[j] += d * d;
+            }
+        }
+
+        var inverse = new float[width];
+        for (var j = 0; j < width; j++)
+        {
+            var std = Math.Sqrt(squares[j] / Math.Max(rows, 1));
+            inverse[j] = std > 1e-12 ? (float)(1 / std) : 1f;
+        }
+
+        return new Standardizer(mean.Select(m => (float)m).ToArray(), inverse);
+    }
+
+    public void Apply(ReadOnlySpan<float> input, Span<float> output)
+    {
+        TensorPrimitives.Subtract(input, Mean, output);
+        TensorPrimitives.Multiply(output, InverseScale, output);
+    }
+
+    public float[] ApplyAll(float[] matrix, int width)
+    {
+        var result = new float[matrix.Length];
+        for (var offset = 0; offset < matrix.Length; offset += width)
+        {
+            Apply(matrix.AsSpan(offset, width), result.AsSpan(offset, width));
+        }
+
+        return result;
+    }
+
+    public void Write(BinaryWriter writer)
+    {
+        Predictor.WriteArray(writer, Mean);
+        Predictor.WriteArray(writer, InverseScale);
+    }
+
+    public static Standardizer Read(BinaryReader reader) => new(Predictor.ReadArray<float>(reader), Predictor.ReadArray<float>(reader));
+
+    public long Bytes => (Mean.Length + InverseScale.Length) * sizeof(float);
+}
+
+/// <summary>
+/// Regression trees flattened into arrays. A node goes left when feature ≤ threshold; a negative child
+/// <c>~k</c> is leaf k. Output = bias + Σ weight × leaf, turned into a probability by Platt scaling
+/// p = 1 / (1 + exp(A·output + B)).
+/// </summary>
+internal sealed class TreeEnsemblePredictor(
+    int[] roots, int[] features, float[] thresholds, int[] left, int[] right, double[] leaves, double[] treeWeights,
+    double bias, double plattA, double plattB) : Predictor
+{
+    public override PredictorKind Kind => PredictorKind.TreeEnsemble;
+
+    public int TreeCount => roots.Length;
+
+    public override long ApproximateBytes =>
+        64 + (roots.Length + features.Length + thresholds.Length + left.Length + right.Length) * 4L + (leaves.Length + treeWeights.Length) * 8L;
+
+    /// <summary>The ensemble's raw output before calibration.</summary>
+    public double Raw(ReadOnlySpan<float> encoded)
+    {
+        var sum = bias;
+        for (var t = 0; t < roots.Length; t++)
+        {
+            var node = roots[t];
+            while (node >= 0)
+            {
+                node = encoded[features[node]] <= thresholds[node] ? left[node] : right[node];
+            }
+
+            sum += treeWeights[t] * leaves[~node];
+        }
+
+        return sum;
+    }
+
+    public override double Probability(ReadOnlySpan<float> encoded) => Sigmoid(-(plattA * Raw(encoded) + plattB));
+
+    public TreeEnsemblePredictor WithPlatt(double a, double b) =>
+        new(roots, features, thresholds, left, right, leaves, treeWeights, bias, a, b);
+
+    protected override void WriteBody(BinaryWriter writer)
+    {
+        WriteArray(writer, roots);
+        WriteArray(writer, features);
+        WriteArray(writer, thresholds);
+        WriteArray(writer, left);
+        WriteArray(writer, right);
+        WriteArray(writer, leaves);
+        WriteArray(writer, treeWeights);
+        writer.Write(bias);
+        writer.Write(plattA);
+        writer.Write(plattB);
+    }
+
+    public static TreeEnsemblePredictor ReadBody(BinaryReader reader)
+    {
+        var predictor = new TreeEnsemblePredictor(
+            ReadArray<int>(reader), ReadArray<int>(reader), ReadArray<float>(reader), ReadArray<int>(reader),
+            ReadArray<int>(reader), ReadArray<double>(reader), ReadArray<double>(reader),
+            reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
+        predictor.Validate();
+        return predictor;
+    }
+
+    // A corrupt tree could loop forever or read out of range; check the structure once at load.
+    private void Validate()
+    {
+        if (features.Length != thresholds.Length || left.Length != features.Length || right.Length != features.Length ||
+            treeWeights.Length != roots.Length)
+        {
+            throw new ArtifactException("The artifact's tree arrays disagree in length.");
+        }
+
+        foreach (var child in left.Concat(right).Concat(roots))
+        {
+            if (child >= features.Length || (child < 0 && ~child >= leaves.Length))
+            {
+                throw new ArtifactException("The artifact's trees point outside their nodes.");
+            }
+        }
+    }
+}
+
+/// <summary>Logistic model on standardized features: p = σ(w·z + b).</summary>
+internal sealed class LinearPredictor(Standardizer standardizer, float[] weights, double bias) : Predictor
+{
+    public override PredictorKind Kind => PredictorKind.Linear;
+
+    public override long ApproximateBytes => 64 + standardizer.Bytes + weights.Length * 4L;
+
+    public override double Probability(ReadOnlySpan<float> encoded)
+    {
+        Span<float> z = encoded.Length <= 1024 ? stackalloc float[encoded.Length] : new float[encoded.Length];
+        standardizer.Apply(encoded, z);
+        return Sigmoid(TensorPrimitives.Dot(z, weights) + bias);
+    }
+
+    protected override void WriteBody(BinaryWriter writer)
+    {
+        standardizer.Write(writer);
+        WriteArray(writer, weights);
+        writer.Write(bias);
+    }
+
+    public static LinearPredictor ReadBody(BinaryReader reader) =>
+        new(Standardizer.Read(reader), ReadArray<float>(reader), reader.ReadDouble());
+}
+
+/// <summary>Gaussian naive Bayes on standardized features, both classes' log-likelihoods compared in log space.</summary>
+internal sealed class NaiveBayesPredictor(Standardizer standardizer, double[] logPrior, double[] means, double[] variances) : Predictor
+{
+    // Per class c: means[c*d + j], variances[c*d + j]; logPrior[c].
+    public override PredictorKind Kind => PredictorKind.GaussianNaiveBayes;
+
+    public override long ApproximateBytes => 64 + standardizer.Bytes + (means.Length + variances.Length + 2) * 8L;
+
+    public override double Probability(ReadOnlySpan<float> encoded)
+    {
+        var d = encoded.Length;
+        Span<float> z = d <= 1024 ? stackalloc float[d] : new float[d];
+        standardizer.Apply(encoded, z);
+        var negative = JointLogLikelihood(z, 0, d);
+        var positive = JointLogLikelihood(z, 1, d);
+        return Sigmoid(positive - negative);
+    }
+
+    private double JointLogLikelihood(ReadOnlySpan<float> z, int c, int d)
+    {
+        var sum = logPrior[c];
+        var offset = c * d;
+        for (var j = 0; j < d; j++)
+        {
+            var variance = variances[offset + j];
+            var diff = z[j] - means[offset + j];
+            sum -= 0.5 * (Math.Log(2 * Math.PI * variance) + diff * diff / variance);
+        }
+
+        return sum;
+    }
+
+    protected override void WriteBody(BinaryWriter writer)
+    {
+        standardizer.Write(writer);
+        WriteArray(writer, logPrior);
+        WriteArray(writer, means);
+        WriteArray(writer, variances);
+    }
+
+    public static NaiveBayesPredictor ReadBody(BinaryReader reader) =>
+        new(Standardizer.Read(reader), ReadArray<double>(reader), ReadArray<double>(reader), ReadArray<double>(reader));
+}
+
+/// <summary>
+/// A multi-layer perceptron: standardized input, hidden layers with relu or logistic activation, one logit out.
+/// Layer l has weights[l] (outputs × inputs, row-major) and biases[l].
+/// </summary>
+internal sealed class MlpPredictor(Standardizer standardizer, bool relu, float[][] weights, float[][] biases) : Predictor
+{
+    public override PredictorKind Kind => PredictorKind.Mlp;
+
+    public override long ApproximateBytes =>
+        64 + standardizer.Bytes + weights.Sum(w => w.Length * 4L) + biases.Sum(b => b.Length * 4L);
+
+    public int MaxWidth => Math.Max(standardizer.Mean.Length, biases.Max(b => b.Length));
+
+    public override double Probability(ReadOnlySpan<float> encoded)
+    {
+        var width = MaxWidth;
+        Span<float> a = width <= 1024 ? stackalloc float[width] : new float[width];
+        Span<float> b = width <= 1024 ? stackalloc float[width] : new float[width];
+        standardizer.Apply(encoded, a);
+        var inputs = encoded.Length;
+        for (var l = 0; l < weights.Length; l++)
+        {
+            var outputs = biases[l].Length;
+            var w = weights[l];
+            for (var o = 0; o < outputs; o++)
+            {
+                b[o] = TensorPrimitives.Dot(w.AsSpan(o * inputs, inputs), a[..inputs]) + biases[l][o];
+            }
+
+            if (l < weights.Length - 1)
+            {
+                Activate(b[..outputs], relu);
+            }
+
+            b[..outputs].CopyTo(a);
+            inputs = outputs;
+        }
+
+        return Sigmoid(a[0]);
+    }
+
+    internal static void Activate(Span<float> values, bool relu)
+    {
+        if (relu)
+        {
+            TensorPrimitives.Max(values, 0f, values);
+        }
+        else
+        {
+            TensorPrimitives.Sigmoid(values, values);
+        }
+    }
+
+    protected override void WriteBody(BinaryWriter writer)
+    {
+        standardizer.Write(writer);
+        writer.Write(relu);
+        writer.Write(weights.Length);
+        for (var l = 0; l < weights.Length; l++)
+        {
+            WriteArray(writer, weights[l]);
+            WriteArray(writer, biases[l]);
+        }
+    }
+
+    public static MlpPredictor ReadBody(BinaryReader reader)
+    {
+        var standardizer = Standardizer.Read(reader);
+        var relu = reader.ReadBoolean();
+        var layers = reader.ReadInt32();
+        if (layers is < 1 or > 16)
+        {
+            throw new ArtifactException($"The artifact is corrupt: {layers} layers.");
+        }
+
+        var weights = new float[layers][];
+        var biases = new float[layers][];
+        var inputs = standardizer.Mean.Length;
+        for (var l = 0; l < layers; l++)
+        {
+            weights[l] = ReadArray<float>(reader);
+            biases[l] = ReadArray<float>(reader);
+            if (weights[l].Length != inputs * biases[l].Length)
+            {
+                throw new ArtifactException("The artifact is corrupt: a layer's weights do not match its inputs and outputs.");
+            }
+
+            inputs = biases[l].Length;
+        }
+
+        return inputs == 1
+            ? new MlpPredictor(standardizer, relu, weights, biases)
+            : throw new ArtifactException("The artifact is corrupt: the network does not end in one output.");
+    }
+}

@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using Flotilla.Learning.Algorithms;
+using Flotilla.Learning.Data;
+
+namespace Flotilla.Learning.Evaluation;
+
+/// <summary>Per-fold objective scores (higher is better, see <see cref="Scorer.Objective"/>), their mean, and whether the callback stopped the run early.</summary>
+public sealed record CrossValidationResult(IReadOnlyList<double> FoldScores, double Mean, bool Stopped);
+
+/// <summary>
+/// A stratified k-fold partition of one training table with each fold's data encoded once (schema learned
+/// on the fold's training part only, float matrices, standardized copies and ML.NET data views built on
+/// first use and then shared). Create it once per (table, folds, seed) and reuse it for every trial: it is
+/// thread-safe, so parallel trials share it.
+/// </summary>
+public sealed class PreparedFolds
+{
+    private readonly int[] _foldOf;
+    private readonly Lazy<Fold>[] _folds;
+
+    internal PreparedFolds(Table train, int folds, int seed)
+    {
+        Train = train;
+        Folds = folds;
+        Seed = seed;
+        _foldOf = Assign(train, folds, seed);
+        _folds = Enumerable.Range(0, folds).Select(f => new Lazy<Fold>(() => Build(f))).ToArray();
+    }
+
+    public Table Train { get; }
+
+    public int Folds { get; }
+
+    public int Seed { get; }
+
+    /// <summary>Which fold each row of <see cref="Train"/> is validated in.</summary>
+    public int FoldOf(int row) => _foldOf[row];
+
+    internal Fold this[int fold] => _folds[fold].Value;
+
+    private static int[] Assign(Table train, int folds, int seed)
+    {
+        if (folds < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(folds), folds, "Cross-validation needs at least 2 folds.");
+        }
+
+        var smaller = Math.Min(train.PositiveCount, train.NegativeCount);
+        if (smaller < folds)
+        {
+            throw new ArgumentException(
+                $"{train.Source}: {folds}-fold stratified cross-validation needs at least {folds} rows of each class; " +
+                $"the training data has {smaller} of the rarer class. Use fewer folds or more data.", nameof(folds));
+        }
+
+        // Each class shuffled with the seed and dealt round-robin: every fold gets its share of both classes.
+        var random = new Random(seed);
+        var foldOf = new int[train.RowCount];
+        foreach (var positive in new[] { true, false })
+        {
+            var rows = Enumerable.Range(0, train.RowCount).Where(r => train.Label(r) == positive).ToArray();
+            random.Shuffle(rows);
+            for (var i = 0; i < rows.Length; i++)
+            {
+                foldOf[rows[i]] = i % folds;
+            }
+        }
+
+        return foldOf;
+    }
+
+    private Fold Build(int fold)
+    {
+        var trainRows = new List<int>();
+        var validationRows = new List<int>();
+        for (var r = 0; r < _foldOf.Length; r++)
+        {
+            (_foldOf[r] == fold ? validationRows : trainRows).Add(r);
+        }
+
+        var train = EncodedData.From(Train.Subset(trainRows));
+        var validation = Train.Subset(validationRows);
+        return new Fold(train, train.Schema.EncodeTable(validation), validation.Labels.ToArray(), validation);
+    }
+
+    internal sealed record Fold(EncodedData Train, float[] ValidationX, bool[] ValidationY, Table Validation);
+}
+
+/// <summary>Stratified k-fold cross-validation, fold by fold so a tuner can stop (prune) a trial early.</summary>
+public static class CrossValidation
+{
+    private static readonly ConditionalWeakTable<Table, Dictionary<(int Folds, int Seed), PreparedFolds>> Cache = [];
+
+    /// <summary>
+    /// Partitions and encodes <paramref name="train"/> once. The tuner calls this once per execution and then
+    /// <see cref="Run(IAlgorithm, HyperParameters, PreparedFolds, Scorer, Func{int, double, bool}?, CancellationToken)"/> per trial.
+    /// </summary>
+    public static PreparedFolds Prepare(Table train, int folds, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var byKey = Cache.GetOrCreateValue(train);
+        lock (byKey)
+        {
+            if (!byKey.TryGetValue((folds, seed), out var prepared))
+            {
+                prepared = new PreparedFolds(train, folds, seed);
+                byKey[(folds, seed)] = prepared;
+            }
+
+            return prepared;
+        }
+    }
+
+    /// <summary>
+    /// Same as the <see cref="PreparedFolds"/> overload; the folds are prepared on the first call for this table,
+    /// folds and seed and reused afterwards (cached while the table lives).
+    /// </summary>
+    public static CrossValidationResult Run(
+        IAlgorithm algorithm, HyperParameters hp, Table train, int folds, Scorer scorer, int seed,
+        Func<int, double, bool>? onFold, CancellationToken ct) =>
+        Run(algorithm, hp, Prepare(train, folds, seed), scorer, onFold, ct);
+
+    /// <summary>
+    /// Fits on each fold's training part and scores its validation part, in fold order. After each fold
+    /// <paramref name="onFold"/>(foldIndex, foldScore) may return false to stop: the result then holds the
+    /// folds done so far and <c>Stopped = true</c>. The learners' seed is <see cref="PreparedFolds.Seed"/>.
+    /// </summary>
+    public static CrossValidationResult Run(
+        IAlgorithm algorithm, HyperParameters hp, PreparedFolds folds, Scorer scorer,
+        Func<int, double, bool>? onFold, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(algorithm);
+        ArgumentNullException.ThrowIfNull(folds);
+        ArgumentNullException.ThrowIfNull(scorer);
+        var complete = algorithm is Algorithm known ? known.Complete(hp) : hp;
+        var scores = new List<double>(folds.Folds);
+        for (var f = 0; f < folds.Folds; f++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var fold = folds[f];
+            double[] probabilities;
+            if (algorithm is Algorithm own)
+            {
+                var predictor = own.FitEncoded(fold.Train, complete, folds.Seed, ct);
+                probabilities = predictor.Probabilities(fold.ValidationX, fold.Train.Width);
+            }
+            else
+            {
+                // Any other IAlgorithm goes through its public Fit on the fold's rows.
+                var trainRows = Enumerable.Range(0, folds.Train.RowCount).Where(r => folds.FoldOf(r) != f).ToList();
+                var model = algorithm.Fit(folds.Train.Subset(trainRows), hp, folds.Seed, ct);
+                probabilities = model.PredictProbabilities(fold.Validation);
+            }
+
+            var score = scorer.Objective(fold.ValidationY, probabilities);
+            scores.Add(score);
+            if (onFold is not null && !onFold(f, score) && f < folds.Folds - 1)
+            {
+                return new CrossValidationResult(scores, scores.Average(), true);
+            }
+        }
+
+        return new CrossValidationResult(scores, scores.Average(), false);
+    }
+}
