@@ -1,0 +1,38 @@
+import { api, list, pick } from '../api.js';
+import { badge, errorBox, h, number, table, when } from '../dom.js';
+import { metricsOf } from './package.js';
+
+export async function render(main, group) {
+  const path = `/api/registry/groups/${encodeURIComponent(group)}`;
+  main.replaceChildren(
+    h('p', {}, h('a', { href: '#/registry' }, '← Registry')),
+    h('h1', {}, group));
+  try {
+    const [packages, deployments, endpoint] = await Promise.all([
+      api(`${path}/packages`),
+      api(`${path}/deployments`).catch(() => []),
+      api('/api/endpoint').catch(() => ({})),
+    ]);
+    const serving = list(endpoint, 'aliases').find(a => a.group === group);
+    main.append(
+      h('p', { class: 'sub' }, serving ? `The endpoint serves v${serving.version} (${serving.packageId}).` : 'No version is deployed yet: approve one.'),
+      h('h2', {}, 'Versions'),
+      h('div', { class: 'panel' }, table(list(packages, 'packages', 'items').sort((a, b) => b.version - a.version), [
+        { title: 'Version', value: p => h('a', { href: `#/registry/packages/${encodeURIComponent(pick(p, 'id', 'packageId'))}` }, `v${p.version}`) },
+        { title: 'Status', value: p => h('span', {}, badge(p.approvalStatus), serving?.packageId === pick(p, 'id', 'packageId') ? [' ', badge('Serving')] : null) },
+        { title: 'AUC', value: p => number(metricsOf(p.evaluationReport).auc), num: true },
+        { title: 'F1', value: p => number(metricsOf(p.evaluationReport).f1), num: true },
+        { title: 'Comment', value: p => pick(p, 'approvalDescription', 'description') ?? '' },
+        { title: 'Registered', value: p => when(p.createdAt) },
+      ])),
+      h('h2', {}, 'Deployment history'),
+      h('div', { class: 'panel' }, table(list(deployments, 'deployments', 'items'), [
+        { title: 'When', value: d => when(pick(d, 'deployedAt', 'at', 'createdAt')) },
+        { title: 'Package', value: d => pick(d, 'packageId', 'id') ?? '—' },
+        { title: 'Version', value: d => pick(d, 'version') ?? '—', num: true },
+        { title: 'Change', value: d => pick(d, 'action', 'kind', 'reason', 'event') ?? '' },
+      ], 'Never deployed.')));
+  } catch (error) {
+    main.append(errorBox(error));
+  }
+}

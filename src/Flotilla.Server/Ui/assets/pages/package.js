@@ -1,0 +1,133 @@
+import { api, list, pick } from '../api.js';
+import { every } from '../app.js';
+import { badge, errorBox, h, number, when } from '../dom.js';
+import { chart, confusion } from '../svg.js';
+
+const HEADLINE = ['accuracy', 'precision', 'recall', 'f1', 'auc', 'averagePrecision', 'logLoss'];
+
+export async function render(main, id) {
+  const path = `/api/registry/packages/${encodeURIComponent(id)}`;
+  const pkg = await api(path);
+  const group = pick(pkg, 'group', 'groupName');
+  const report = pick(pkg, 'evaluationReport', 'evaluation') ?? {};
+  const metrics = metricsOf(report);
+
+  const status = h('span', { 'data-testid': 'approval-status' }, badge(pkg.approvalStatus));
+  const deployment = h('div', { 'data-testid': 'deployment-status', class: 'muted' }, 'Checking the endpoint…');
+  const message = h('div', {});
+  const comment = h('textarea', { id: 'comment', placeholder: 'Why are you approving or rejecting this version?', 'aria-label': 'Comment' });
+  const approve = h('button', { class: 'approve', 'data-testid': 'approve', onclick: () => review('Approved') }, 'Approve');
+  const reject = h('button', { class: 'reject', 'data-testid': 'reject', onclick: () => review('Rejected') }, 'Reject');
+
+  async function review(approvalStatus) {
+    approve.disabled = reject.disabled = true;
+    try {
+      const body = { approvalStatus };
+      if (comment.value.trim()) body.description = comment.value.trim();
+      const updated = await api(path, { method: 'PATCH', body });
+      pkg.approvalStatus = updated.approvalStatus ?? approvalStatus;
+      status.replaceChildren(badge(pkg.approvalStatus));
+      message.replaceChildren(h('div', { class: 'notice' }, `Version ${pkg.version} is now ${pkg.approvalStatus === 'Approved' ? 'approved: the deployer publishes it to the endpoint' : 'rejected'}.`));
+      await checkDeployment();
+    } catch (error) {
+      message.replaceChildren(errorBox(error));
+    } finally {
+      approve.disabled = pkg.approvalStatus === 'Approved';
+      reject.disabled = pkg.approvalStatus === 'Rejected';
+    }
+  }
+
+  async function checkDeployment() {
+    const endpoint = await api('/api/endpoint');
+    const alias = list(endpoint, 'aliases').find(a => a.group === group);
+    if (alias && alias.packageId === pkg.id) {
+      deployment.className = 'notice';
+      deployment.replaceChildren(badge('Serving'), ` The endpoint serves this version for ${group} since ${when(alias.deployedAt)}. Try: `,
+        h('code', {}, `curl -X POST ${location.origin}/models/${group}/invocations -H 'Content-Type: text/csv' --data-binary @rows.csv`));
+    } else {
+      deployment.className = 'muted';
+      deployment.replaceChildren(
+        pkg.approvalStatus === 'Approved' ? badge('Deploying') : '',
+        alias ? ` The endpoint serves v${alias.version} for ${group}.` : ` Not deployed: ${group} has no version on the endpoint.`);
+    }
+  }
+
+  approve.disabled = pkg.approvalStatus === 'Approved';
+  reject.disabled = pkg.approvalStatus === 'Rejected';
+
+  const roc = curve(pick(report, 'roc', 'rocCurve') ?? report.curves?.roc, ['fpr', 'falsePositiveRate', 'x'], ['tpr', 'truePositiveRate', 'y'], ['fpr', 'falsePositiveRates'], ['tpr', 'truePositiveRates']);
+  const pr = curve(pick(report, 'pr', 'prCurve', 'precisionRecall', 'precisionRecallCurve') ?? report.curves?.pr, ['recall', 'x'], ['precision', 'y'], ['recall', 'recalls'], ['precision', 'precisions']);
+  const matrix = confusionOf(pick(report, 'confusionMatrix', 'confusion'));
+  const labels = labelsOf(report);
+
+  main.replaceChildren(
+    h('p', {}, h('a', { href: '#/registry' }, 'Registry'), ' / ', h('a', { href: `#/registry/${encodeURIComponent(group)}` }, group)),
+    h('div', { class: 'row' }, h('h1', {}, `${group} v${pkg.version}`), status),
+    h('p', { class: 'sub' }, `Package ${pkg.id} · registered ${when(pkg.createdAt)}`,
+      pkg.lineage?.executionId ? [' by execution ', h('a', { href: `#/executions/${encodeURIComponent(pkg.lineage.executionId)}` }, pkg.lineage.executionId)] : ''),
+    h('div', { class: 'cards' }, HEADLINE.filter(m => typeof metrics[m] === 'number').map(m =>
+      h('div', { class: 'card' }, h('div', { class: 'k' }, m), h('div', { class: 'v', 'data-metric': m }, number(metrics[m], 3))))),
+    h('div', { class: 'panel' },
+      h('h2', { style: 'margin-top:0' }, 'Review'),
+      deployment,
+      h('p', {}, comment),
+      h('div', { class: 'row' }, approve, reject, pkg.approvalDescription ? h('span', { class: 'muted' }, `Last comment: ${pkg.approvalDescription}`) : null),
+      message),
+    h('div', { class: 'grid' },
+      h('div', { class: 'panel' }, h('h2', { style: 'margin-top:0' }, 'ROC curve', typeof metrics.auc === 'number' ? ` · AUC ${number(metrics.auc, 3)}` : ''),
+        roc.length ? chart({ testid: 'roc-curve', xLabel: 'false positive rate', yLabel: 'true positive rate', xDomain: [0, 1], yDomain: [0, 1],
+          series: [{ points: [[0, 0], [1, 1]], color: '#c3c9d2', dashed: true }, { points: roc, color: '#1f4e79' }] }) : h('p', { class: 'muted' }, 'No ROC curve in the report.')),
+      h('div', { class: 'panel' }, h('h2', { style: 'margin-top:0' }, 'Precision–recall curve'),
+        pr.length ? chart({ testid: 'pr-curve', xLabel: 'recall', yLabel: 'precision', xDomain: [0, 1], yDomain: [0, 1],
+          series: [{ points: pr, color: '#b26a00' }] }) : h('p', { class: 'muted' }, 'No precision–recall curve in the report.')),
+      h('div', { class: 'panel' }, h('h2', { style: 'margin-top:0' }, 'Confusion matrix'),
+        matrix ? confusion(matrix, labels) : h('p', { class: 'muted' }, 'No confusion matrix in the report.'))),
+    h('h2', {}, 'Model'),
+    h('div', { class: 'panel' }, h('dl', { class: 'kv' },
+      Object.entries({ ...flat(pkg.parameters), artifact: pick(pkg.artifact ?? {}, 'sha256', 'Sha256', 'key') ?? JSON.stringify(pkg.artifact) })
+        .map(([k, v]) => [h('dt', {}, k), h('dd', {}, h('code', {}, v))]))));
+
+  await checkDeployment().catch(error => deployment.replaceChildren(errorBox(error)));
+  return every(1500, checkDeployment);
+}
+
+/** The headline metrics, from report.metrics or the report itself (auc also read from rocAuc). */
+export function metricsOf(report) {
+  const source = { ...(report ?? {}), ...(report?.metrics ?? {}) };
+  return { ...source, auc: pick(source, 'auc', 'rocAuc', 'roc_auc'), f1: pick(source, 'f1', 'f1Score') };
+}
+
+/** Curve points from an array of objects or from two parallel arrays. */
+function curve(value, xKeys, yKeys, xArrays, yArrays) {
+  if (!value) return [];
+  if (Array.isArray(value)) {
+    return value.map(p => Array.isArray(p) ? p : [pick(p, ...xKeys), pick(p, ...yKeys)]).filter(p => typeof p[0] === 'number' && typeof p[1] === 'number').sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  }
+  const xs = pick(value, ...xArrays), ys = pick(value, ...yArrays);
+  if (Array.isArray(xs) && Array.isArray(ys)) return xs.map((x, i) => [x, ys[i]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (Array.isArray(value.points)) return curve(value.points, xKeys, yKeys, xArrays, yArrays);
+  return [];
+}
+
+/** [[TN, FP], [FN, TP]] from a nested array or named counts. */
+function confusionOf(value) {
+  if (!value) return null;
+  if (Array.isArray(value) && value.length === 2) return value;
+  if (Array.isArray(value.matrix)) return value.matrix;
+  const tn = pick(value, 'trueNegatives', 'tn', 'TN'), fp = pick(value, 'falsePositives', 'fp', 'FP');
+  const fn = pick(value, 'falseNegatives', 'fn', 'FN'), tp = pick(value, 'truePositives', 'tp', 'TP');
+  return [tn, fp, fn, tp].every(v => typeof v === 'number') ? [[tn, fp], [fn, tp]] : null;
+}
+
+function labelsOf(report) {
+  const labels = pick(report, 'labels', 'classes') ?? pick(report.confusionMatrix ?? {}, 'labels');
+  if (Array.isArray(labels) && labels.length === 2) return labels.map(String);
+  const negative = pick(report, 'negativeLabel'), positive = pick(report, 'positiveLabel');
+  return [String(negative ?? 'negative'), String(positive ?? 'positive')];
+}
+
+function flat(object) {
+  const out = {};
+  for (const [k, v] of Object.entries(object ?? {})) out[k] = typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  return out;
+}
