@@ -1,0 +1,139 @@
+using System.Data.Common;
+using Dapper;
+using Flotilla.Storage.Metadata;
+
+namespace Flotilla.Fleet.Aliases;
+
+/// <summary>
+/// The durable alias map and deployment history in the metadata store. The deployment grain of a group is
+/// its only writer; every process reads it to fill its <see cref="AliasCache"/>.
+/// </summary>
+public sealed class AliasStore(MetadataStore store, TimeProvider time)
+{
+    public const string Component = "fleet";
+
+    public static IEnumerable<Migration> Migrations =>
+    [
+        new(Component, 1, """
+            CREATE TABLE IF NOT EXISTS fleet_aliases (
+                group_name TEXT NOT NULL PRIMARY KEY,
+                package_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                artifact_sha256 TEXT NOT NULL,
+                deployed_ms BIGINT NOT NULL,
+                revision BIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS fleet_deployments (
+                group_name TEXT NOT NULL,
+                sequence BIGINT NOT NULL,
+                package_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                artifact_sha256 TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                from_ms BIGINT NOT NULL,
+                to_ms BIGINT,
+                end_reason TEXT,
+                PRIMARY KEY (group_name, sequence))
+            """),
+    ];
+
+    public async Task<IReadOnlyList<Deployment>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<AliasRow>(new CommandDefinition(
+            "SELECT group_name, package_id, version, artifact_sha256, deployed_ms, revision FROM fleet_aliases ORDER BY group_name",
+            cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToDeployment())];
+    }
+
+    public async Task<Deployment?> GetAsync(string group, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<AliasRow>(new CommandDefinition(
+            "SELECT group_name, package_id, version, artifact_sha256, deployed_ms, revision FROM fleet_aliases WHERE group_name = @group",
+            new { group }, cancellationToken: cancellationToken));
+        return row?.ToDeployment();
+    }
+
+    public async Task<IReadOnlyList<DeploymentRecord>> HistoryAsync(string group, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<HistoryRow>(new CommandDefinition(
+            """
+            SELECT group_name, sequence, package_id, version, artifact_sha256, reason, from_ms, to_ms, end_reason
+            FROM fleet_deployments WHERE group_name = @group ORDER BY sequence
+            """, new { group }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToRecord())];
+    }
+
+    /// <summary>
+    /// Moves the alias of <paramref name="group"/> to <paramref name="target"/> (or removes it when null), closes
+    /// the history interval of the version it leaves and opens one for the new version, in one transaction.
+    /// </summary>
+    public Task<Deployment?> MoveAsync(
+        string group, (string PackageId, int Version, string ArtifactSha256)? target, DeploymentReason reason, CancellationToken cancellationToken) =>
+        store.InTransactionAsync(async (connection, transaction, ct) =>
+        {
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var reasonText = reason.ToString();
+            await Execute(connection, transaction, ct,
+                "UPDATE fleet_deployments SET to_ms = @now, end_reason = @reasonText WHERE group_name = @group AND to_ms IS NULL",
+                new { now, reasonText, group });
+            if (target is not { } t)
+            {
+                await Execute(connection, transaction, ct, "DELETE FROM fleet_aliases WHERE group_name = @group", new { group });
+                return null;
+            }
+            var sequence = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COALESCE(MAX(sequence), 0) + 1 FROM fleet_deployments WHERE group_name = @group",
+                new { group }, transaction, cancellationToken: ct));
+            await Execute(connection, transaction, ct,
+                """
+                INSERT INTO fleet_deployments (group_name, sequence, package_id, version, artifact_sha256, reason, from_ms)
+                VALUES (@group, @sequence, @PackageId, @Version, @ArtifactSha256, @reasonText, @now)
+                """,
+                new { group, sequence, t.PackageId, Version = (long)t.Version, t.ArtifactSha256, reasonText, now });
+            await Execute(connection, transaction, ct,
+                """
+                INSERT INTO fleet_aliases (group_name, package_id, version, artifact_sha256, deployed_ms, revision)
+                VALUES (@group, @PackageId, @Version, @ArtifactSha256, @now, @sequence)
+                ON CONFLICT (group_name) DO UPDATE SET package_id = excluded.package_id, version = excluded.version,
+                    artifact_sha256 = excluded.artifact_sha256, deployed_ms = excluded.deployed_ms, revision = excluded.revision
+                """,
+                new { group, t.PackageId, Version = (long)t.Version, t.ArtifactSha256, now, sequence });
+            return new Deployment(group, t.PackageId, t.Version, t.ArtifactSha256, DateTimeOffset.FromUnixTimeMilliseconds(now), sequence);
+        }, cancellationToken);
+
+    private static Task<int> Execute(DbConnection connection, DbTransaction transaction, CancellationToken ct, string sql, object parameters) =>
+        connection.ExecuteAsync(new CommandDefinition(sql, parameters, transaction, cancellationToken: ct));
+
+    private sealed class AliasRow
+    {
+        public string GroupName { get; set; } = "";
+        public string PackageId { get; set; } = "";
+        public long Version { get; set; }
+        public string ArtifactSha256 { get; set; } = "";
+        public long DeployedMs { get; set; }
+        public long Revision { get; set; }
+
+        public Deployment ToDeployment() =>
+            new(GroupName, PackageId, (int)Version, ArtifactSha256, DateTimeOffset.FromUnixTimeMilliseconds(DeployedMs), Revision);
+    }
+
+    private sealed class HistoryRow
+    {
+        public string GroupName { get; set; } = "";
+        public long Sequence { get; set; }
+        public string PackageId { get; set; } = "";
+        public long Version { get; set; }
+        public string ArtifactSha256 { get; set; } = "";
+        public string Reason { get; set; } = "";
+        public long FromMs { get; set; }
+        public long? ToMs { get; set; }
+        public string? EndReason { get; set; }
+
+        public DeploymentRecord ToRecord() => new(
+            GroupName, Sequence, PackageId, (int)Version, ArtifactSha256, Enum.Parse<DeploymentReason>(Reason),
+            DateTimeOffset.FromUnixTimeMilliseconds(FromMs), ToMs is { } to ? DateTimeOffset.FromUnixTimeMilliseconds(to) : null,
+            EndReason is { } end ? Enum.Parse<DeploymentReason>(end) : null);
+    }
+}

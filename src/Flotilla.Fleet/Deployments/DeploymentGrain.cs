@@ -1,0 +1,134 @@
+using Flotilla.Fleet.Aliases;
+using Flotilla.Fleet.Hosting;
+using Flotilla.Fleet.Models;
+using Flotilla.Registry;
+using Microsoft.Extensions.Logging;
+
+namespace Flotilla.Fleet.Deployments;
+
+/// <summary>
+/// The deployer of one group. Being a grain, it runs one deployment at a time per group; it decides from the
+/// registry's current state rather than from the event that woke it, so repeated and out-of-order events
+/// converge on the same alias.
+/// </summary>
+public interface IDeploymentGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Brings the alias in line with the registry after an approval change: a newer approved version is
+    /// deployed; a deployed version that is no longer approved gives way to the latest approved one, or to nothing.
+    /// </summary>
+    Task<DeploymentOutcome> ReconcileAsync(DeploymentReason reason);
+
+    /// <summary>Deploys one approved version by hand.</summary>
+    Task<DeploymentOutcome> PinAsync(int version);
+}
+
+/// <summary>What a deployment attempt did. <see cref="Current"/> is the alias afterwards (null: undeployed).</summary>
+[GenerateSerializer, Immutable]
+public sealed record DeploymentOutcome(
+    [property: Id(0)] bool Deployed,
+    [property: Id(1)] bool Changed,
+    [property: Id(2)] bool NotFound,
+    [property: Id(3)] string Message,
+    [property: Id(4)] Deployment? Current);
+
+internal sealed partial class DeploymentGrain(
+    IGrainContext context,
+    IGrainFactory grains,
+    ModelRegistry registry,
+    AliasStore store,
+    ILogger<DeploymentGrain> logger) : IGrainBase, IDeploymentGrain
+{
+    private readonly string _group = context.GrainId.Key.ToString()!;
+    private Deployment? _current;
+
+    public IGrainContext GrainContext => context;
+
+    public async Task OnActivateAsync(CancellationToken token) => _current = await store.GetAsync(_group, token);
+
+    public async Task<DeploymentOutcome> ReconcileAsync(DeploymentReason reason)
+    {
+        var latest = await registry.GetLatestAsync(_group, ApprovalStatus.Approved, CancellationToken.None);
+        var currentStillApproved = _current is not null
+            && (await registry.GetPackageAsync(_current.PackageId, CancellationToken.None))?.ApprovalStatus == ApprovalStatus.Approved;
+
+        // A deployed, still approved version only gives way to a newer approved one: a stale or repeated event
+        // never moves the alias backwards, and a manual pin survives events about other versions.
+        if (currentStillApproved && (latest is null || latest.Version <= _current!.Version))
+        {
+            return Unchanged($"Group '{_group}' keeps version {_current!.Version}.");
+        }
+        var why = currentStillApproved || _current is null ? reason : DeploymentReason.Rejection;
+        if (latest is null)
+        {
+            return _current is null
+                ? Unchanged($"Group '{_group}' has no approved version; nothing is deployed.")
+                : await MoveAsync(null, why);
+        }
+        return latest.Id == _current?.PackageId
+            ? Unchanged($"Group '{_group}' already serves version {latest.Version}.")
+            : await MoveAsync(latest, why);
+    }
+
+    public async Task<DeploymentOutcome> PinAsync(int version)
+    {
+        var package = await registry.GetPackageAsync(ModelRegistry.PackageId(_group, version), CancellationToken.None);
+        if (package is null)
+        {
+            return new DeploymentOutcome(false, false, true,
+                $"Group '{_group}' has no version {version}; list its versions with GET /api/registry/groups/{_group}/packages.", _current);
+        }
+        if (package.ApprovalStatus != ApprovalStatus.Approved)
+        {
+            return new DeploymentOutcome(false, false, false,
+                $"Version {version} of '{_group}' is {package.ApprovalStatus}; only approved versions are deployed. Approve it first.", _current);
+        }
+        return package.Id == _current?.PackageId
+            ? Unchanged($"Group '{_group}' already serves version {version}.")
+            : await MoveAsync(package, DeploymentReason.Manual);
+    }
+
+    /// <summary>
+    /// Loads the new version first (so the first call after the swap is warm), then moves the alias durably,
+    /// then pushes it to every silo's cache. Calls in flight on the old version finish on it; it stays loaded
+    /// until the memory budget needs the room.
+    /// </summary>
+    private async Task<DeploymentOutcome> MoveAsync(ModelPackage? target, DeploymentReason reason)
+    {
+        if (target is not null)
+        {
+            var warm = await grains.GetGrain<IModelGrain>(target.Artifact.Sha256).WarmAsync();
+            if (!warm.Loaded)
+            {
+                LogNotDeployed(_group, target.Version, warm.Error!);
+                return new DeploymentOutcome(false, false, false,
+                    $"Version {target.Version} of '{_group}' was not deployed: {warm.Error}", _current);
+            }
+        }
+        var previous = _current;
+        _current = await store.MoveAsync(
+            _group, target is null ? null : (target.Id, (int)target.Version, target.Artifact.Sha256), reason, CancellationToken.None);
+        await BroadcastAsync(_current);
+        LogMoved(_group, previous?.Version, _current?.Version, reason);
+        return new DeploymentOutcome(_current is not null, true, false,
+            _current is null
+                ? $"Group '{_group}' is undeployed: it has no approved version left."
+                : $"Group '{_group}' serves version {_current.Version} ({reason}).",
+            _current);
+    }
+
+    private async Task BroadcastAsync(Deployment? deployment)
+    {
+        var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        await Task.WhenAll(hosts.Keys.Select(silo =>
+            grains.GetGrain<ISiloAgentGrain>(silo.ToParsableString()).ApplyAliasAsync(_group, deployment)));
+    }
+
+    private DeploymentOutcome Unchanged(string message) => new(_current is not null, false, false, message, _current);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Group {Group}: version {From} -> {To} ({Reason})")]
+    private partial void LogMoved(string group, int? from, int? to, DeploymentReason reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Group {Group}: version {Version} was not deployed because its model cannot load: {Reason}")]
+    private partial void LogNotDeployed(string group, long version, string reason);
+}

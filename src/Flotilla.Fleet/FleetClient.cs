@@ -1,0 +1,63 @@
+using Flotilla.Fleet.Aliases;
+using Flotilla.Fleet.Deployments;
+using Flotilla.Fleet.Hosting;
+using Flotilla.Fleet.Models;
+using Flotilla.Fleet.Observability;
+
+namespace Flotilla.Fleet;
+
+/// <summary>
+/// The fleet as the HTTP front doors and the API see it: resolve a target (group name or artifact hash)
+/// from this process's alias cache, invoke the model's grain, read the endpoint's state and history.
+/// </summary>
+public sealed class FleetClient(IGrainFactory grains, AliasCache aliases, AliasStore store, FleetMetrics metrics)
+{
+    /// <summary>
+    /// The artifact a target names: a deployed group's current artifact, else the target itself when it is a
+    /// SHA-256 (lower-cased). False when it is neither; the caller answers 404 naming it.
+    /// </summary>
+    public bool TryResolve(string target, out string artifactSha256)
+    {
+        if (aliases.TryGet(target, out var deployment))
+        {
+            artifactSha256 = deployment.ArtifactSha256;
+            return true;
+        }
+        if (IsSha256(target))
+        {
+            artifactSha256 = target.ToLowerInvariant();
+            return true;
+        }
+        artifactSha256 = "";
+        return false;
+    }
+
+    public Task<InvocationResult> InvokeAsync(string artifactSha256, InvocationRequest request) =>
+        grains.GetGrain<IModelGrain>(artifactSha256).InvokeAsync(request);
+
+    /// <summary>Counters of this process, where the front doors record end-to-end latency per model.</summary>
+    public FleetMetrics LocalMetrics => metrics;
+
+    public IReadOnlyCollection<Deployment> Aliases => aliases.All;
+
+    public Task<IReadOnlyList<DeploymentRecord>> HistoryAsync(string group, CancellationToken cancellationToken) =>
+        store.HistoryAsync(group, cancellationToken);
+
+    /// <summary>Pins <paramref name="group"/> to one of its approved versions (reason: manual).</summary>
+    public Task<DeploymentOutcome> DeployManuallyAsync(string group, int version) =>
+        grains.GetGrain<IDeploymentGrain>(group).PinAsync(version);
+
+    /// <summary>Every active silo's budget, loaded models and counters.</summary>
+    public async Task<IReadOnlyList<SiloSnapshot>> SilosAsync(CancellationToken cancellationToken)
+    {
+        var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        var snapshots = await Task.WhenAll(hosts.Keys.Select(silo =>
+            grains.GetGrain<ISiloAgentGrain>(silo.ToParsableString()).GetSnapshotAsync().WaitAsync(cancellationToken)));
+        return [.. snapshots.OrderBy(s => s.Silo, StringComparer.Ordinal)];
+    }
+
+    public static bool IsSha256(string value) => value.Length == 64 && value.AsSpan().ContainsAnyExcept(HexDigits) is false;
+
+    private static readonly System.Buffers.SearchValues<char> HexDigits =
+        System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
+}

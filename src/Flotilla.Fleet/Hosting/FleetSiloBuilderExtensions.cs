@@ -1,0 +1,58 @@
+using Flotilla.Fleet.Aliases;
+using Flotilla.Fleet.Deployments;
+using Flotilla.Fleet.Models;
+using Flotilla.Fleet.Observability;
+using Flotilla.Registry.Events;
+using Flotilla.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Flotilla.Fleet.Hosting;
+
+public static class FleetSiloBuilderExtensions
+{
+    /// <summary>
+    /// Makes this silo a member of the model fleet: its memory budget and counters, the alias cache, the
+    /// placement that reaches a given silo, the fleet's tables in the metadata store, and the deployer that
+    /// follows registry events. Needs <c>AddFlotillaStorage</c> and the registry in the same container.
+    /// Bind <see cref="FleetOptions"/> (section <see cref="FleetOptions.Section"/>) or configure it before.
+    /// </summary>
+    public static ISiloBuilder AddFlotillaFleet(this ISiloBuilder silo)
+    {
+        var services = silo.Services;
+        services.AddOptions<FleetOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FleetOptions>, FleetOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ModelBudget>();
+        services.AddSingleton<FleetMetrics>();
+        services.AddSingleton<AliasStore>();
+        services.AddSingleton<AliasCache>();
+        services.AddSingleton<FleetClient>();
+        services.AddFlotillaMigrations(AliasStore.Migrations);
+        services.AddSingleton<IRegistryEventSubscriber, Deployer>();
+        services.AddHostedService<AliasRefresher>();
+        silo.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        return silo;
+    }
+
+    /// <summary>Fills the alias cache at start (so the first request already resolves groups) and re-reads it periodically.</summary>
+    private sealed class AliasRefresher(AliasCache cache, IOptions<FleetOptions> options, TimeProvider time) : BackgroundService
+    {
+        public override async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await cache.RefreshAsync(cancellationToken);
+            await base.StartAsync(cancellationToken);
+        }
+
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            using var timer = new PeriodicTimer(options.Value.AliasRefreshInterval, time);
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await cache.RefreshAsync(stoppingToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Flotilla.Fleet;
+using Flotilla.Fleet.Models;
+using Microsoft.Extensions.Options;
+
+namespace Flotilla.Server.Endpoint;
+
+/// <summary>
+/// The three front doors of the multi-model endpoint. They are plain request delegates (no parameter
+/// binding, no intermediate objects) because they are the hot path: resolve the target in this process's
+/// alias cache, make one grain call, write the bytes the grain formatted.
+/// </summary>
+internal static class Invocations
+{
+    private const string TargetHeader = "X-Target-Model";
+
+    public static IEndpointRouteBuilder MapInvocations(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/invocations", InvokeByHeaderAsync)
+            .WithName("InvokeByTargetHeader")
+            .WithSummary("Scores rows with the model named by the X-Target-Model header (an artifact SHA-256 or a group).");
+        app.MapPost("/models/{group}/invocations", InvokeGroupAsync)
+            .WithName("InvokeGroup")
+            .WithSummary("Scores rows with the version currently deployed for a group.");
+        app.MapPost("/invoke", InvokeReferencePayloadAsync)
+            .WithName("InvokeReferencePayload")
+            .WithSummary("The reference's front door: {\"model\": \"<pipeline>-<dataset>\", \"data\": \"<csv rows>\"}.");
+        return app;
+    }
+
+    private static Task InvokeByHeaderAsync(HttpContext context)
+    {
+        var target = context.Request.Headers[TargetHeader].ToString();
+        if (target.Length == 0)
+        {
+            return ProblemAsync(context, StatusCodes.Status400BadRequest, "Missing target model",
+                $"Name the model in the {TargetHeader} header: an artifact SHA-256 or a deployed group name.");
+        }
+        return InvokeAsync(context, target);
+    }
+
+    private static Task InvokeGroupAsync(HttpContext context) =>
+        InvokeAsync(context, (string)context.Request.RouteValues["group"]!);
+
+    private static async Task InvokeAsync(HttpContext context, string target)
+    {
+        var fleet = context.RequestServices.GetRequiredService<FleetClient>();
+        if (!fleet.TryResolve(target, out var sha256))
+        {
+            await UnknownModelAsync(context, target);
+            return;
+        }
+        var body = await ReadBodyAsync(context);
+        if (body is null)
+        {
+            return;
+        }
+        var input = InputFormat(context.Request, body);
+        await ScoreAsync(context, fleet, target, sha256, new InvocationRequest(body, input, OutputFormat(context.Request)));
+    }
+
+    private static async Task InvokeReferencePayloadAsync(HttpContext context)
+    {
+        var fleet = context.RequestServices.GetRequiredService<FleetClient>();
+        var body = await ReadBodyAsync(context);
+        if (body is null)
+        {
+            return;
+        }
+        string? model = null;
+        string? data = null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                if (document.RootElement.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String)
+                {
+                    model = m.GetString();
+                }
+                if (document.RootElement.TryGetProperty("data", out var d) && d.ValueKind == JsonValueKind.String)
+                {
+                    data = d.GetString();
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            await ProblemAsync(context, StatusCodes.Status400BadRequest, "Invalid payload",
+                $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}); send {{\"model\": \"<pipeline>-<dataset>\", \"data\": \"<csv rows>\"}}.");
+            return;
+        }
+        if (string.IsNullOrEmpty(model) || data is null)
+        {
+            await ProblemAsync(context, StatusCodes.Status400BadRequest, "Invalid payload",
+                "Send {\"model\": \"<pipeline>-<dataset>\", \"data\": \"<csv rows without header>\"}: both fields are required strings.");
+            return;
+        }
+        if (!fleet.TryResolve(model, out var sha256))
+        {
+            await UnknownModelAsync(context, model);
+            return;
+        }
+        await ScoreAsync(context, fleet, model, sha256, new InvocationRequest(data, PayloadFormat.Csv, OutputFormat(context.Request)));
+    }
+
+    private static async Task ScoreAsync(HttpContext context, FleetClient fleet, string target, string sha256, InvocationRequest request)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await fleet.InvokeAsync(sha256, request);
+        switch (result.Outcome)
+        {
+            case InvocationOutcome.Scored:
+                fleet.LocalMetrics.For(sha256).Served(Stopwatch.GetTimestamp() - started);
+                var response = context.Response;
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = request.Output == PayloadFormat.Csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+                response.ContentLength = result.Body.Length;
+                await response.Body.WriteAsync(result.Body, context.RequestAborted);
+                return;
+            case InvocationOutcome.InvalidInput:
+                await ProblemAsync(context, StatusCodes.Status400BadRequest, "Invalid rows", result.Error!);
+                return;
+            case InvocationOutcome.UnknownModel:
+                await UnknownModelAsync(context, target);
+                return;
+            default:
+                await ProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Model unavailable", result.Error!);
+                return;
+        }
+    }
+
+    /// <summary>The whole body as text, or null after answering 413 when it exceeds the invocation limit.</summary>
+    private static async Task<string?> ReadBodyAsync(HttpContext context)
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<FleetOptions>>().Value.MaxInvocationBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            await TooLargeAsync(context, limit);
+            return null;
+        }
+        var reader = context.Request.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(context.RequestAborted);
+            var buffer = read.Buffer;
+            if (buffer.Length > limit)
+            {
+                reader.AdvanceTo(buffer.End);
+                await TooLargeAsync(context, limit);
+                return null;
+            }
+            if (read.IsCompleted)
+            {
+                var text = Encoding.UTF8.GetString(buffer);
+                reader.AdvanceTo(buffer.End);
+                return text;
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static PayloadFormat InputFormat(HttpRequest request, string body)
+    {
+        var contentType = request.ContentType;
+        if (contentType is not null)
+        {
+            if (contentType.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+            {
+                return PayloadFormat.Csv;
+            }
+            if (contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+            {
+                return PayloadFormat.Json;
+            }
+        }
+        // No usable content type: JSON rows start with [ or {, CSV rows never do.
+        var first = body.AsSpan().TrimStart();
+        return first.Length > 0 && (first[0] == '[' || first[0] == '{') ? PayloadFormat.Json : PayloadFormat.Csv;
+    }
+
+    private static PayloadFormat OutputFormat(HttpRequest request)
+    {
+        var accept = request.Headers.Accept;
+        return accept.Count > 0 && accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase)
+            ? PayloadFormat.Csv
+            : PayloadFormat.Json;
+    }
+
+    private static Task UnknownModelAsync(HttpContext context, string target) =>
+        ProblemAsync(context, StatusCodes.Status404NotFound, "Unknown model",
+            $"No model named '{target}': it is neither a deployed group nor a stored artifact SHA-256. " +
+            "List deployed groups with GET /api/endpoint; a group is deployed when one of its versions is approved.");
+
+    private static Task TooLargeAsync(HttpContext context, long limit) =>
+        ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Body too large",
+            $"The invocation body exceeds {limit:N0} bytes. Send fewer rows per call, or raise Flotilla:Fleet:MaxInvocationBytes.");
+
+    private static Task ProblemAsync(HttpContext context, int status, string title, string detail) =>
+        TypedResults.Problem(detail, statusCode: status, title: title).ExecuteAsync(context);
+}

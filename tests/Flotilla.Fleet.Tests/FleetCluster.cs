@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Flotilla.Fleet.Aliases;
+using Flotilla.Fleet.Hosting;
+using Flotilla.Registry;
+using Flotilla.Storage;
+using Flotilla.Storage.Artifacts;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+
+namespace Flotilla.Fleet.Tests;
+
+/// <summary>
+/// A real Orleans cluster of one or more silos in this process, each a full fleet member over one shared
+/// SQLite metadata file and artifact folder (as cluster mode shares PostgreSQL and a bucket).
+/// </summary>
+public sealed class FleetCluster : IAsyncDisposable
+{
+    private FleetCluster(InProcessTestCluster cluster, string dataDirectory)
+    {
+        Cluster = cluster;
+        DataDirectory = dataDirectory;
+    }
+
+    public InProcessTestCluster Cluster { get; }
+
+    public string DataDirectory { get; }
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public IServiceProvider Silo(int index) => Cluster.Silos[index].ServiceProvider;
+
+    public ModelRegistry Registry => Silo(0).GetRequiredService<ModelRegistry>();
+
+    public IArtifactStore Artifacts => Silo(0).GetRequiredService<IArtifactStore>();
+
+    public static async Task<FleetCluster> StartAsync(int silos = 1, long budgetBytes = 64L << 20)
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("flotilla-fleet-").FullName;
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddFlotillaStorage(o => o.DataDirectory = dataDirectory);
+            host.Services.AddFlotillaRegistry(o => o.PollInterval = TimeSpan.FromMilliseconds(100));
+            host.Services.Configure<FleetOptions>(o =>
+            {
+                o.MemoryBudgetBytes = budgetBytes;
+                o.AliasRefreshInterval = TimeSpan.FromMinutes(10);
+            });
+        });
+        builder.ConfigureSilo((_, silo) => silo.AddFlotillaFleet());
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new FleetCluster(cluster, dataDirectory);
+    }
+
+    public async Task<string> StoreAsync(byte[] artifact) =>
+        (await Artifacts.PutAsync(artifact, CancellationToken.None)).Sha256;
+
+    /// <summary>Stores the artifact and registers it as the next version of <paramref name="group"/>.</summary>
+    public async Task<ModelPackage> RegisterAsync(string group, byte[] artifact, ApprovalStatus status = ApprovalStatus.PendingManualApproval)
+    {
+        var reference = await Artifacts.PutAsync(artifact, CancellationToken.None);
+        using var empty = JsonDocument.Parse("{}");
+        return await Registry.RegisterAsync(
+            new RegisterModelPackage(group, reference, empty.RootElement.Clone(), empty.RootElement.Clone(), new PackageLineage(null, null, null), status),
+            CancellationToken.None);
+    }
+
+    public AliasCache AliasCacheOf(int silo) => Silo(silo).GetRequiredService<AliasCache>();
+
+    /// <summary>Waits until <paramref name="condition"/> holds, failing after a deadline (events travel through the outbox).</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 20)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out after {seconds} s waiting until {what}.");
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

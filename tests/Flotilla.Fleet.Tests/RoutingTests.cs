@@ -1,0 +1,49 @@
+using Flotilla.Fleet.Models;
+using Flotilla.Fleet.Observability;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flotilla.Fleet.Tests;
+
+public sealed class RoutingTests
+{
+    [Fact]
+    public async Task Calls_for_a_model_from_any_silo_go_to_the_one_silo_that_holds_it()
+    {
+        await using var fleet = await FleetCluster.StartAsync(silos: 2);
+        var models = new List<string>();
+        for (var seed = 1; seed <= 4; seed++)
+        {
+            models.Add(await fleet.StoreAsync(TinyModels.Artifact(seed)));
+        }
+        var siloAddresses = fleet.Cluster.Silos.Select(s => s.SiloAddress.ToString()).ToArray();
+        IGrainFactory FactoryOf(int silo) => fleet.Silo(silo).GetRequiredService<IGrainFactory>();
+
+        // First calls enter alternately through each silo: the model is placed where it is first asked for.
+        var holder = new Dictionary<string, string>();
+        for (var i = 0; i < models.Count; i++)
+        {
+            holder[models[i]] = (await FactoryOf(i % 2).GetGrain<IModelGrain>(models[i]).WarmAsync()).Silo;
+        }
+        for (var round = 0; round < 10; round++)
+        {
+            foreach (var sha in models)
+            {
+                var through = FactoryOf(round % 2).GetGrain<IModelGrain>(sha);
+                Assert.Equal(InvocationOutcome.Scored, (await through.InvokeAsync(new InvocationRequest(TinyModels.Row, PayloadFormat.Csv, PayloadFormat.Csv))).Outcome);
+                Assert.Equal(holder[sha], (await through.WarmAsync()).Silo);
+            }
+        }
+
+        Assert.Equal(siloAddresses, models.Select((sha, i) => holder[sha]).Take(2));
+        foreach (var sha in models)
+        {
+            var owner = Array.IndexOf(siloAddresses, holder[sha]);
+            var ownerStats = fleet.Silo(owner).GetRequiredService<FleetMetrics>().For(sha).Snapshot(sha);
+            var otherStats = fleet.Silo(1 - owner).GetRequiredService<FleetMetrics>().For(sha).Snapshot(sha);
+            Assert.Equal((1L, 10L), (ownerStats.Loads, ownerStats.Hits));
+            Assert.Equal((0L, 0L), (otherStats.Loads, otherStats.Hits));
+            Assert.Contains(sha, fleet.Silo(owner).GetRequiredService<ModelBudget>().Snapshot().Select(m => m.ArtifactSha256));
+            Assert.DoesNotContain(sha, fleet.Silo(1 - owner).GetRequiredService<ModelBudget>().Snapshot().Select(m => m.ArtifactSha256));
+        }
+    }
+}
