@@ -50,9 +50,9 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
                 """
                 INSERT INTO registry_packages (id, group_name, version, artifact_sha256, artifact_size, artifact_uri,
                     evaluation_report, parameters, execution_id, step_name, dataset_hash,
-                    approval_status, approval_description, status_changed_by, status_changed_ms, created_ms)
+                    approval_status, approval_description, status_changed_by, status_changed_ms, created_ms, event_seq)
                 VALUES (@Id, @Group, @Version, @Sha256, @Size, @Uri, @Report, @Parameters, @ExecutionId, @StepName, @DatasetHash,
-                    @Status, @Description, @ChangedBy, @Now, @Now)
+                    @Status, @Description, @ChangedBy, @Now, @Now, 1)
                 """,
                 new
                 {
@@ -63,7 +63,7 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
                     Status = request.ApprovalStatus.ToString(), Description = request.ApprovalDescription,
                     ChangedBy = request.RegisteredBy, Now = nowMs,
                 }, transaction, cancellationToken: ct));
-            await WriteEventAsync(connection, transaction, package, null, request.RegisteredBy, nowMs, ct);
+            await WriteEventAsync(connection, transaction, package, 1, null, request.RegisteredBy, nowMs, ct);
             return package;
         }, cancellationToken);
         outboxSignal.Notify();
@@ -92,15 +92,18 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
                     throw new InvalidApprovalTransitionException(packageId, current.ApprovalStatus, status);
                 // Conditional on the status just read: if another writer changed it in between, nothing is updated
                 // and the whole decision is taken again on the new status.
-                var updated = await connection.ExecuteAsync(new CommandDefinition(
+                // The package's event counter orders its events even when two share a millisecond.
+                var sequence = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
                     """
                     UPDATE registry_packages
-                    SET approval_status = @Status, approval_description = @Description, status_changed_by = @ChangedBy, status_changed_ms = @Now
+                    SET approval_status = @Status, approval_description = @Description, status_changed_by = @ChangedBy,
+                        status_changed_ms = @Now, event_seq = event_seq + 1
                     WHERE id = @Id AND approval_status = @Expected
+                    RETURNING event_seq
                     """,
                     new { Id = packageId, Status = status.ToString(), Description = description, ChangedBy = changedBy, Now = nowMs, Expected = current.ApprovalStatus.ToString() },
                     transaction, cancellationToken: ct));
-                if (updated == 0)
+                if (sequence is not { } packageSequence)
                     return (Outcome.Raced, current);
                 var changed = current with
                 {
@@ -109,7 +112,7 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
                     StatusChangedBy = changedBy,
                     StatusChangedAt = DateTimeOffset.FromUnixTimeMilliseconds(nowMs),
                 };
-                await WriteEventAsync(connection, transaction, changed, current.ApprovalStatus, changedBy, nowMs, ct);
+                await WriteEventAsync(connection, transaction, changed, packageSequence, current.ApprovalStatus, changedBy, nowMs, ct);
                 return (Outcome.Changed, changed);
             }, cancellationToken);
             if (outcome == Outcome.Raced)
@@ -165,15 +168,16 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
     }
 
     private static async Task WriteEventAsync(
-        DbConnection connection, DbTransaction transaction, ModelPackage package, ApprovalStatus? oldStatus, string changedBy, long nowMs, CancellationToken ct) =>
+        DbConnection connection, DbTransaction transaction, ModelPackage package, long packageSequence, ApprovalStatus? oldStatus,
+        string changedBy, long nowMs, CancellationToken ct) =>
         await connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO registry_outbox (id, group_name, package_id, version, old_status, new_status, changed_by, occurred_ms, attempts, next_attempt_ms)
-            VALUES (@Id, @Group, @PackageId, @Version, @OldStatus, @NewStatus, @ChangedBy, @Now, 0, @Now)
+            INSERT INTO registry_outbox (id, group_name, package_id, package_seq, version, old_status, new_status, changed_by, occurred_ms, attempts, next_attempt_ms)
+            VALUES (@Id, @Group, @PackageId, @PackageSequence, @Version, @OldStatus, @NewStatus, @ChangedBy, @Now, 0, @Now)
             """,
             new
             {
-                Id = Guid.CreateVersion7().ToString("N"), package.Group, PackageId = package.Id, package.Version,
+                Id = Guid.CreateVersion7().ToString("N"), package.Group, PackageId = package.Id, PackageSequence = packageSequence, package.Version,
                 OldStatus = oldStatus?.ToString(), NewStatus = package.ApprovalStatus.ToString(), ChangedBy = changedBy, Now = nowMs,
             }, transaction, cancellationToken: ct));
 

@@ -31,12 +31,14 @@ public static class RegistrySchema
                 status_changed_by TEXT,
                 status_changed_ms BIGINT,
                 created_ms BIGINT NOT NULL,
+                event_seq BIGINT NOT NULL,
                 UNIQUE (group_name, version));
             CREATE INDEX IF NOT EXISTS registry_packages_by_status ON registry_packages (group_name, approval_status);
             CREATE TABLE IF NOT EXISTS registry_outbox (
                 id TEXT PRIMARY KEY,
                 group_name TEXT NOT NULL,
                 package_id TEXT NOT NULL REFERENCES registry_packages (id),
+                package_seq BIGINT NOT NULL,
                 version BIGINT NOT NULL,
                 old_status TEXT,
                 new_status TEXT NOT NULL,
@@ -46,6 +48,7 @@ public static class RegistrySchema
                 next_attempt_ms BIGINT NOT NULL,
                 delivered_ms BIGINT,
                 last_error TEXT);
+            CREATE UNIQUE INDEX IF NOT EXISTS registry_outbox_order ON registry_outbox (package_id, package_seq);
             CREATE INDEX IF NOT EXISTS registry_outbox_due ON registry_outbox (delivered_ms, next_attempt_ms);
             """),
     ];

@@ -89,7 +89,7 @@ public sealed partial class OutboxDispatcher(
                        o.attempts, o.next_attempt_ms, p.artifact_sha256, p.artifact_size, p.artifact_uri
                 FROM registry_outbox o JOIN registry_packages p ON p.id = o.package_id
                 WHERE o.delivered_ms IS NULL AND o.next_attempt_ms <= @Now
-                ORDER BY o.occurred_ms, o.id
+                ORDER BY o.occurred_ms, o.package_id, o.package_seq
                 LIMIT @Batch
                 """, new { Now = nowMs, Batch = (long)_options.BatchSize }, cancellationToken: cancellationToken))];
         }
