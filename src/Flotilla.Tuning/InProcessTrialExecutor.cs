@@ -1,0 +1,28 @@
+using Flotilla.Learning.Algorithms;
+using Flotilla.Learning.Data;
+using Flotilla.Learning.Evaluation;
+
+namespace Flotilla.Tuning;
+
+/// <summary>
+/// Runs trials on this machine's cores: the learning core's cross-validation on folds prepared once per
+/// (table, folds, seed) and shared by every trial. Learners run single-threaded (see DESIGN.md field notes), so
+/// one trial keeps one core busy and the useful capacity is the number of cores.
+/// </summary>
+public sealed class InProcessTrialExecutor(Table train) : ITrialExecutor
+{
+    public int Capacity => Environment.ProcessorCount;
+
+    public Task<TrialOutcome> RunAsync(TrialRequest trial, FoldCallback onFold, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(trial);
+        ArgumentNullException.ThrowIfNull(onFold);
+        return Task.Run(() =>
+        {
+            var algorithm = AlgorithmCatalog.Get(trial.Algorithm);
+            var folds = CrossValidation.Prepare(train, trial.Folds, trial.Seed);
+            var result = CrossValidation.Run(algorithm, trial.Parameters, folds, Scorer.Parse(trial.Scorer), (i, s) => onFold(i, s), cancellationToken);
+            return new TrialOutcome(result.FoldScores, result.Stopped);
+        }, cancellationToken);
+    }
+}

@@ -1,0 +1,63 @@
+using Flotilla.Learning.Algorithms;
+
+namespace Flotilla.Tuning;
+
+public enum TrialStatus { Complete, Pruned, Failed }
+
+/// <summary>
+/// One trial as it ended. <see cref="Mean"/> is the mean of <see cref="FoldScores"/> (for a pruned trial, of the
+/// folds it ran); null when the trial failed before any fold. <see cref="Reason"/> says why a trial was pruned or
+/// failed.
+/// </summary>
+public sealed record TrialRecord(
+    int Number,
+    string Algorithm,
+    HyperParameters Parameters,
+    IReadOnlyList<double> FoldScores,
+    double? Mean,
+    TrialStatus Status,
+    string? Reason,
+    double Seconds)
+{
+    /// <summary>Mean of the first <paramref name="folds"/> fold scores: what pruners compare at a rung.</summary>
+    internal double RunningMean(int folds)
+    {
+        var sum = 0.0;
+        for (var i = 0; i < folds; i++)
+        {
+            sum += FoldScores[i];
+        }
+
+        return sum / folds;
+    }
+}
+
+/// <summary>
+/// What a run produced: every trial ordered by number (resumed ones included), the best complete trial (highest
+/// mean, the lowest number on a tie), the parallelism actually used and the wall time of this run.
+/// </summary>
+public sealed record TuningResult(
+    IReadOnlyList<TrialRecord> Trials,
+    TrialRecord Best,
+    int RequestedParallelism,
+    int EffectiveParallelism,
+    TimeSpan WallTime,
+    bool BudgetExhausted)
+{
+    public int Pruned => Trials.Count(t => t.Status == TrialStatus.Pruned);
+    public int Failed => Trials.Count(t => t.Status == TrialStatus.Failed);
+}
+
+/// <summary>Progress of a run, raised one at a time in the order things happened.</summary>
+public abstract record TuningEvent;
+
+public sealed record TrialStarted(int Number, string Algorithm, HyperParameters Parameters) : TuningEvent;
+
+/// <summary>A trial ended. A caller that persists trials (to resume after a crash) does it on this event.</summary>
+public sealed record TrialFinished(TrialRecord Trial, int Finished, int Planned) : TuningEvent;
+
+/// <summary>A complete trial beat every earlier one.</summary>
+public sealed record BestSoFar(TrialRecord Trial) : TuningEvent;
+
+/// <summary>The run ended without a single complete trial.</summary>
+public sealed class TuningFailedException(string message) : Exception(message);
