@@ -1,8 +1,166 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flotilla.Pipelines;
+using Flotilla.Pipelines.Definitions;
+using Flotilla.Pipelines.Execution;
+using Flotilla.Server.Hosting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
 namespace Flotilla.Server.Pipelines;
 
+/// <summary>
+/// <c>/api/pipelines</c> (definitions) and <c>/api/executions</c> (runs, stop, trials, live events). Shapes are
+/// plain camelCase JSON; errors are problem details, with an <c>errors</c> list of <c>{where, message}</c>
+/// when a definition or parameters are refused.
+/// </summary>
 internal static class PipelinesApi
 {
-    public static WebApplicationBuilder AddPipelines(this WebApplicationBuilder builder) => builder;
+    public static WebApplicationBuilder AddPipelines(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddFlotillaPipelines(_ => { });
+        builder.Services.AddOptions<PipelineOptions>()
+            .Configure<IOptions<FlotillaOptions>>((pipelines, flotilla) => pipelines.DataDirectory = flotilla.Value.DataDirectory)
+            .BindConfiguration($"{FlotillaOptions.Section}:Pipelines");
+        return builder;
+    }
 
-    public static IEndpointRouteBuilder MapPipelinesApi(this IEndpointRouteBuilder app) => app;
+    public static IEndpointRouteBuilder MapPipelinesApi(this IEndpointRouteBuilder app)
+    {
+        var pipelines = app.MapGroup("/api/pipelines").WithTags("Pipelines").AddEndpointFilter<DomainErrors>();
+        pipelines.MapGet("/", ListPipelinesAsync);
+        pipelines.MapPost("/", CreatePipelineAsync);
+        pipelines.MapGet("/{pipeline}", GetPipelineAsync);
+        pipelines.MapPost("/{pipeline}/executions", StartAsync);
+
+        var executions = app.MapGroup("/api/executions").WithTags("Executions").AddEndpointFilter<DomainErrors>();
+        executions.MapGet("/", ListExecutionsAsync);
+        executions.MapGet("/{id}", (string id, Executions e, CancellationToken ct) => e.GetAsync(id, ct));
+        executions.MapPost("/{id}/stop", StopAsync);
+        executions.MapGet("/{id}/trials", (string id, Executions e, CancellationToken ct) => e.TrialsAsync(id, ct));
+        executions.MapGet("/{id}/events", EventsAsync);
+        return app;
+    }
+
+    internal sealed record PipelineView(
+        string Name,
+        string? Description,
+        bool BuiltIn,
+        DateTimeOffset UpdatedAt,
+        IReadOnlyList<ParameterDefinition> Parameters,
+        IReadOnlyList<StepView> Steps,
+        string? Source);
+
+    internal sealed record StepView(string Name, string Type, IReadOnlyCollection<string> DependsOn, StepDefinition Definition);
+
+    internal sealed record StartRequest(Dictionary<string, JsonNode?>? Parameters);
+
+    internal sealed record Started(string ExecutionId, string Pipeline, string Status);
+
+    private static PipelineView View(StoredPipeline stored, bool withSource)
+    {
+        var d = stored.Definition;
+        return new(d.Name, d.Description, stored.BuiltIn, stored.UpdatedAt, d.Parameters,
+            [.. d.Steps.Select(s => new StepView(s.Name, s.Type, DefinitionValidator.DependenciesOf(s, d), s))],
+            withSource ? stored.Source : null);
+    }
+
+    private static async Task<Ok<PipelineView[]>> ListPipelinesAsync(PipelineCatalog catalog, CancellationToken ct) =>
+        TypedResults.Ok((await catalog.ListAsync(ct)).Select(p => View(p, withSource: false)).ToArray());
+
+    private static async Task<Ok<PipelineView>> GetPipelineAsync(string pipeline, PipelineCatalog catalog, CancellationToken ct) =>
+        TypedResults.Ok(View(await catalog.GetAsync(pipeline, ct), withSource: true));
+
+    /// <summary>
+    /// The body is the definition itself: YAML (any text type) or JSON; or JSON <c>{"definition": "&lt;yaml or json text&gt;"}</c>.
+    /// </summary>
+    private static async Task<Created<PipelineView>> CreatePipelineAsync(HttpRequest request, PipelineCatalog catalog, CancellationToken ct)
+    {
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync(ct);
+        if (request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            try
+            {
+                if (JsonNode.Parse(text) is JsonObject o && o.Count == 1 && o["definition"] is JsonValue v && v.TryGetValue<string>(out var inner))
+                {
+                    text = inner;
+                }
+            }
+            catch (JsonException e)
+            {
+                throw new DefinitionException([new($"line {e.LineNumber + 1}", $"The body is not valid JSON: {e.Message}")]);
+            }
+        }
+
+        var stored = await catalog.CreateAsync(text, ct);
+        return TypedResults.Created($"/api/pipelines/{stored.Definition.Name}", View(stored, withSource: true));
+    }
+
+    private static async Task<Accepted<Started>> StartAsync(string pipeline, StartRequest? body, Executions executions, CancellationToken ct)
+    {
+        var id = await executions.StartAsync(pipeline, body?.Parameters, ct);
+        return TypedResults.Accepted($"/api/executions/{id}", new Started(id, pipeline, nameof(ExecutionStatus.Executing)));
+    }
+
+    private static async Task<Ok<IReadOnlyList<ExecutionSummary>>> ListExecutionsAsync(
+        Executions executions, string? pipeline, ExecutionStatus? status, int? limit, CancellationToken ct) =>
+        TypedResults.Ok(await executions.ListAsync(pipeline, status, limit ?? 100, ct));
+
+    private static async Task<Accepted<ExecutionDetail>> StopAsync(string id, Executions executions, CancellationToken ct) =>
+        TypedResults.Accepted($"/api/executions/{id}", await executions.StopAsync(id, ct));
+
+    /// <summary>
+    /// Server-sent events: first a <c>snapshot</c> (the whole execution), then <c>step</c>, <c>trial</c> and
+    /// <c>execution</c> events as they happen; the stream ends after the execution ends (a final snapshot).
+    /// </summary>
+    private static async Task<ServerSentEventsResult<ExecutionEvent>> EventsAsync(
+        string id, Executions executions, IHostApplicationLifetime lifetime, CancellationToken ct)
+    {
+        await executions.GetAsync(id, ct);
+        return TypedResults.ServerSentEvents(StreamAsync(id, executions, lifetime.ApplicationStopping, ct));
+    }
+
+    private static async IAsyncEnumerable<SseItem<ExecutionEvent>> StreamAsync(
+        string id, Executions executions, CancellationToken stopping, [EnumeratorCancellation] CancellationToken ct)
+    {
+        // Linked to shutdown: an open stream must not hold the server up for the 30 s shutdown timeout.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, ct);
+        using var subscription = executions.Subscribe(id);
+        var current = await executions.GetAsync(id, linked.Token);
+        yield return new(new("snapshot", id, Status: current.Status.ToString(), Execution: current), "snapshot");
+        while (!current.IsFinished && !linked.IsCancellationRequested)
+        {
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+            tick.CancelAfter(TimeSpan.FromSeconds(2));
+            var waited = false;
+            try
+            {
+                waited = await subscription.Reader.WaitToReadAsync(tick.Token);
+            }
+            catch (OperationCanceledException) when (!linked.IsCancellationRequested)
+            {
+                // Quiet for a while: re-read below, in case the execution ended elsewhere.
+            }
+            catch (OperationCanceledException)
+            {
+                yield break;
+            }
+
+            while (waited && subscription.Reader.TryRead(out var e))
+            {
+                yield return new(e, e.Type);
+            }
+
+            current = await executions.GetAsync(id, linked.Token);
+        }
+
+        if (current.IsFinished)
+        {
+            yield return new(new("snapshot", id, Status: current.Status.ToString(), Execution: current), "snapshot");
+        }
+    }
 }

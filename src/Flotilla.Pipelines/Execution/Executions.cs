@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using Flotilla.Pipelines.Definitions;
+using Flotilla.Pipelines.Storage;
+
+namespace Flotilla.Pipelines.Execution;
+
+/// <summary>The door to executions: start, stop, read, follow. The HTTP API and tests go through here.</summary>
+public sealed class Executions(PipelineCatalog pipelines, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events)
+{
+    /// <summary>
+    /// Validates the parameters (unknown names and bad values refused with <see cref="ParameterException"/>),
+    /// records the execution and its steps, and queues it. Returns the new execution's id.
+    /// </summary>
+    public async Task<string> StartAsync(string pipeline, IReadOnlyDictionary<string, JsonNode?>? parameters, CancellationToken ct)
+    {
+        var stored = await pipelines.GetAsync(pipeline, ct);
+        var bound = ParameterBinder.Bind(stored.Definition, parameters);
+        var id = Guid.CreateVersion7().ToString("N");
+        await store.CreateExecutionAsync(id, stored.Definition.Name, stored.Source, bound, stored.Definition.Steps.Select(s => (s.Name, s.Type)), ct);
+        queue.Enqueue(id);
+        return id;
+    }
+
+    /// <summary>Asks a running execution to stop; its running steps are cancelled and it ends Stopped.</summary>
+    public async Task<ExecutionDetail> StopAsync(string id, CancellationToken ct)
+    {
+        var current = await GetAsync(id, ct);
+        if (current.IsFinished)
+        {
+            throw new ConflictException($"Execution {id} already ended {current.Status}; only an executing execution can be stopped.");
+        }
+
+        if (await store.RequestStopAsync(id, ct))
+        {
+            events.Publish(new("execution", id, Status: nameof(ExecutionStatus.Stopping)));
+        }
+        queue.SignalStop(id);
+        return await GetAsync(id, ct);
+    }
+
+    public async Task<ExecutionDetail> GetAsync(string id, CancellationToken ct) =>
+        await store.GetAsync(id, ct) ?? throw new NotFoundException($"No execution with id '{id}'. GET /api/executions lists them.");
+
+    public Task<IReadOnlyList<ExecutionSummary>> ListAsync(string? pipeline, ExecutionStatus? status, int limit, CancellationToken ct) =>
+        store.ListAsync(pipeline, status, Math.Clamp(limit, 1, 1000), ct);
+
+    public async Task<IReadOnlyList<ExecutionTrial>> TrialsAsync(string id, CancellationToken ct)
+    {
+        await GetAsync(id, ct);
+        return await store.GetTrialsAsync(id, null, ct);
+    }
+
+    public ExecutionEvents.Subscription Subscribe(string id) => events.Subscribe(id);
+
+    /// <summary>Waits until the execution ends; reads the store on every event and at least every second.</summary>
+    public async Task<ExecutionDetail> WaitAsync(string id, CancellationToken ct)
+    {
+        using var subscription = events.Subscribe(id);
+        while (true)
+        {
+            var current = await GetAsync(id, ct);
+            if (current.IsFinished)
+            {
+                return current;
+            }
+
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            tick.CancelAfter(TimeSpan.FromSeconds(1));
+            try
+            {
+                await subscription.Reader.WaitToReadAsync(tick.Token);
+                while (subscription.Reader.TryRead(out _))
+                {
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // The periodic re-read: covers an execution finished by another process.
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+using Flotilla.Pipelines.Execution;
+using Flotilla.Storage.Metadata;
+
+namespace Flotilla.Pipelines.Storage;
+
+/// <summary>Every piece of execution state, in the metadata store: what a restarted server resumes from.</summary>
+public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
+{
+    internal sealed class ExecutionRow
+    {
+        public string Id { get; set; } = "";
+        public string Pipeline { get; set; } = "";
+        public string Source { get; set; } = "";
+        public string Parameters { get; set; } = "{}";
+        public string Status { get; set; } = "";
+        public string? FailureReason { get; set; }
+        public long CreatedMs { get; set; }
+        public long? EndedMs { get; set; }
+    }
+
+    internal sealed class StepRow
+    {
+        public string ExecutionId { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string Type { get; set; } = "";
+        public long Ordinal { get; set; }
+        public string Status { get; set; } = nameof(StepStatus.Pending);
+        public long Attempts { get; set; }
+        public long? StartedMs { get; set; }
+        public long? EndedMs { get; set; }
+        public string? Outputs { get; set; }
+        public string? Log { get; set; }
+        public string? FailureReason { get; set; }
+        public string? CachedFrom { get; set; }
+
+        public StepStatus State => Enum.Parse<StepStatus>(Status);
+    }
+
+    private sealed class TrialRow
+    {
+        public string Step { get; set; } = "";
+        public long Number { get; set; }
+        public string Algorithm { get; set; } = "";
+        public string Parameters { get; set; } = "{}";
+        public string FoldScores { get; set; } = "[]";
+        public double? Score { get; set; }
+        public string Status { get; set; } = "";
+        public double Seconds { get; set; }
+        public string Data { get; set; } = "";
+    }
+
+    internal sealed class CacheRow
+    {
+        public string Outputs { get; set; } = "{}";
+        public string ExecutionId { get; set; } = "";
+    }
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    internal Task CreateExecutionAsync(string id, string pipeline, string source, JsonObject parameters, IEnumerable<(string Name, string Type)> steps, CancellationToken ct) =>
+        store.InTransactionAsync(async (c, t, token) =>
+        {
+            await c.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO pipeline_executions (id, pipeline, source, parameters, status, created_ms)
+                VALUES (@Id, @Pipeline, @Source, @Parameters, @Status, @CreatedMs)
+                """,
+                new { Id = id, Pipeline = pipeline, Source = source, Parameters = parameters.ToJsonString(), Status = nameof(ExecutionStatus.Executing), CreatedMs = Now },
+                t, cancellationToken: token));
+            await c.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO pipeline_steps (execution_id, name, type, ordinal, status, attempts)
+                VALUES (@ExecutionId, @Name, @Type, @Ordinal, 'Pending', 0)
+                """,
+                steps.Select((s, i) => new { ExecutionId = id, s.Name, s.Type, Ordinal = (long)i }),
+                t, cancellationToken: token));
+        }, ct);
+
+    internal async Task<ExecutionRow?> GetExecutionRowAsync(string id, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<ExecutionRow>(new CommandDefinition(
+            "SELECT * FROM pipeline_executions WHERE id = @Id", new { Id = id }, cancellationToken: ct));
+    }
+
+    internal async Task<List<StepRow>> GetStepRowsAsync(string id, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return [.. await c.QueryAsync<StepRow>(new CommandDefinition(
+            "SELECT * FROM pipeline_steps WHERE execution_id = @Id ORDER BY ordinal", new { Id = id }, cancellationToken: ct))];
+    }
+
+    public async Task<ExecutionDetail?> GetAsync(string id, CancellationToken ct)
+    {
+        var row = await GetExecutionRowAsync(id, ct);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var steps = await GetStepRowsAsync(id, ct);
+        return new ExecutionDetail(
+            row.Id, row.Pipeline, Enum.Parse<ExecutionStatus>(row.Status), ParseObject(row.Parameters),
+            Time(row.CreatedMs), TimeOrNull(row.EndedMs), row.FailureReason,
+            [.. steps.Select(s => new StepState(
+                s.Name, s.Type, s.State, (int)s.Attempts, TimeOrNull(s.StartedMs), TimeOrNull(s.EndedMs),
+                s.Outputs is null ? null : ParseObject(s.Outputs), s.Log, s.FailureReason, s.CachedFrom))]);
+    }
+
+    public async Task<IReadOnlyList<ExecutionSummary>> ListAsync(string? pipeline, ExecutionStatus? status, int limit, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<ExecutionRow>(new CommandDefinition(
+            """
+            SELECT id, pipeline, parameters, status, failure_reason, created_ms, ended_ms FROM pipeline_executions
+            WHERE (@Pipeline IS NULL OR pipeline = @Pipeline) AND (@Status IS NULL OR status = @Status)
+            ORDER BY created_ms DESC, id DESC LIMIT @Limit
+            """,
+            new { Pipeline = pipeline, Status = status?.ToString(), Limit = (long)limit }, cancellationToken: ct));
+        return [.. rows.Select(r => new ExecutionSummary(
+            r.Id, r.Pipeline, Enum.Parse<ExecutionStatus>(r.Status), ParseObject(r.Parameters),
+            Time(r.CreatedMs), TimeOrNull(r.EndedMs), r.FailureReason))];
+    }
+
+    /// <summary>Executions a previous process left running: the engine picks them up on start.</summary>
+    internal async Task<IReadOnlyList<string>> ListUnfinishedAsync(CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return [.. await c.QueryAsync<string>(new CommandDefinition(
+            "SELECT id FROM pipeline_executions WHERE status IN ('Executing', 'Stopping') ORDER BY created_ms, id",
+            cancellationToken: ct))];
+    }
+
+    /// <summary>Executing → Stopping; false if the execution is not executing (already stopping or finished).</summary>
+    internal async Task<bool> RequestStopAsync(string id, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(new CommandDefinition(
+            "UPDATE pipeline_executions SET status = 'Stopping' WHERE id = @Id AND status = 'Executing'",
+            new { Id = id }, cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>Ends an execution, unless it already ended (a finish never overwrites another finish).</summary>
+    internal async Task<bool> FinishAsync(string id, ExecutionStatus status, string? reason, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return await c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE pipeline_executions SET status = @Status, failure_reason = @Reason, ended_ms = @EndedMs
+            WHERE id = @Id AND status IN ('Executing', 'Stopping')
+            """,
+            new { Id = id, Status = status.ToString(), Reason = reason, EndedMs = Now }, cancellationToken: ct)) == 1;
+    }
+
+    internal async Task SaveStepAsync(StepRow step, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE pipeline_steps SET status = @Status, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
+                outputs = @Outputs, log = @Log, failure_reason = @FailureReason, cached_from = @CachedFrom
+            WHERE execution_id = @ExecutionId AND name = @Name
+            """,
+            step, cancellationToken: ct));
+    }
+
+    internal async Task SaveStepsAsync(IReadOnlyCollection<StepRow> steps, CancellationToken ct)
+    {
+        if (steps.Count == 0)
+        {
+            return;
+        }
+
+        await store.InTransactionAsync((c, t, token) => c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE pipeline_steps SET status = @Status, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
+                outputs = @Outputs, log = @Log, failure_reason = @FailureReason, cached_from = @CachedFrom
+            WHERE execution_id = @ExecutionId AND name = @Name
+            """,
+            steps, t, cancellationToken: token)), ct);
+    }
+
+    internal async Task<ExecutionTrial> AddTrialAsync(string executionId, ExecutionTrial trial, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO pipeline_trials (execution_id, step, number, algorithm, parameters, fold_scores, score, status, seconds, data, created_ms)
+            VALUES (@ExecutionId, @Step, @Number, @Algorithm, @Parameters, @FoldScores, @Score, @Status, @Seconds, @Data, @CreatedMs)
+            ON CONFLICT (execution_id, step, number) DO NOTHING
+            """,
+            new
+            {
+                ExecutionId = executionId, trial.Step, Number = (long)trial.Number, trial.Algorithm,
+                Parameters = trial.Parameters?.ToJsonString() ?? "{}", FoldScores = JsonSerializer.Serialize(trial.FoldScores),
+                trial.Score, trial.Status, trial.Seconds, trial.Data, CreatedMs = Now,
+            },
+            cancellationToken: ct));
+        return trial;
+    }
+
+    public async Task<IReadOnlyList<ExecutionTrial>> GetTrialsAsync(string executionId, string? step, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        var rows = await c.QueryAsync<TrialRow>(new CommandDefinition(
+            """
+            SELECT step, number, algorithm, parameters, fold_scores, score, status, seconds, data FROM pipeline_trials
+            WHERE execution_id = @Id AND (@Step IS NULL OR step = @Step) ORDER BY step, number
+            """,
+            new { Id = executionId, Step = step }, cancellationToken: ct));
+        return [.. rows.Select(r => new ExecutionTrial(
+            r.Step, (int)r.Number, r.Algorithm, JsonNode.Parse(r.Parameters),
+            JsonSerializer.Deserialize<double[]>(r.FoldScores) ?? [], r.Score, r.Status, r.Seconds, r.Data))];
+    }
+
+    internal async Task<CacheRow?> FindCachedAsync(string key, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<CacheRow>(new CommandDefinition(
+            "SELECT outputs, execution_id FROM pipeline_step_cache WHERE cache_key = @Key", new { Key = key }, cancellationToken: ct));
+    }
+
+    internal async Task PutCachedAsync(string key, string stepType, string executionId, string step, string outputs, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO pipeline_step_cache (cache_key, step_type, outputs, execution_id, step, created_ms)
+            VALUES (@Key, @StepType, @Outputs, @ExecutionId, @Step, @CreatedMs) ON CONFLICT (cache_key) DO NOTHING
+            """,
+            new { Key = key, StepType = stepType, Outputs = outputs, ExecutionId = executionId, Step = step, CreatedMs = Now },
+            cancellationToken: ct));
+    }
+
+    internal static JsonObject ParseObject(string json) => JsonNode.Parse(json) as JsonObject ?? [];
+
+    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static DateTimeOffset? TimeOrNull(long? ms) => ms is { } v ? Time(v) : null;
+}
