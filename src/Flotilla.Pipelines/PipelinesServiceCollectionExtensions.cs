@@ -27,6 +27,11 @@ public static class PipelinesServiceCollectionExtensions
         services.AddSingleton<StepKind, ConditionStep>();
         services.AddSingleton<StepKind, FailStep>();
         services.AddSingleton<StepKind, ProcessStep>();
+        services.AddSingleton<StepKind, PreprocessStep>();
+        services.AddSingleton<StepKind, TuneStep>();
+        services.AddSingleton<StepKind, TrainStep>();
+        services.AddSingleton<StepKind, EvaluateStep>();
+        services.AddSingleton<StepKind, RegisterStep>();
         services.AddSingleton<StepCatalog>();
         services.AddSingleton<PipelineCatalog>();
         services.AddSingleton<ExecutionStore>();
