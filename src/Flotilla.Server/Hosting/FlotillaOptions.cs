@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Flotilla.Storage;
 
 namespace Flotilla.Server.Hosting;
 
@@ -17,6 +18,10 @@ public sealed class FlotillaOptions
 
     /// <summary>PostgreSQL connection string, required in cluster mode.</summary>
     public string? PostgresConnectionString { get; set; }
+
+    /// <summary>Artifacts in an S3-compatible bucket (Flotilla:S3:Bucket, ServiceUrl, Region, AccessKey, SecretKey, Prefix)
+    /// instead of the folder under <see cref="DataDirectory"/>.</summary>
+    public S3ArtifactOptions S3 { get; set; } = new();
 
     /// <summary>Largest request body accepted, in bytes (uploads and invocations).</summary>
     [Range(1024, long.MaxValue)]

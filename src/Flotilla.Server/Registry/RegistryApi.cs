@@ -1,10 +1,141 @@
+using System.Text.Json;
+using Flotilla.Registry;
+using Flotilla.Registry.Events;
+using Flotilla.Server.Hosting;
+using Flotilla.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
 namespace Flotilla.Server.Registry;
 
+/// <summary>Storage (metadata and artifacts), the model registry with its event outbox, and /api/registry.</summary>
 internal static class RegistryApi
 {
-    public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder) => builder;
+    /// <summary>Who changed an approval status, when a client says so; otherwise "api".</summary>
+    public const string UserHeader = "X-Flotilla-User";
 
-    public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder) => builder;
+    public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddFlotillaStorage(_ => { });
+        builder.Services.AddOptions<StorageOptions>().Configure<IOptions<FlotillaOptions>>((storage, flotilla) =>
+        {
+            storage.DataDirectory = flotilla.Value.DataDirectory;
+            storage.PostgresConnectionString = flotilla.Value.PostgresConnectionString;
+            storage.S3 = flotilla.Value.S3;
+        });
+        builder.Services.AddOptions<FlotillaOptions>().Validate(
+            o => o.Shape != DeploymentShape.Cluster || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
+            "Flotilla:Shape is Cluster but Flotilla:PostgresConnectionString is empty: set it to the cluster's PostgreSQL database " +
+            "(Host=...;Database=...;Username=...;Password=...), or use the Embedded shape.");
+        return builder;
+    }
 
-    public static IEndpointRouteBuilder MapRegistryApi(this IEndpointRouteBuilder app) => app;
+    public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddFlotillaRegistry();
+        builder.Services.Configure<OutboxOptions>(builder.Configuration.GetSection($"{FlotillaOptions.Section}:Outbox"));
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapRegistryApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/registry").WithTags("Registry");
+        api.MapGet("/groups", ListGroupsAsync);
+        api.MapGet("/groups/{group}/packages", ListPackagesAsync);
+        api.MapGet("/packages/{id}", GetPackageAsync);
+        api.MapPatch("/packages/{id}", UpdatePackageAsync);
+        return app;
+    }
+
+    private static async Task<Ok<IReadOnlyList<ModelPackageGroup>>> ListGroupsAsync(ModelRegistry registry, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await registry.ListGroupsAsync(cancellationToken));
+
+    private static async Task<Results<Ok<List<PackageSummary>>, ProblemHttpResult>> ListPackagesAsync(
+        string group, string? status, string? sort, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        ApprovalStatus? filter = null;
+        if (!string.IsNullOrEmpty(status))
+        {
+            if (!TryParseStatus(status, out var parsed))
+                return BadStatus("status", status);
+            filter = parsed;
+        }
+        var order = PackageSort.Version;
+        if (!string.IsNullOrEmpty(sort) && !Enum.TryParse(sort, ignoreCase: true, out order))
+        {
+            return TypedResults.Problem(
+                $"sort '{sort}' is not known; use one of: version, time.", statusCode: StatusCodes.Status400BadRequest, title: "Bad sort order");
+        }
+        if (await registry.GetGroupAsync(group, cancellationToken) is null)
+        {
+            return TypedResults.Problem(
+                $"Model package group '{group}' does not exist; groups are made by a pipeline's first registration (see GET /api/registry/groups).",
+                statusCode: StatusCodes.Status404NotFound, title: "Unknown model package group");
+        }
+        var packages = await registry.ListPackagesAsync(group, filter, order, cancellationToken);
+        return TypedResults.Ok(packages.Select(PackageSummary.Of).ToList());
+    }
+
+    private static async Task<Results<Ok<ModelPackage>, ProblemHttpResult>> GetPackageAsync(
+        string id, ModelRegistry registry, CancellationToken cancellationToken) =>
+        await registry.GetPackageAsync(id, cancellationToken) is { } package
+            ? TypedResults.Ok(package)
+            : UnknownPackage(id);
+
+    private static async Task<Results<Ok<ModelPackage>, ProblemHttpResult>> UpdatePackageAsync(
+        string id, UpdateApprovalRequest request, HttpRequest http, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.ApprovalStatus) || !TryParseStatus(request.ApprovalStatus, out var status))
+            return BadStatus("approvalStatus", request.ApprovalStatus);
+        var who = http.Headers[UserHeader].ToString() is { Length: > 0 } user ? user : "api";
+        try
+        {
+            return TypedResults.Ok(await registry.UpdateApprovalStatusAsync(id, status, request.Description, who, cancellationToken));
+        }
+        catch (ModelPackageNotFoundException)
+        {
+            return UnknownPackage(id);
+        }
+        catch (InvalidApprovalTransitionException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "Invalid approval status change");
+        }
+    }
+
+    private static bool TryParseStatus(string text, out ApprovalStatus status) =>
+        Enum.TryParse(text, ignoreCase: true, out status) && Enum.IsDefined(status) && !int.TryParse(text, out _);
+
+    private static ProblemHttpResult BadStatus(string field, string? value) => TypedResults.Problem(
+        $"{field} '{value}' is not an approval status; use one of: {string.Join(", ", Enum.GetNames<ApprovalStatus>())}.",
+        statusCode: StatusCodes.Status400BadRequest, title: "Bad approval status");
+
+    private static ProblemHttpResult UnknownPackage(string id) => TypedResults.Problem(
+        $"Model package '{id}' does not exist. Package ids look like '<group>-v<version>'; list a group's packages with GET /api/registry/groups/{{group}}/packages.",
+        statusCode: StatusCodes.Status404NotFound, title: "Unknown model package");
+}
+
+/// <summary>PATCH /api/registry/packages/{id}: the new status and why.</summary>
+internal sealed record UpdateApprovalRequest(string? ApprovalStatus, string? Description);
+
+/// <summary>A package in a listing: everything but the full evaluation report, whose top-level numbers are kept as metrics.</summary>
+internal sealed record PackageSummary(
+    string Id,
+    string Group,
+    long Version,
+    ApprovalStatus ApprovalStatus,
+    string? ApprovalDescription,
+    string? StatusChangedBy,
+    DateTimeOffset? StatusChangedAt,
+    DateTimeOffset CreatedAt,
+    string ArtifactSha256,
+    Dictionary<string, double> Metrics,
+    PackageLineage Lineage)
+{
+    public static PackageSummary Of(ModelPackage p) => new(
+        p.Id, p.Group, p.Version, p.ApprovalStatus, p.ApprovalDescription, p.StatusChangedBy, p.StatusChangedAt, p.CreatedAt,
+        p.Artifact.Sha256,
+        p.EvaluationReport.ValueKind == JsonValueKind.Object
+            ? p.EvaluationReport.EnumerateObject().Where(m => m.Value.ValueKind == JsonValueKind.Number).ToDictionary(m => m.Name, m => m.Value.GetDouble())
+            : [],
+        p.Lineage);
 }
