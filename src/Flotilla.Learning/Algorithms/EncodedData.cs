@@ -14,6 +14,8 @@ internal sealed class EncodedData
     private readonly Lazy<(Standardizer Standardizer, float[] Z)> _standardized;
     private readonly Lazy<IDataView> _dataView;
     private readonly Lazy<IDataView> _balancedDataView;
+    private readonly Lazy<IDataView> _standardizedDataView;
+    private readonly Lazy<IDataView> _standardizedBalancedDataView;
 
     public EncodedData(ModelSchema schema, float[] x, bool[] y)
     {
@@ -29,6 +31,8 @@ internal sealed class EncodedData
         });
         _dataView = new(() => MlNet.ToDataView(X, Y, Width, null));
         _balancedDataView = new(() => MlNet.ToDataView(X, Y, Width, BalancedWeights()));
+        _standardizedDataView = new(() => MlNet.ToDataView(Z, Y, Width, null));
+        _standardizedBalancedDataView = new(() => MlNet.ToDataView(Z, Y, Width, BalancedWeights()));
     }
 
     public static EncodedData From(Table table)
@@ -55,6 +59,9 @@ internal sealed class EncodedData
     public float[] Z => _standardized.Value.Z;
 
     public IDataView DataView(bool balanced) => balanced ? _balancedDataView.Value : _dataView.Value;
+
+    /// <summary>The ML.NET view of <see cref="Z"/>.</summary>
+    public IDataView StandardizedDataView(bool balanced) => balanced ? _standardizedBalancedDataView.Value : _standardizedDataView.Value;
 
     /// <summary>scikit-learn's class_weight='balanced': n / (2 × count of the row's class).</summary>
     public float[] BalancedWeights()

@@ -16,7 +16,7 @@ internal sealed class LogisticRegression : Algorithm
     [
         ParameterSpec.Categorical("penalty", Choices("l2", "none"), "penalty → L2Regularization on (l2) or 0 (none); L1 is not in the reference space."),
         ParameterSpec.Float("C", 1e-3, 1e3, logScale: true,
-            reference: "C → L2Regularization = 1 / (C × rows): scikit-learn sums the loss, ML.NET averages it."),
+            reference: "C → L2Regularization = 1 / C: both sum the loss over rows, scikit-learn weights it by C, ML.NET weights the penalty instead."),
         ParameterSpec.Categorical("class_weight", Choices("none", "balanced"), "class_weight=balanced → example weights n / (2 × class count)."),
         ParameterSpec.Categorical("max_iter", Choices("50", "100", "200", "500"), "max_iter → MaximumNumberOfIterations."),
     ]);
@@ -34,8 +34,8 @@ internal sealed class LogisticRegression : Algorithm
         ct.ThrowIfCancellationRequested();
         var ml = new MLContext(seed);
         var balanced = Choice(hp, "class_weight") == "balanced";
-        var l2 = Choice(hp, "penalty") == "l2" ? 1 / (Number(hp, "C") * Math.Max(data.Rows, 1)) : 0;
-        var view = MlNet.ToDataView(data.Z, data.Y, data.Width, balanced ? data.BalancedWeights() : null);
+        var l2 = Choice(hp, "penalty") == "l2" ? 1 / Number(hp, "C") : 0;
+        var view = data.StandardizedDataView(balanced);
         var options = new LbfgsLogisticRegressionBinaryTrainer.Options
         {
             LabelColumnName = MlNet.Label,

@@ -3,8 +3,9 @@ using Flotilla.Learning.Artifacts;
 namespace Flotilla.Learning.Algorithms;
 
 /// <summary>
-/// Gaussian naive Bayes, exact as scikit-learn's GaussianNB but on standardized features: per-class means and
-/// variances, variances widened by var_smoothing × the largest feature variance, class priors from counts.
+/// Gaussian naive Bayes with the same posterior as scikit-learn's GaussianNB, computed on standardized
+/// features: per-class means and variances, variances widened by var_smoothing × the largest feature
+/// variance, class priors from counts.
 /// </summary>
 internal sealed class NaiveBayes : Algorithm
 {
@@ -43,7 +44,6 @@ internal sealed class NaiveBayes : Algorithm
             }
         }
 
-        var overall = new double[d];
         for (var r = 0; r < data.Rows; r++)
         {
             var c = data.Y[r] ? 1 : 0;
@@ -55,33 +55,38 @@ internal sealed class NaiveBayes : Algorithm
             }
         }
 
-        // The largest feature variance of the (standardized) data, as scikit-learn scales var_smoothing by it.
+        // scikit-learn adds var_smoothing × (largest feature variance) to every variance, on the raw scale.
+        // In standardized space feature j's variances are divided by its raw variance σⱼ², so the same
+        // smoothing is ε / σⱼ² there, which makes the posterior identical to scikit-learn's.
+        var rawVariance = new double[d];
         var maxVariance = 0.0;
         for (var j = 0; j < d; j++)
         {
             double mean = 0, square = 0;
             for (var r = 0; r < data.Rows; r++)
             {
-                mean += z[r * d + j];
+                mean += data.X[r * d + j];
             }
 
             mean /= Math.Max(data.Rows, 1);
             for (var r = 0; r < data.Rows; r++)
             {
-                var diff = z[r * d + j] - mean;
+                var diff = data.X[r * d + j] - mean;
                 square += diff * diff;
             }
 
-            overall[j] = square / Math.Max(data.Rows, 1);
-            maxVariance = Math.Max(maxVariance, overall[j]);
+            rawVariance[j] = square / Math.Max(data.Rows, 1);
+            maxVariance = Math.Max(maxVariance, rawVariance[j]);
         }
 
-        var epsilon = Number(hp, "var_smoothing") * (maxVariance > 0 ? maxVariance : 1);
+        var epsilon = Number(hp, "var_smoothing") * maxVariance;
+        var scale = data.Standardizer.InverseScale;
         for (var c = 0; c < 2; c++)
         {
             for (var j = 0; j < d; j++)
             {
-                variances[c * d + j] = variances[c * d + j] / Math.Max(counts[c], 1) + epsilon;
+                var smoothing = epsilon * scale[j] * scale[j];
+                variances[c * d + j] = variances[c * d + j] / Math.Max(counts[c], 1) + Math.Max(smoothing, 1e-300);
             }
         }
 

@@ -216,18 +216,10 @@ internal sealed class NeuralNet : Algorithm
         {
             for (var l = 0; l < Layers; l++)
             {
-                var (inputs, outputs) = (_sizes[l], _sizes[l + 1]);
-                var a = activations[l];
-                var next = activations[l + 1];
-                var w = Weights[l];
-                for (var o = 0; o < outputs; o++)
-                {
-                    next[o] = TensorPrimitives.Dot(w.AsSpan(o * inputs, inputs), a) + Biases[l][o];
-                }
-
+                MlpPredictor.Layer(Weights[l], Biases[l], activations[l], activations[l + 1]);
                 if (l < Layers - 1)
                 {
-                    MlpPredictor.Activate(next, Relu);
+                    MlpPredictor.Activate(activations[l + 1], Relu);
                 }
             }
 
@@ -244,46 +236,52 @@ internal sealed class NeuralNet : Algorithm
                 var a = activations[l];
                 var w = Weights[l];
                 TensorPrimitives.Add(gradB[l], delta, gradB[l]);
-                if (l > 0)
+                if (outputs == 1)
                 {
-                    Array.Clear(deltas[l]);
-                }
-
-                for (var o = 0; o < outputs; o++)
-                {
-                    var g = delta[o];
-                    if (g == 0)
-                    {
-                        continue;
-                    }
-
-                    var row = gradW[l].AsSpan(o * inputs, inputs);
-                    TensorPrimitives.MultiplyAdd(a, g, row, row);
+                    TensorPrimitives.MultiplyAdd(a, delta[0], gradW[l], gradW[l]);
                     if (l > 0)
                     {
-                        TensorPrimitives.MultiplyAdd(w.AsSpan(o * inputs, inputs), g, deltas[l], deltas[l]);
+                        TensorPrimitives.Multiply(w, delta[0], deltas[l]);
+                    }
+                }
+                else
+                {
+                    for (var i = 0; i < inputs; i++)
+                    {
+                        var row = gradW[l].AsSpan(i * outputs, outputs);
+                        if (a[i] != 0)
+                        {
+                            TensorPrimitives.MultiplyAdd(delta, a[i], row, row);
+                        }
+
+                        if (l > 0)
+                        {
+                            deltas[l][i] = TensorPrimitives.Dot(w.AsSpan(i * outputs, outputs), delta);
+                        }
                     }
                 }
 
-                if (l > 0)
+                if (l == 0)
                 {
-                    var previous = deltas[l];
-                    if (Relu)
+                    continue;
+                }
+
+                var previous = deltas[l];
+                if (Relu)
+                {
+                    for (var i = 0; i < inputs; i++)
                     {
-                        for (var i = 0; i < inputs; i++)
+                        if (a[i] <= 0)
                         {
-                            if (a[i] <= 0)
-                            {
-                                previous[i] = 0;
-                            }
+                            previous[i] = 0;
                         }
                     }
-                    else
+                }
+                else
+                {
+                    for (var i = 0; i < inputs; i++)
                     {
-                        for (var i = 0; i < inputs; i++)
-                        {
-                            previous[i] *= a[i] * (1 - a[i]);
-                        }
+                        previous[i] *= a[i] * (1 - a[i]);
                     }
                 }
             }

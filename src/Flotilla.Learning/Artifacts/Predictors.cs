@@ -309,7 +309,7 @@ internal sealed class NaiveBayesPredictor(Standardizer standardizer, double[] lo
 
 /// <summary>
 /// A multi-layer perceptron: standardized input, hidden layers with relu or logistic activation, one logit out.
-/// Layer l has weights[l] (outputs × inputs, row-major) and biases[l].
+/// Layer l has weights[l] (inputs × outputs, input-major) and biases[l].
 /// </summary>
 internal sealed class MlpPredictor(Standardizer standardizer, bool relu, float[][] weights, float[][] biases) : Predictor
 {
@@ -325,17 +325,12 @@ internal sealed class MlpPredictor(Standardizer standardizer, bool relu, float[]
         var width = MaxWidth;
         Span<float> a = width <= 1024 ? stackalloc float[width] : new float[width];
         Span<float> b = width <= 1024 ? stackalloc float[width] : new float[width];
-        standardizer.Apply(encoded, a);
+        standardizer.Apply(encoded, a[..encoded.Length]);
         var inputs = encoded.Length;
         for (var l = 0; l < weights.Length; l++)
         {
             var outputs = biases[l].Length;
-            var w = weights[l];
-            for (var o = 0; o < outputs; o++)
-            {
-                b[o] = TensorPrimitives.Dot(w.AsSpan(o * inputs, inputs), a[..inputs]) + biases[l][o];
-            }
-
+            Layer(weights[l], biases[l], a[..inputs], b[..outputs]);
             if (l < weights.Length - 1)
             {
                 Activate(b[..outputs], relu);
@@ -346,6 +341,29 @@ internal sealed class MlpPredictor(Standardizer standardizer, bool relu, float[]
         }
 
         return Sigmoid(a[0]);
+    }
+
+    /// <summary>
+    /// output = bias + input · W with W stored input-major (inputs × outputs), so the inner loop runs over
+    /// the wide output dimension and skips inputs that are zero (common after relu).
+    /// </summary>
+    internal static void Layer(float[] weights, float[] bias, ReadOnlySpan<float> input, Span<float> output)
+    {
+        var outputs = output.Length;
+        if (outputs == 1)
+        {
+            output[0] = TensorPrimitives.Dot(weights.AsSpan(0, input.Length), input) + bias[0];
+            return;
+        }
+
+        bias.CopyTo(output);
+        for (var i = 0; i < input.Length; i++)
+        {
+            if (input[i] != 0)
+            {
+                TensorPrimitives.MultiplyAdd(weights.AsSpan(i * outputs, outputs), input[i], output, output);
+            }
+        }
     }
 
     internal static void Activate(Span<float> values, bool relu)
