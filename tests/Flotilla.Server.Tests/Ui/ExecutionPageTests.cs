@@ -1,0 +1,49 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Flotilla.Cli.Demo;
+using Microsoft.Playwright;
+
+namespace Flotilla.Server.Tests.Ui;
+
+public sealed class ExecutionPageTests(RunningServer server, BrowserSession browser) : IClassFixture<RunningServer>, IClassFixture<BrowserSession>
+{
+    [Fact]
+    public async Task The_execution_page_draws_the_graph_live_with_the_trials_and_the_best_so_far_chart()
+    {
+        var dataset = ExampleDatasets.Churn(9);
+        var csv = Path.Combine(server.DataDirectory, "ui-churn.csv");
+        await File.WriteAllTextAsync(csv, dataset.Csv);
+        (await server.Client.PostAsJsonAsync("/api/datasets", new { name = "ui-churn", path = csv, target = "churned", exclude = new[] { "customer_id" } })).EnsureSuccessStatusCode();
+        var started = await server.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new
+        {
+            parameters = new { DatasetName = "ui-churn", MaxTuningJobs = 6, CrossValidationFolds = 2 },
+        });
+        started.EnsureSuccessStatusCode();
+        var id = (string)(await started.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!;
+        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+
+        // Opened while the execution runs: the page follows it to the end by itself.
+        await page.GotoAsync($"/#/executions/{id}");
+        await Assertions.Expect(page.GetByTestId("dag")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("h1 + .badge")).ToHaveAttributeAsync("data-status", "Succeeded", new() { Timeout = 90_000 });
+
+        var steps = (await server.Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!["steps"]!.AsArray();
+        await Assertions.Expect(page.Locator("[data-testid=dag] g[data-step]")).ToHaveCountAsync(steps.Count);
+        await Assertions.Expect(page.Locator("[data-testid=dag] g[data-status=Succeeded]")).ToHaveCountAsync(steps.Count(s => (string?)s!["status"] == "Succeeded"));
+        await Assertions.Expect(page.Locator("[data-testid=trials] tbody tr")).ToHaveCountAsync(6);
+        await Assertions.Expect(page.GetByTestId("best-so-far")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Tuning: 6/6 trials");
+        await BrowserSession.ScreenshotAsync(page, "execution");
+
+        await page.GotoAsync("/#/executions");
+        var row = page.Locator("main tbody tr", new() { HasText = id });
+        await Assertions.Expect(row).ToContainTextAsync("ui-churn");
+        await Assertions.Expect(row.Locator(".badge")).ToHaveTextAsync("Succeeded");
+        await BrowserSession.ScreenshotAsync(page, "executions");
+
+        await page.GotoAsync("/#/datasets");
+        await Assertions.Expect(page.Locator("main table")).ToContainTextAsync("ui-churn");
+
+        Assert.Empty(errors);
+    }
+}

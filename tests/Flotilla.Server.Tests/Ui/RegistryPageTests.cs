@@ -1,0 +1,97 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flotilla.Cli.Demo;
+using Flotilla.Learning.Algorithms;
+using Flotilla.Learning.Artifacts;
+using Flotilla.Learning.Data;
+using Flotilla.Learning.Evaluation;
+using Flotilla.Registry;
+using Flotilla.Storage.Artifacts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace Flotilla.Server.Tests.Ui;
+
+public sealed class RegistryPageTests(RunningServer server, BrowserSession browser) : IClassFixture<RunningServer>, IClassFixture<BrowserSession>
+{
+    [Fact]
+    public async Task Approving_a_pending_version_in_the_browser_deploys_it()
+    {
+        var package = await RegisterPendingPackageAsync("multimodel-ui-churn");
+        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+
+        await page.GotoAsync($"/#/registry/packages/{package.Id}");
+        await Assertions.Expect(page.GetByTestId("approval-status")).ToContainTextAsync("Pending approval");
+        await Assertions.Expect(page.GetByTestId("roc-curve")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("pr-curve")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("confusion-matrix")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("deployment-status")).ToContainTextAsync("Not deployed");
+        await BrowserSession.ScreenshotAsync(page, "package-pending");
+
+        await page.GetByLabel("Comment").FillAsync("AUC is fine for a pilot");
+        await page.GetByTestId("approve").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("approval-status")).ToContainTextAsync("Approved");
+        await Assertions.Expect(page.GetByTestId("deployment-status")).ToContainTextAsync("Serving", new() { Timeout = 30_000 });
+        await BrowserSession.ScreenshotAsync(page, "package-approved-serving");
+
+        var endpoint = await server.Client.GetFromJsonAsync<JsonObject>("/api/endpoint");
+        var alias = endpoint!["aliases"]!.AsArray().Single(a => (string)a!["group"]! == package.Group)!;
+        Assert.Equal(package.Id, (string)alias["packageId"]!);
+        var stored = await server.Client.GetFromJsonAsync<JsonObject>($"/api/registry/packages/{package.Id}");
+        Assert.Equal("AUC is fine for a pilot", (string?)stored!["approvalDescription"]);
+
+        await page.GotoAsync("/#/endpoint");
+        await Assertions.Expect(page.GetByTestId("aliases")).ToContainTextAsync(package.Group);
+        await BrowserSession.ScreenshotAsync(page, "endpoint");
+
+        await page.GotoAsync("/#/registry");
+        await Assertions.Expect(page.Locator("main table")).ToContainTextAsync(package.Group);
+        await page.GetByRole(AriaRole.Link, new() { Name = package.Group }).ClickAsync();
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync($"The endpoint serves v1 ({package.Id})");
+        await BrowserSession.ScreenshotAsync(page, "registry-group");
+
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task Rejecting_in_the_browser_records_the_comment_and_deploys_nothing()
+    {
+        var package = await RegisterPendingPackageAsync("multimodel-ui-rejected");
+        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+
+        await page.GotoAsync($"/#/registry/packages/{package.Id}");
+        await page.GetByLabel("Comment").FillAsync("recall too low");
+        await page.GetByTestId("reject").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("approval-status")).ToContainTextAsync("Rejected");
+        await Assertions.Expect(page.GetByTestId("reject")).ToBeDisabledAsync();
+        var stored = await server.Client.GetFromJsonAsync<JsonObject>($"/api/registry/packages/{package.Id}");
+        Assert.Equal("Rejected", (string?)stored!["approvalStatus"]);
+        Assert.Equal("recall too low", (string?)stored["approvalDescription"]);
+        var endpoint = await server.Client.GetFromJsonAsync<JsonObject>("/api/endpoint");
+        Assert.DoesNotContain(endpoint!["aliases"]!.AsArray(), a => (string)a!["group"]! == package.Group);
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
+    /// A real model registered as a pipeline's Register step would: fit on the demo's churn data,
+    /// evaluate on a held-out split, store the artifact, register it pending approval. Faster than a run.
+    /// </summary>
+    private async Task<ModelPackage> RegisterPendingPackageAsync(string group)
+    {
+        var csv = Path.Combine(server.DataDirectory, group + ".csv");
+        await File.WriteAllTextAsync(csv, ExampleDatasets.Churn(5).Csv);
+        var table = TableReader.Read(csv, new CsvOptions("churned") { Exclude = ["customer_id"] }, CancellationToken.None);
+        var (train, test) = table.Split(0.2, stratify: true, seed: 42);
+        var model = AlgorithmCatalog.Get("LogisticRegression").Fit(train, HyperParameters.Empty, 42, CancellationToken.None);
+        var report = Evaluator.Evaluate(model, test);
+        var artifact = await server.Services.GetRequiredService<IArtifactStore>().PutAsync(ModelArtifact.Serialize(model), CancellationToken.None);
+        using var reportJson = JsonDocument.Parse(report.ToJson());
+        using var parameters = JsonDocument.Parse("""{"algorithm":"LogisticRegression"}""");
+        return await server.Services.GetRequiredService<ModelRegistry>().RegisterAsync(
+            new RegisterModelPackage(group, artifact, reportJson.RootElement.Clone(), parameters.RootElement.Clone(), new PackageLineage(null, null, table.Sha256)),
+            CancellationToken.None);
+    }
+}
