@@ -4,10 +4,12 @@ using Flotilla.Cli.Client;
 using Flotilla.Cli.Demo;
 using Flotilla.Cli.Terminal;
 using Flotilla.Server;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace Flotilla.Cli.Commands;
@@ -39,10 +41,19 @@ internal sealed class DemoCommand : Command
             var data = parseResult.GetValue(DataOption)?.FullName ?? Directory.CreateTempSubdirectory("flotilla-demo-").FullName;
             Directory.CreateDirectory(data);
 
-            var app = FlotillaServer.Build(
-                ["--urls", parseResult.GetRequiredValue(UrlsOption), $"--Flotilla:DataDirectory={data}"],
-                builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
-            await app.StartAsync(cancellationToken);
+            WebApplication app;
+            try
+            {
+                app = FlotillaServer.Build(
+                    ["--urls", parseResult.GetRequiredValue(UrlsOption), $"--Flotilla:DataDirectory={data}"],
+                    builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+                await app.StartAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is OptionsValidationException or IOException or InvalidOperationException)
+            {
+                console.Fail($"The embedded server did not start: {e.Message}");
+                return ExitCodes.Failure;
+            }
             try
             {
                 var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Flotilla.Cli.Client;
 using Flotilla.Server;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Cli.Commands;
 
@@ -30,10 +31,19 @@ internal sealed class ServerCommand : Command
                 args.Add($"--Flotilla:DataDirectory={data.FullName}");
             }
             args.AddRange(parseResult.UnmatchedTokens);
-            var app = FlotillaServer.Build([.. args]);
-            // Ctrl+C cancels the token; the host then stops gracefully.
-            await ((IHost)app).RunAsync(cancellationToken);
-            return ExitCodes.Success;
+            try
+            {
+                var app = FlotillaServer.Build([.. args]);
+                // Ctrl+C cancels the token; the host then stops gracefully.
+                await ((IHost)app).RunAsync(cancellationToken);
+                return ExitCodes.Success;
+            }
+            catch (Exception e) when (e is OptionsValidationException or IOException or InvalidOperationException)
+            {
+                // Bad settings or a taken port: one sentence, not a stack trace (the log above has the details).
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"error: The server did not start: {e.Message}");
+                return ExitCodes.Failure;
+            }
         });
     }
 }
