@@ -26,7 +26,7 @@ internal sealed class DatasetListCommand : ClientCommand
             console.Line("No datasets yet; add one with `flotilla dataset add NAME --csv PATH --target COLUMN`.");
             return ExitCodes.Success;
         }
-        console.Table(rows, "name", "target|targetColumn", "rowCount|rows", "featureCount|features", "labelBalance|labels|classBalance", "path|source", "createdAt|registeredAt");
+        console.Table(rows, "name", "target", "rowCount", "labelBalance", "path", "updatedAt|createdAt");
         return ExitCodes.Success;
     }
 }

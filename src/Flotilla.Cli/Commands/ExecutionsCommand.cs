@@ -31,7 +31,7 @@ internal sealed class ExecutionsCommand : ClientCommand
                 console.Line("No executions yet; start one with `flotilla run -p DatasetName=NAME --wait`.");
                 return ExitCodes.Success;
             }
-            console.Table(rows, "id|executionId", "pipeline|pipelineName", "dataset|datasetName", "status", "startedAt|createdAt", "endedAt|finishedAt", "failureReason");
+            console.Table(rows, "id|executionId", "pipeline", "parameters.DatasetName", "status", "createdAt", "endedAt", "failureReason");
             return ExitCodes.Success;
         }
 
@@ -47,7 +47,7 @@ internal sealed class ExecutionsCommand : ClientCommand
 
         var snapshot = ExecutionSnapshot.From(execution, trials);
         console.Line($"Execution {snapshot.Id}: {snapshot.Status}, {ExecutionProgress.Clock(snapshot.Elapsed(TimeProvider.System.GetUtcNow()))} elapsed");
-        console.Table(execution["steps"] as JsonArray ?? [], "name", "status", "startedAt", "endedAt|finishedAt", "failureReason", "outputs");
+        console.Table(execution["steps"] as JsonArray ?? [], "name", "status", "attempts", "startedAt", "endedAt", "failureReason", "outputs");
         console.Line($"Tuning: {snapshot.TrialsDone}/{snapshot.TrialsTotal} trials"
             + (snapshot.BestScore is { } best ? $", best {snapshot.Scorer} {best:0.0000}" : ""));
         if (snapshot.Outcome() is { } outcome)

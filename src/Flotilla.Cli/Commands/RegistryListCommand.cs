@@ -38,7 +38,7 @@ internal sealed class RegistryListCommand : ClientCommand
         }
         else
         {
-            console.Table(rows, "id|packageId", "version", "approvalStatus|status", "approvalDescription|description", "statusChangedAt", "createdAt");
+            console.Table(rows, "id|packageId", "version", "approvalStatus|status", "metrics.auc", "metrics.f1", "approvalDescription|description", "createdAt");
         }
         return ExitCodes.Success;
     }

@@ -59,14 +59,15 @@ internal sealed class CliConsole
 
     /// <summary>
     /// A table of JSON objects showing the preferred columns the server actually sent (first match of
-    /// each alternative, e.g. "rowCount|rows"), so a renamed field degrades to a missing column, not a crash.
+    /// each alternative, e.g. "rowCount|rows"; dotted paths reach nested fields), so a renamed field
+    /// degrades to a missing column, not a crash.
     /// </summary>
     public void Table(JsonArray rows, params string[] columns)
     {
         var objects = rows.OfType<JsonObject>().ToList();
         var chosen = columns
-            .Select(alternatives => (Header: alternatives.Split('|')[0], Keys: alternatives.Split('|')))
-            .Where(c => objects.Any(o => c.Keys.Any(o.ContainsKey)))
+            .Select(alternatives => (Header: alternatives.Split('|')[0].Split('.')[^1], Keys: alternatives.Split('|')))
+            .Where(c => objects.Any(o => c.Keys.Any(k => Find(o, k) is not null)))
             .ToList();
         if (chosen.Count == 0 && objects.Count > 0)
         {
@@ -80,9 +81,20 @@ internal sealed class CliConsole
         }
         foreach (var row in objects)
         {
-            table.AddRow(chosen.Select(c => Text(c.Keys.Select(k => row[k]).FirstOrDefault(v => v is not null))).Select(s => (IRenderable)new Text(s)).ToArray());
+            table.AddRow(chosen.Select(c => Text(c.Keys.Select(k => Find(row, k)).FirstOrDefault(v => v is not null))).Select(s => (IRenderable)new Text(s.Length > 100 ? s[..99] + "…" : s)).ToArray());
         }
         Ansi.Write(table);
+    }
+
+    /// <summary>A field by name, or a nested one by a dotted path such as "parameters.DatasetName".</summary>
+    private static JsonNode? Find(JsonObject row, string path)
+    {
+        JsonNode? node = row;
+        foreach (var part in path.Split('.'))
+        {
+            node = node is JsonObject o ? o[part] : null;
+        }
+        return node;
     }
 
     /// <summary>A JSON value as a short human string: numbers rounded, arrays joined, objects as key=value.</summary>

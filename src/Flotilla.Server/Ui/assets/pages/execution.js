@@ -13,11 +13,17 @@ export async function render(main, id) {
   const tuning = h('div', {});
   main.replaceChildren(head, graph, steps, tuning);
 
+  // The execution lists its steps; the pipeline definition says which step depends on which.
+  let dependencies = new Map();
   let finished = false;
   const load = async () => {
     try {
       const [execution, trials] = await Promise.all([api(path), api(`${path}/trials`).catch(() => [])]);
       finished = FINISHED.includes(execution.status);
+      if (!dependencies.size && execution.pipeline) {
+        const definition = await api(`/api/pipelines/${encodeURIComponent(execution.pipeline)}`).catch(() => null);
+        dependencies = new Map(list(definition?.steps).map(step => [step.name, step.dependsOn ?? []]));
+      }
       draw(execution, list(trials, 'trials', 'items'));
     } catch (error) {
       head.replaceChildren(errorBox(error));
@@ -45,6 +51,7 @@ export async function render(main, id) {
     const total = Math.max(Number(parameters.MaxTuningJobs ?? 60), tuned.length);
     graph.replaceChildren(dag(stepList.map(step => ({
       ...step,
+      dependsOn: step.dependsOn ?? dependencies.get(step.name),
       detail: /tun/i.test(step.name) && step.status && step.status !== 'Pending' ? `${tuned.length}/${total} trials` : step.status,
     }))));
 
@@ -61,10 +68,12 @@ export async function render(main, id) {
       .map((t, i) => ({ ...t, n: pick(t, 'number', 'trial', 'index') ?? i + 1, score: pick(t, 'score', 'meanScore', 'cvScore') }))
       .filter(t => typeof t.score === 'number' && Number.isFinite(t.score))
       .sort((a, b) => String(pick(a, 'endedAt', 'finishedAt') ?? a.n).localeCompare(String(pick(b, 'endedAt', 'finishedAt') ?? b.n), undefined, { numeric: true }));
+    // Pruned and failed trials show as dots; only complete ones can be the best.
     let best = -Infinity;
-    const bestSoFar = scored.map((t, i) => [i + 1, (best = Math.max(best, t.score))]);
+    const bestSoFar = scored.map((t, i) => [i + 1, (best = ['Pruned', 'Failed'].includes(t.status) ? best : Math.max(best, t.score))])
+      .filter(([, b]) => Number.isFinite(b));
     tuning.replaceChildren(
-      h('h2', {}, `Tuning: ${tuned.length}/${total} trials`, scored.length ? ` · best ${scorer} ${number(best)}` : ''),
+      h('h2', {}, `Tuning: ${tuned.length}/${total} trials`, Number.isFinite(best) ? ` · best ${scorer} ${number(best)}` : ''),
       scored.length ? h('div', { class: 'panel' }, chart({
         testid: 'best-so-far',
         width: 760, height: 280,
@@ -99,7 +108,7 @@ export async function render(main, id) {
       setTimeout(async () => { pending = false; await load(); if (finished) source.close(); }, 150);
     };
     source.onmessage = refresh;
-    ['step', 'trial', 'status', 'execution'].forEach(type => source.addEventListener(type, refresh));
+    ['snapshot', 'step', 'trial', 'execution'].forEach(type => source.addEventListener(type, refresh));
     source.onerror = () => { if (finished) source.close(); };
   }
   const stopPolling = every(1500, async () => { if (!finished) await load(); });

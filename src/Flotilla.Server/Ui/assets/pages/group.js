@@ -20,17 +20,18 @@ export async function render(main, group) {
       h('div', { class: 'panel' }, table(list(packages, 'packages', 'items').sort((a, b) => b.version - a.version), [
         { title: 'Version', value: p => h('a', { href: `#/registry/packages/${encodeURIComponent(pick(p, 'id', 'packageId'))}` }, `v${p.version}`) },
         { title: 'Status', value: p => h('span', {}, badge(p.approvalStatus), serving?.packageId === pick(p, 'id', 'packageId') ? [' ', badge('Serving')] : null) },
-        { title: 'AUC', value: p => number(metricsOf(p.evaluationReport).auc), num: true },
-        { title: 'F1', value: p => number(metricsOf(p.evaluationReport).f1), num: true },
+        { title: 'AUC', value: p => number(metricsOf(p.metrics ?? p.evaluationReport).auc), num: true },
+        { title: 'F1', value: p => number(metricsOf(p.metrics ?? p.evaluationReport).f1), num: true },
         { title: 'Comment', value: p => pick(p, 'approvalDescription', 'description') ?? '' },
         { title: 'Registered', value: p => when(p.createdAt) },
       ])),
       h('h2', {}, 'Deployment history'),
       h('div', { class: 'panel' }, table(list(deployments, 'deployments', 'items'), [
-        { title: 'When', value: d => when(pick(d, 'deployedAt', 'at', 'createdAt')) },
-        { title: 'Package', value: d => pick(d, 'packageId', 'id') ?? '—' },
-        { title: 'Version', value: d => pick(d, 'version') ?? '—', num: true },
-        { title: 'Change', value: d => pick(d, 'action', 'kind', 'reason', 'event') ?? '' },
+        { title: 'Version', value: d => h('a', { href: `#/registry/packages/${encodeURIComponent(d.packageId)}` }, `v${d.version}`) },
+        { title: 'Served from', value: d => when(pick(d, 'from', 'deployedAt')) },
+        { title: 'Until', value: d => d.to ? when(d.to) : badge('Serving') },
+        { title: 'Why it started', value: d => d.reason ?? '' },
+        { title: 'Why it ended', value: d => d.endReason ?? '' },
       ], 'Never deployed.')));
   } catch (error) {
     main.append(errorBox(error));
