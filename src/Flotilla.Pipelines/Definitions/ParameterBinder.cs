@@ -80,9 +80,9 @@ public static class ParameterBinder
             case ValueType.Int:
             case ValueType.Float:
                 double number;
-                if (value is JsonValue n && !n.TryGetValue<string>(out _) && !n.TryGetValue<bool>(out _))
+                if (JsonNumber.TryGet(value, out var given))
                 {
-                    number = n.GetValue<double>();
+                    number = given;
                 }
                 else if (text is null || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number))
                 {

@@ -132,5 +132,5 @@ public sealed class ValueResolver(PipelineDefinition definition, JsonObject para
     }
 
     private static double? Number(JsonNode? node) =>
-        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : null;
+        JsonNumber.Get(node);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Datasets;
+using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
 using ValueType = Flotilla.Pipelines.Definitions.ValueType;
 
@@ -103,7 +104,7 @@ internal static class StepInputs
     public static double Double(JsonObject inputs, string name, double fallback) => inputs[name] switch
     {
         null => fallback,
-        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.Number => v.GetValue<double>(),
+        var n when JsonNumber.TryGet(n, out var d) => d,
         JsonValue v when v.TryGetValue<string>(out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
         var other => throw new StepFailedException($"input '{name}' must be a number (was {other.ToJsonString()})."),
     };

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Learning.Data;
+using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
 using Flotilla.Storage.Artifacts;
 using ValueType = Flotilla.Pipelines.Definitions.ValueType;
@@ -58,9 +59,9 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
         {
             var train = TableReader.Read(trainPath, new CsvOptions(StepInputs.String(inputs, "target")), cancellationToken);
             var fitted = algorithm.Fit(train, parameters, seed, cancellationToken);
-            if (inputs["cvScore"] is JsonValue score && score.GetValueKind() == JsonValueKind.Number)
+            if (JsonNumber.Get(inputs["cvScore"]) is { } score)
             {
-                fitted = fitted.WithCrossValidation(score.GetValue<double>(), StepInputs.String(inputs, "scorer", "roc_auc"));
+                fitted = fitted.WithCrossValidation(score, StepInputs.String(inputs, "scorer", "roc_auc"));
             }
             return (fitted, ModelArtifact.Serialize(fitted));
         }, cancellationToken);

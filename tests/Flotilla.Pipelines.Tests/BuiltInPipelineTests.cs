@@ -1,0 +1,108 @@
+using Flotilla.Pipelines.Datasets;
+using Flotilla.Pipelines.Execution;
+using Flotilla.Registry;
+
+namespace Flotilla.Pipelines.Tests;
+
+public sealed class BuiltInPipelineTests
+{
+    [Fact]
+    public async Task The_built_in_pipeline_tunes_refits_evaluates_and_registers_version_1_then_2()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("breast-cancer", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+        var parameters = new
+        {
+            DatasetName = "breast-cancer",
+            MaxTuningJobs = 12,
+            MaxTuningParallelJobs = 2,
+            CrossValidationFolds = 3,
+            Algorithms = "LogisticRegression,LightGBM,NaiveBayes",
+            RegisterModelApprovalStatus = "Approved",
+        };
+
+        var first = await host.RunAsync("multimodel", parameters);
+        var second = await host.RunAsync("multimodel", parameters);
+
+        Assert.True(first.Status == ExecutionStatus.Succeeded, first.FailureReason);
+        Assert.Equal(ExecutionStatus.Succeeded, second.Status);
+        Assert.Equal(12, (await host.Executions.TrialsAsync(first.Id, CancellationToken.None)).Count);
+        var register = first.Steps.Single(s => s.Name == "Register");
+        Assert.Equal(1, register.Outputs!["version"]!.GetValue<long>());
+        Assert.Equal(2, second.Steps.Single(s => s.Name == "Register").Outputs!["version"]!.GetValue<long>());
+        Assert.Equal(first.Id, second.Steps.Single(s => s.Name == "Preprocess").CachedFrom);
+        Assert.Equal(StepStatus.Skipped, first.Steps.Single(s => s.Name == "MetricBelowThreshold").Status);
+
+        var package = await host.Registry.GetPackageAsync(register.Outputs["packageId"]!.GetValue<string>(), CancellationToken.None);
+        Assert.NotNull(package);
+        Assert.Equal("multimodel-breast-cancer", package.Group);
+        Assert.Equal(ApprovalStatus.Approved, package.ApprovalStatus);
+        Assert.Equal(first.Id, package.Lineage.ExecutionId);
+        Assert.Equal("Register", package.Lineage.StepName);
+        Assert.Equal(first.Steps.Single(s => s.Name == "Refit").Outputs!["sha256"]!.GetValue<string>(), package.Artifact.Sha256);
+        Assert.True(package.EvaluationReport.GetProperty("auc").GetDouble() > 0.9);
+        Assert.Equal("breast-cancer", package.Parameters.GetProperty("DatasetName").GetString());
+    }
+
+    [Fact]
+    public async Task A_model_below_the_threshold_fails_the_execution_naming_metric_and_threshold()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+
+        var execution = await host.RunAsync("multimodel", new
+        {
+            DatasetName = "bc",
+            MaxTuningJobs = 2,
+            Algorithms = "NaiveBayes",
+            MetricForRegistrationThreshold = "f1",
+            MinThesholdForRegisterMetric = 1.5,
+        });
+
+        Assert.Equal(ExecutionStatus.Failed, execution.Status);
+        Assert.Matches(@"^Not registered: f1 = 0\.\d+ on the test set is below MinThresholdForRegisterMetric = 1\.5\.$", execution.FailureReason);
+        Assert.Equal(StepStatus.Skipped, execution.Steps.Single(s => s.Name == "Register").Status);
+        Assert.Empty(await host.Registry.ListGroupsAsync(CancellationToken.None));
+    }
+}
+
+public sealed class DatasetTests
+{
+    [Fact]
+    public async Task A_dataset_is_read_in_full_when_registered_and_shows_its_schema_and_label_balance()
+    {
+        await using var host = await PipelineHost.StartAsync();
+
+        var dataset = await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", ["mean radius"], CancellationToken.None);
+
+        Assert.Equal(569, dataset.RowCount);
+        Assert.Equal(29, dataset.Columns.Count);
+        Assert.DoesNotContain(dataset.Columns, c => c.Name == "mean radius");
+        Assert.Equal(569, dataset.LabelBalance.Values.Sum());
+        Assert.Equal(357, dataset.LabelBalance["1"]);
+        Assert.Equal(64, dataset.Sha256.Length);
+        Assert.Equal(["bc"], (await host.Datasets.ListAsync(CancellationToken.None)).Select(d => d.Name));
+    }
+
+    [Fact]
+    public async Task A_bad_csv_is_refused_naming_the_line_and_nothing_stored_is_lost()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await using (var good = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
+        {
+            await host.Datasets.UploadAsync("tiny", good, "y", [], CancellationToken.None);
+        }
+
+        await using var bad = new MemoryStream("a,b,y\n1,2,0\n3,4\n"u8.ToArray());
+        var error = await Assert.ThrowsAsync<DatasetException>(() => host.Datasets.UploadAsync("tiny", bad, "y", [], CancellationToken.None));
+        var missingTarget = await Assert.ThrowsAsync<DatasetException>(() =>
+            host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "diagnosis", [], CancellationToken.None));
+
+        Assert.Contains("tiny.csv", error.Message);
+        Assert.Contains("line 3", error.Message);
+        Assert.Contains("diagnosis", missingTarget.Message);
+        var kept = await host.Datasets.GetAsync("tiny", CancellationToken.None);
+        Assert.Equal(3, kept.RowCount);
+        Assert.Equal(3, File.ReadAllLines(kept.Path).Length - 1);
+    }
+}

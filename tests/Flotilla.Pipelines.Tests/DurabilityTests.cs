@@ -1,0 +1,79 @@
+using Flotilla.Pipelines.Execution;
+
+namespace Flotilla.Pipelines.Tests;
+
+public sealed class DurabilityTests
+{
+    [Fact]
+    public async Task An_execution_left_running_by_a_shutdown_resumes_on_the_next_start_without_rerunning_finished_steps()
+    {
+        var directory = Directory.CreateTempSubdirectory("flotilla-resume-").FullName;
+        var marker = Path.Combine(directory, "first-ran");
+        var first = await PipelineHost.StartAsync(dataDirectory: directory);
+        await first.Pipelines.CreateAsync($$"""
+            name: resumable
+            steps:
+              - { name: first, type: Process, command: [sh, -c, "echo run >> '{{marker}}'"] }
+              - { name: second, type: Process, command: [sh, -c, "sleep 2"], dependsOn: [first] }
+            """, CancellationToken.None);
+        var id = await first.Executions.StartAsync("resumable", null, CancellationToken.None);
+        await EngineTests.WaitForAsync(first, id, e => e.Steps[1].Status == StepStatus.Executing);
+        await first.StopAsync();
+
+        await using var second = await PipelineHost.StartAsync(dataDirectory: directory);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var resumed = await second.Executions.WaitAsync(id, timeout.Token);
+
+        Assert.Equal(ExecutionStatus.Succeeded, resumed.Status);
+        Assert.Single(await File.ReadAllLinesAsync(marker));
+        Assert.Equal(1, resumed.Steps[0].Attempts);
+        Assert.Contains("resumed after the server restarted", resumed.Steps[1].Log);
+    }
+
+    [Theory]
+    [InlineData(PipelineHost.Backend.Sqlite)]
+    [InlineData(PipelineHost.Backend.Postgres)]
+    public async Task Fifty_concurrent_executions_all_finish_with_every_step_recorded(PipelineHost.Backend backend)
+    {
+        await using var host = await PipelineHost.StartAsync(backend);
+        await host.Pipelines.CreateAsync("""
+            name: small
+            parameters:
+              - { name: N, type: int }
+            steps:
+              - name: gate
+                type: Condition
+                condition: { lt: [{ parameter: N }, 40] }
+                ifTrue: [echo]
+                ifFalse: [refuse]
+              - { name: echo, type: Process, command: [sh, -c, 'echo "n=$FLOTILLA_PARAM_N"'] }
+              - { name: after, type: Condition, condition: { eq: [{ step: echo, output: exitCode }, 0] } }
+              - { name: refuse, type: Fail, message: "N=${N} is too large" }
+            """, CancellationToken.None);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 50).Select(n =>
+            host.Executions.StartAsync("small", PipelineHost.Parameters(new { N = n }), CancellationToken.None)));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var executions = await Task.WhenAll(ids.Select(id => host.Executions.WaitAsync(id, timeout.Token)));
+
+        for (var n = 0; n < 50; n++)
+        {
+            var e = executions[n];
+            Assert.Equal(["gate", "echo", "after", "refuse"], e.Steps.Select(s => s.Name));
+            if (n < 40)
+            {
+                Assert.Equal(ExecutionStatus.Succeeded, e.Status);
+                Assert.Equal([StepStatus.Succeeded, StepStatus.Succeeded, StepStatus.Succeeded, StepStatus.Skipped], e.Steps.Select(s => s.Status));
+                Assert.Contains($"n={n}\n", e.Steps[1].Log);
+            }
+            else
+            {
+                Assert.Equal(ExecutionStatus.Failed, e.Status);
+                Assert.Equal($"N={n} is too large", e.FailureReason);
+                Assert.Equal([StepStatus.Succeeded, StepStatus.Skipped, StepStatus.Skipped, StepStatus.Failed], e.Steps.Select(s => s.Status));
+            }
+            Assert.All(e.Steps.Where(s => s.Status != StepStatus.Skipped), s => Assert.NotNull(s.EndedAt));
+        }
+        Assert.Equal(50, (await host.Executions.ListAsync("small", null, 100, CancellationToken.None)).Count);
+    }
+}
