@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Flotilla.Fleet.Aliases;
 
 /// <summary>What a group's friendly name points at: one registered package version and its artifact.</summary>
@@ -11,6 +13,7 @@ public sealed record Deployment(
     [property: Id(5)] long Revision);
 
 /// <summary>Why a version started or stopped serving.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<DeploymentReason>))]
 public enum DeploymentReason
 {
     /// <summary>A version was approved and is the group's latest approved one.</summary>

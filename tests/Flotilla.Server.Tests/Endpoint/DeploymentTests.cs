@@ -1,0 +1,48 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Flotilla.Fleet;
+using Flotilla.Registry;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flotilla.Server.Tests.Endpoint;
+
+public sealed class DeploymentTests
+{
+    private const string Group = "multimodel-history";
+
+    [Fact]
+    public async Task Approvals_rejections_and_a_manual_pin_are_served_as_the_deployment_history()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var registry = server.Services.GetRequiredService<ModelRegistry>();
+        var fleet = server.Services.GetRequiredService<FleetClient>();
+        var v1 = await DeployedModelServer.RegisterAsync(server.Services, Group, DeployedModelServer.TrainTinyModel(1), ApprovalStatus.Approved);
+        var v2 = await DeployedModelServer.RegisterAsync(server.Services, Group, DeployedModelServer.TrainTinyModel(2), ApprovalStatus.Approved);
+        await DeployedAsync(fleet, v2.Artifact.Sha256);
+
+        await registry.UpdateApprovalStatusAsync(v2.Id, ApprovalStatus.Rejected, "drift", "test", CancellationToken.None);
+        await DeployedAsync(fleet, v1.Artifact.Sha256);
+        var pin = await server.Client.PutAsJsonAsync($"/api/endpoint/aliases/{Group}", new { version = 2 });
+        var missing = await server.Client.PutAsJsonAsync($"/api/endpoint/aliases/{Group}", new { version = 7 });
+        var history = await server.Client.GetFromJsonAsync<JsonElement>($"/api/registry/groups/{Group}/deployments");
+
+        Assert.Equal(HttpStatusCode.Conflict, pin.StatusCode);
+        Assert.Contains("Rejected", await pin.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        var rows = history.EnumerateArray().Select(r => (r.GetProperty("version").GetInt32(), r.GetProperty("reason").GetString())).ToList();
+        Assert.Equal([(2, "Approval"), (1, "Rejection")], rows.Skip(rows.Count - 2));
+        var invoked = await server.Client.PostAsync($"/models/{Group}/invocations", new StringContent("7.5,6.0,red"));
+        Assert.Equal(HttpStatusCode.OK, invoked.StatusCode);
+    }
+
+    private static async Task DeployedAsync(FleetClient fleet, string sha256)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(fleet.TryResolve(Group, out var current) && current == sha256))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{Group} did not move to {sha256} within 30 s.");
+            await Task.Delay(20);
+        }
+    }
+}
