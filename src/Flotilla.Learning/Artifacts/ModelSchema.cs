@@ -14,7 +14,15 @@ public sealed record FeatureSpec(
     string Name,
     [property: JsonConverter(typeof(JsonStringEnumConverter<ColumnKind>))] ColumnKind Kind,
     IReadOnlyList<string> Vocabulary,
-    double Imputation);
+    double Imputation)
+{
+    // Value equality over the vocabulary's items, so a loaded schema equals the one that was saved.
+    public bool Equals(FeatureSpec? other) =>
+        other is not null && Name == other.Name && Kind == other.Kind && Imputation.Equals(other.Imputation) &&
+        Vocabulary.SequenceEqual(other.Vocabulary);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Kind, Imputation, Vocabulary.Count);
+}
 
 /// <summary>
 /// What a model expects as input and how it encodes it: features in order, their types, vocabularies and
