@@ -23,7 +23,7 @@ public enum MetadataBackend { Sqlite, Postgres }
 /// <c>UPDATE … WHERE status = @expected</c> and check the affected row count, or with
 /// <c>UPDATE … SET n = n + 1 … RETURNING n</c>, which locks the row on PostgreSQL.</item>
 /// </list>
-/// Transactions from <see cref="BeginTransactionAsync"/> are write transactions: SQLite takes its write lock
+/// Transactions from <see cref="InTransactionAsync{T}"/> are write transactions: SQLite takes its write lock
 /// at BEGIN (BEGIN IMMEDIATE, so two writers never deadlock on a lock upgrade) and PostgreSQL runs READ COMMITTED.
 /// </summary>
 public abstract class MetadataStore : IAsyncDisposable
@@ -51,33 +51,28 @@ public abstract class MetadataStore : IAsyncDisposable
         return await OpenRawConnectionAsync(cancellationToken);
     }
 
-    /// <summary>An open connection with a write transaction begun on it; dispose both (connection last).</summary>
-    public async ValueTask<(DbConnection Connection, DbTransaction Transaction)> BeginTransactionAsync(CancellationToken cancellationToken)
-    {
-        var connection = await OpenConnectionAsync(cancellationToken);
-        try
-        {
-            var transaction = await BeginWriteTransactionAsync(connection, cancellationToken);
-            return (connection, transaction);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>Runs <paramref name="work"/> in one write transaction and commits it; rolls back if it throws.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> in one write transaction and commits it; rolls back if it throws. On SQLite,
+    /// transactions of this process queue here asynchronously for the single write lock instead of blocking
+    /// thread-pool threads in SQLite's busy handler.
+    /// </summary>
     public async Task<T> InTransactionAsync<T>(
         Func<DbConnection, DbTransaction, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
-        var (connection, transaction) = await BeginTransactionAsync(cancellationToken);
-        await using (connection)
-        await using (transaction)
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        var gate = WriteGate;
+        if (gate is not null)
+            await gate.WaitAsync(cancellationToken);
+        try
         {
+            await using var transaction = await BeginWriteTransactionAsync(connection, cancellationToken);
             var result = await work(connection, transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return result;
+        }
+        finally
+        {
+            gate?.Release();
         }
     }
 
@@ -139,6 +134,9 @@ public abstract class MetadataStore : IAsyncDisposable
         }
         await transaction.CommitAsync(cancellationToken);
     }
+
+    /// <summary>Serialises this process's write transactions when the database allows only one writer at a time.</summary>
+    protected virtual SemaphoreSlim? WriteGate => null;
 
     protected abstract ValueTask<DbConnection> OpenRawConnectionAsync(CancellationToken cancellationToken);
 

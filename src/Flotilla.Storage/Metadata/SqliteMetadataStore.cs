@@ -11,6 +11,7 @@ public sealed class SqliteMetadataStore : MetadataStore
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
     private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
     private int _walSet;
 
     public SqliteMetadataStore(string path, IEnumerable<Migration> migrations, TimeProvider? timeProvider = null)
@@ -31,6 +32,8 @@ public sealed class SqliteMetadataStore : MetadataStore
     public string Path { get; }
 
     public override MetadataBackend Backend => MetadataBackend.Sqlite;
+
+    protected override SemaphoreSlim WriteGate => _writeGate;
 
     protected override async ValueTask<DbConnection> OpenRawConnectionAsync(CancellationToken cancellationToken)
     {
@@ -70,6 +73,7 @@ public sealed class SqliteMetadataStore : MetadataStore
         // Pooled connections keep the file (and its -wal/-shm) open; release them so the folder can be deleted.
         using var connection = new SqliteConnection(_connectionString);
         SqliteConnection.ClearPool(connection);
+        _writeGate.Dispose();
         return ValueTask.CompletedTask;
     }
 }
