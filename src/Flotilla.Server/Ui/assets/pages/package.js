@@ -4,6 +4,7 @@ import { badge, errorBox, h, number, when } from '../dom.js';
 import { chart, confusion } from '../svg.js';
 
 const HEADLINE = ['accuracy', 'precision', 'recall', 'f1', 'auc', 'averagePrecision', 'logLoss'];
+const LABELS = { f1: 'F1', auc: 'AUC', averagePrecision: 'avg precision', logLoss: 'log loss' };
 
 export async function render(main, id) {
   const path = `/api/registry/packages/${encodeURIComponent(id)}`;
@@ -66,7 +67,7 @@ export async function render(main, id) {
     h('p', { class: 'sub' }, `Package ${pkg.id} · registered ${when(pkg.createdAt)}`,
       pkg.lineage?.executionId ? [' by execution ', h('a', { href: `#/executions/${encodeURIComponent(pkg.lineage.executionId)}` }, pkg.lineage.executionId)] : ''),
     h('div', { class: 'cards' }, HEADLINE.filter(m => typeof metrics[m] === 'number').map(m =>
-      h('div', { class: 'card' }, h('div', { class: 'k' }, m), h('div', { class: 'v', 'data-metric': m }, number(metrics[m], 3))))),
+      h('div', { class: 'card' }, h('div', { class: 'k' }, LABELS[m] ?? m), h('div', { class: 'v', 'data-metric': m }, number(metrics[m], 3))))),
     h('div', { class: 'panel' },
       h('h2', { style: 'margin-top:0' }, 'Review'),
       deployment,
