@@ -2,6 +2,7 @@
 // Each suite adds one line to this table; see bench/README.md.
 var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
+    ["learning"] = Flotilla.Bench.Learning.LearningBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var run))
