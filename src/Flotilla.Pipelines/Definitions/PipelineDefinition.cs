@@ -65,9 +65,12 @@ public sealed record PipelineDefinition(
     IReadOnlyList<ParameterDefinition> Parameters,
     IReadOnlyList<StepDefinition> Steps)
 {
+    /// <summary>By name, then alias; then either ignoring case (JSON clients often camelCase what they send).</summary>
     public ParameterDefinition? FindParameter(string nameOrAlias) =>
         Parameters.FirstOrDefault(p => string.Equals(p.Name, nameOrAlias, StringComparison.Ordinal))
-        ?? Parameters.FirstOrDefault(p => p.Aliases?.Contains(nameOrAlias, StringComparer.Ordinal) == true);
+        ?? Parameters.FirstOrDefault(p => p.Aliases?.Contains(nameOrAlias, StringComparer.Ordinal) == true)
+        ?? Parameters.FirstOrDefault(p => string.Equals(p.Name, nameOrAlias, StringComparison.OrdinalIgnoreCase))
+        ?? Parameters.FirstOrDefault(p => p.Aliases?.Contains(nameOrAlias, StringComparer.OrdinalIgnoreCase) == true);
 
     public StepDefinition? FindStep(string name) => Steps.FirstOrDefault(s => s.Name == name);
 }

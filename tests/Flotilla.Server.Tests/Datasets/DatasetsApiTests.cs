@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Flotilla.Server.Tests.Datasets;
+
+public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<RunningServer>
+{
+    private HttpClient Client => server.Client;
+
+    [Fact]
+    public async Task A_dataset_registered_by_path_shows_schema_row_count_and_label_balance()
+    {
+        using var response = await Client.PostAsJsonAsync("/api/datasets",
+            new { name = "breast-cancer", path = SharedDatasets.Path("breast-cancer.csv"), target = "CLASS", exclude = new[] { "mean area" } });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var dataset = (await Client.GetFromJsonAsync<JsonObject>("/api/datasets/breast-cancer"))!;
+        Assert.Equal(569, dataset["rowCount"]!.GetValue<long>());
+        Assert.Equal("CLASS", dataset["target"]!.GetValue<string>());
+        Assert.Equal(29, dataset["columns"]!.AsArray().Count);
+        Assert.Equal("Numeric", dataset["columns"]![0]!["kind"]!.GetValue<string>());
+        Assert.Equal(357, dataset["labelBalance"]!["1"]!.GetValue<long>());
+        Assert.Equal(212, dataset["labelBalance"]!["0"]!.GetValue<long>());
+        var list = (await Client.GetFromJsonAsync<JsonArray>("/api/datasets"))!;
+        Assert.Contains(list, d => d!["name"]!.GetValue<string>() == "breast-cancer");
+    }
+
+    [Fact]
+    public async Task A_multipart_upload_is_saved_under_the_data_folder()
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("uploaded"), "name" },
+            { new StringContent("label"), "target" },
+            { new StringContent("id"), "exclude" },
+        };
+        var file = new ByteArrayContent("id,x,colour,label\n1,0.5,red,yes\n2,1.5,blue,no\n3,2.5,red,yes\n"u8.ToArray());
+        file.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        form.Add(file, "file", "mine.csv");
+
+        using var response = await Client.PostAsync("/api/datasets", form);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var dataset = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(3, dataset["rowCount"]!.GetValue<long>());
+        Assert.StartsWith(server.DataDirectory, dataset["path"]!.GetValue<string>());
+        Assert.Equal(["x", "colour"], dataset["columns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()));
+        Assert.Equal("Categorical", dataset["columns"]![1]!["kind"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_broken_csv_is_refused_naming_file_and_line_and_unknown_names_are_404()
+    {
+        var path = Path.Combine(server.DataDirectory, "broken.csv");
+        await File.WriteAllTextAsync(path, "a,b,y\n1,2,0\n3,4,1,9\n");
+
+        using var response = await Client.PostAsJsonAsync("/api/datasets", new { name = "broken", path, target = "y" });
+        using var missing = await Client.GetAsync("/api/datasets/never-registered");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var detail = (await response.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>();
+        Assert.Contains("broken.csv", detail);
+        Assert.Contains("line 3", detail);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+}
+
+/// <summary>The shared datasets beside the repository root (the folder holding Flotilla.slnx).</summary>
+internal static class SharedDatasets
+{
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static string Path(string file) => System.IO.Path.GetFullPath(System.IO.Path.Combine(RepositoryRoot, "..", "shared", "datasets", file));
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(directory.FullName, "Flotilla.slnx")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException($"No Flotilla.slnx above {AppContext.BaseDirectory}.");
+    }
+}

@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Flotilla.Server.Tests.Datasets;
+
+namespace Flotilla.Server.Tests.Pipelines;
+
+/// <summary>
+/// The real thing: a `flotilla server` child process is killed with SIGKILL in the middle of tuning and started
+/// again on the same data folder. The execution resumes, finished steps are not rerun, finished trials are kept.
+/// </summary>
+public sealed class CrashResumeTests : IDisposable
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("flotilla-crash-").FullName;
+
+    [Fact]
+    public async Task A_server_killed_mid_tuning_resumes_the_execution_keeping_finished_steps_and_trials()
+    {
+        const int trials = 16;
+        JsonObject beforeKill;
+        List<JsonObject> seen;
+        int kept;
+        string id;
+        await using (var first = await ChildServer.StartAsync(_data))
+        {
+            using var dataset = await first.Client.PostAsJsonAsync("/api/datasets",
+                new { name = "bc", path = SharedDatasets.Path("breast-cancer.csv"), target = "CLASS" });
+            Assert.Equal(HttpStatusCode.Created, dataset.StatusCode);
+            using var start = await first.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new
+            {
+                parameters = new
+                {
+                    DatasetName = "bc",
+                    MaxTuningJobs = trials,
+                    MaxTuningParallelJobs = 1,
+                    CrossValidationFolds = 3,
+                    Algorithms = new[] { "RandomForest", "LogisticRegression" },
+                    TuningStrategy = "Random",
+                },
+            });
+            Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+            id = (await start.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!.GetValue<string>();
+
+            // Some trials done, tuning not finished: the moment to pull the plug.
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            while (true)
+            {
+                seen = [.. (await first.Client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials"))!.OfType<JsonObject>()];
+                if (seen.Count >= 2)
+                {
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < deadline, "no trial completed within two minutes");
+                await Task.Delay(25);
+            }
+            first.Kill();
+            (beforeKill, kept) = await ReadStateAsync(id);
+        }
+
+        Assert.Equal("Executing", beforeKill["status"]!.GetValue<string>());
+        Assert.Equal("Succeeded", Step(beforeKill, "Preprocess")["status"]!.GetValue<string>());
+        Assert.Equal("Executing", Step(beforeKill, "Tune")["status"]!.GetValue<string>());
+        Assert.InRange(kept, seen.Count, trials - 1);
+
+        await using var second = await ChildServer.StartAsync(_data);
+        var finished = await second.WaitFinishedAsync(id, TimeSpan.FromMinutes(3));
+        var trialsAfter = (await second.Client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials"))!.OfType<JsonObject>().ToList();
+
+        Assert.True(finished["status"]!.GetValue<string>() == "Succeeded", finished.ToJsonString());
+        var preprocess = Step(finished, "Preprocess");
+        Assert.Equal(1, preprocess["attempts"]!.GetValue<int>());
+        Assert.Equal(DateTimeOffset.Parse(Step(beforeKill, "Preprocess")["endedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture),
+            DateTimeOffset.Parse(preprocess["endedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture));
+        Assert.Contains("resumed after the server restarted", Step(finished, "Tune")["log"]!.GetValue<string>());
+        Assert.Contains($"resuming: {kept} of {trials} trials were already completed", Step(finished, "Tune")["log"]!.GetValue<string>());
+        Assert.Equal(trials, trialsAfter.Count);
+        foreach (var before in seen)
+        {
+            var after = trialsAfter.Single(t => t["number"]!.GetValue<int>() == before["number"]!.GetValue<int>());
+            Assert.Equal(before.ToJsonString(), after.ToJsonString());
+        }
+        Assert.Equal(1, Step(finished, "Register")["outputs"]!["version"]!.GetValue<long>());
+    }
+
+    private async Task<(JsonObject Execution, int Trials)> ReadStateAsync(string id)
+    {
+        // The server is dead: read what it left in its SQLite file (a copy, so the restart finds the original untouched).
+        var copy = Directory.CreateTempSubdirectory("flotilla-crash-copy-").FullName;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(_data, "flotilla.db*"))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(copy, "flotilla.db")};Pooling=False");
+            await connection.OpenAsync();
+            var execution = new JsonObject { ["status"] = Scalar(connection, $"SELECT status FROM pipeline_executions WHERE id = '{id}'") };
+            var steps = new JsonArray();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = $"SELECT name, status, ended_ms FROM pipeline_steps WHERE execution_id = '{id}' ORDER BY ordinal";
+                using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    steps.Add(new JsonObject
+                    {
+                        ["name"] = reader.GetString(0),
+                        ["status"] = reader.GetString(1),
+                        ["endedAt"] = reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)).ToString("O"),
+                    });
+                }
+            }
+            execution["steps"] = steps;
+            using var count = connection.CreateCommand();
+            count.CommandText = $"SELECT COUNT(*) FROM pipeline_trials WHERE execution_id = '{id}'";
+            return (execution, Convert.ToInt32(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    private static string? Scalar(Microsoft.Data.Sqlite.SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar() as string;
+    }
+
+    private static JsonObject Step(JsonObject execution, string name) =>
+        execution["steps"]!.AsArray().OfType<JsonObject>().Single(s => s["name"]!.GetValue<string>() == name);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_data, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>`dotnet flotilla.dll server --data DIR --urls http://127.0.0.1:PORT` as a child process.</summary>
+internal sealed class ChildServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ChildServer(Process process, Uri address)
+    {
+        _process = process;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public HttpClient Client { get; }
+
+    public static async Task<ChildServer> StartAsync(string dataDirectory)
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { CliPath(), "server", "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var server = new ChildServer(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
+        server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            Assert.False(server._process.HasExited, $"The server exited with {(server._process.HasExited ? server._process.ExitCode : 0)}:\n{server.Output}");
+            try
+            {
+                if ((await server.Client.GetAsync("/healthz")).IsSuccessStatusCode)
+                {
+                    return server;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"The server did not answer /healthz within a minute:\n{server.Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, like a power cut.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
+    public async Task<JsonObject> WaitFinishedAsync(string id, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var execution = (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!;
+            if (execution["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped")
+            {
+                return execution;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"execution {id} is still {execution["status"]}:\n{Output}");
+            await Task.Delay(200);
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    private static string CliPath()
+    {
+        // bin/<config>/net10.0/ of this test assembly names the configuration the CLI was built in.
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var path = Path.Combine(SharedDatasets.RepositoryRoot, "src", "Flotilla.Cli", "bin", configuration, "net10.0", "flotilla.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build the CLI first ({path} is missing): dotnet build src/Flotilla.Cli -c {configuration}.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
