@@ -14,10 +14,9 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
         var csv = Path.Combine(server.DataDirectory, "ui-churn.csv");
         await File.WriteAllTextAsync(csv, dataset.Csv);
         (await server.Client.PostAsJsonAsync("/api/datasets", new { name = "ui-churn", path = csv, target = "churned", exclude = new[] { "customer_id" } })).EnsureSuccessStatusCode();
-        var started = await server.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new
-        {
-            parameters = new { DatasetName = "ui-churn", MaxTuningJobs = 6, CrossValidationFolds = 2 },
-        });
+        // Parameter names are case-sensitive: a dictionary keeps them as written (an anonymous type would be camelCased).
+        var parameters = new Dictionary<string, object> { ["DatasetName"] = "ui-churn", ["MaxTuningJobs"] = 6, ["CrossValidationFolds"] = 2 };
+        var started = await server.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters });
         started.EnsureSuccessStatusCode();
         var id = (string)(await started.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!;
         var (page, errors) = await browser.OpenAsync(server.BaseAddress);

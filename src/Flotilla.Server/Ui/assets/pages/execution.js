@@ -38,14 +38,14 @@ export async function render(main, id) {
     const ended = pick(execution, 'endedAt', 'finishedAt', 'completedAt');
     const register = stepList.find(s => /regist/i.test(s.name))?.outputs;
     const packageId = pick(register ?? {}, 'packageId', 'modelPackageId');
-    head.replaceChildren(
+    head.replaceChildren(...present(
       h('div', { class: 'row' }, h('h1', {}, `Execution ${pick(execution, 'id', 'executionId') ?? id}`), badge(execution.status)),
       h('p', { class: 'sub' },
         `${pick(execution, 'pipeline', 'pipelineName') ?? 'pipeline'} on dataset ${pick(execution, 'dataset', 'datasetName') ?? parameters.DatasetName ?? '—'}`,
         ` · started ${when(started)} · ${duration(started, ended)}`),
       failure ? h('div', { class: 'error', 'data-testid': 'failure' }, failure) : null,
       packageId ? h('div', { class: 'notice' }, 'Registered ', h('a', { href: `#/registry/packages/${encodeURIComponent(packageId)}` }, packageId),
-        register.approvalStatus ? ` (${register.approvalStatus})` : '') : null);
+        register.approvalStatus ? ` (${register.approvalStatus})` : '') : null));
 
     const tuned = trials.filter(t => !['Running', 'Pending'].includes(t.status));
     const total = Math.max(Number(parameters.MaxTuningJobs ?? 60), tuned.length);
@@ -58,9 +58,9 @@ export async function render(main, id) {
     steps.replaceChildren(h('h2', {}, 'Steps'), h('div', { class: 'panel' }, table(stepList, [
       { title: 'Step', value: s => h('strong', {}, s.name) },
       { title: 'Status', value: s => badge(s.status) },
-      { title: 'Started', value: s => when(pick(s, 'startedAt', 'startTime')) },
+      { title: 'Started', value: s => clock(pick(s, 'startedAt', 'startTime')) },
       { title: 'Duration', value: s => duration(pick(s, 'startedAt', 'startTime'), pick(s, 'endedAt', 'finishedAt', 'completedAt')), num: true },
-      { title: 'Outputs / failure', value: s => pick(s, 'failureReason', 'failure', 'error') ?? describe(s.outputs) },
+      { title: 'Outputs / failure', value: s => h('span', { class: 'wrap' }, pick(s, 'failureReason', 'failure', 'error') ?? describe(s.outputs)) },
     ])));
 
     const scorer = parameters.CrossValidationScorer ?? 'roc_auc';
@@ -72,11 +72,11 @@ export async function render(main, id) {
     let best = -Infinity;
     const bestSoFar = scored.map((t, i) => [i + 1, (best = ['Pruned', 'Failed'].includes(t.status) ? best : Math.max(best, t.score))])
       .filter(([, b]) => Number.isFinite(b));
-    tuning.replaceChildren(
+    tuning.replaceChildren(...present(
       h('h2', {}, `Tuning: ${tuned.length}/${total} trials`, Number.isFinite(best) ? ` · best ${scorer} ${number(best)}` : ''),
       scored.length ? h('div', { class: 'panel' }, chart({
         testid: 'best-so-far',
-        width: 760, height: 280,
+        width: 1100, height: 300,
         xLabel: 'trials finished', yLabel: scorer,
         xDomain: [1, Math.max(2, scored.length)],
         series: [
@@ -92,7 +92,7 @@ export async function render(main, id) {
         { title: 'Status', value: t => badge(t.status) },
         { title: 'Seconds', value: t => number(pick(t, 'seconds', 'durationSeconds', 'elapsedSeconds'), 2), num: true },
         { title: 'Hyper-parameters', value: t => h('code', {}, describe(pick(t, 'parameters', 'hyperParameters'))) },
-      ], 'No trials yet.')));
+      ], 'No trials yet.'))));
   };
 
   await load();
@@ -113,6 +113,15 @@ export async function render(main, id) {
   }
   const stopPolling = every(1500, async () => { if (!finished) await load(); });
   return () => { stopPolling(); source?.close(); };
+}
+
+/** Children without the null placeholders (replaceChildren would print them as "null"). */
+function present(...children) {
+  return children.filter(child => child !== null && child !== undefined && child !== false);
+}
+
+function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString() : '—';
 }
 
 function describe(value) {
