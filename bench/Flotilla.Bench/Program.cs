@@ -3,6 +3,7 @@
 var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["learning"] = Flotilla.Bench.Learning.LearningBench.RunAsync,
+    ["engine"] = Flotilla.Bench.Engine.EngineBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var run))
