@@ -62,7 +62,8 @@ public sealed record TuningOptions
 
     public TuningStrategy Strategy { get; init; } = TuningStrategy.Tpe;
 
-    public PruningMode Pruning { get; init; } = PruningMode.None;
+    /// <summary>Median by default, as in Optuna: it keeps the best trials and saves most of the time spent on weak ones.</summary>
+    public PruningMode Pruning { get; init; } = PruningMode.Median;
 
     /// <summary>Trials of earlier runs (e.g. of the same model group): TPE treats them as history; they are not rerun.</summary>
     public IReadOnlyList<TrialRecord> WarmStart { get; init; } = [];

@@ -37,6 +37,7 @@ public sealed class LearningCoreTests
             MaxParallelTrials = 2,
             Folds = 3,
             Strategy = TuningStrategy.Grid,
+            Pruning = PruningMode.None,
             SearchSpaces = [.. AlgorithmCatalog.Names.Select(n => new SearchSpace(n, []))],
         };
 

@@ -11,6 +11,7 @@ public sealed class StrategyTests
         MaxTrials = trials,
         MaxParallelTrials = 1,
         Strategy = strategy,
+        Pruning = PruningMode.None,
         Seed = seed,
         SearchSpaces = Spaces,
     };
