@@ -2,6 +2,7 @@
 // Each suite adds one line to this table; see bench/README.md.
 var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
+    ["tuning"] = Flotilla.Bench.Tuning.TuningBench.RunAsync,
     ["learning"] = Flotilla.Bench.Learning.LearningBench.RunAsync,
     ["engine"] = Flotilla.Bench.Engine.EngineBench.RunAsync,
 };
