@@ -16,6 +16,7 @@ internal sealed class EncodedData
     private readonly Lazy<IDataView> _balancedDataView;
     private readonly Lazy<IDataView> _standardizedDataView;
     private readonly Lazy<IDataView> _standardizedBalancedDataView;
+    private readonly Lazy<BinnedFeatures> _binned;
 
     public EncodedData(ModelSchema schema, float[] x, bool[] y)
     {
@@ -33,6 +34,7 @@ internal sealed class EncodedData
         _balancedDataView = new(() => MlNet.ToDataView(X, Y, Width, BalancedWeights()));
         _standardizedDataView = new(() => MlNet.ToDataView(Z, Y, Width, null));
         _standardizedBalancedDataView = new(() => MlNet.ToDataView(Z, Y, Width, BalancedWeights()));
+        _binned = new(() => BinnedFeatures.Build(X, Rows, Width));
     }
 
     public static EncodedData From(Table table)
@@ -62,6 +64,9 @@ internal sealed class EncodedData
 
     /// <summary>The ML.NET view of <see cref="Z"/>.</summary>
     public IDataView StandardizedDataView(bool balanced) => balanced ? _standardizedBalancedDataView.Value : _standardizedDataView.Value;
+
+    /// <summary>Features cut into bins for the random forest's split search.</summary>
+    public BinnedFeatures Binned => _binned.Value;
 
     /// <summary>scikit-learn's class_weight='balanced': n / (2 × count of the row's class).</summary>
     public float[] BalancedWeights()

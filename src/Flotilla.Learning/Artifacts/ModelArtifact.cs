@@ -81,6 +81,11 @@ public static class ModelArtifact
                 throw new ArtifactException("The artifact is corrupt: it has bytes after the model.");
             }
 
+            if (!predictor.Fits(header.Schema.EncodedWidth))
+            {
+                throw new ArtifactException("The artifact is corrupt: its model does not match the width of its input schema.");
+            }
+
             return new LoadedModel(header.Schema, header.Metadata, predictor, actual, bytes.Length);
         }
         catch (Exception e) when (e is JsonException or EndOfStreamException or IOException or ArgumentException or NotSupportedException)
