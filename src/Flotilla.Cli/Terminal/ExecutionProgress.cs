@@ -80,19 +80,36 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
         return latest.All(s => s!.IsFinished);
     }
 
+    /// <summary>One row per step (the execution's name on its first), then the outcome once it is known.</summary>
     private Table Render(IReadOnlyList<(string Label, string Id)> executions, ExecutionSnapshot?[] latest)
     {
+        var now = time.GetUtcNow();
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn("execution").AddColumn("steps").AddColumn("tuning").AddColumn("elapsed").AddColumn("outcome");
+            .AddColumn("execution").AddColumn("step").AddColumn("status").AddColumn("progress").AddColumn(new TableColumn("elapsed").RightAligned());
         for (var i = 0; i < executions.Count; i++)
         {
             if (latest[i] is not { } s)
             {
                 continue;
             }
-            var steps = string.Join(" ", s.Steps.Select(step => $"{Glyph(step.Status)} {Markup.Escape(step.Name)}"));
+            if (i > 0)
+            {
+                table.AddEmptyRow();
+            }
+            var first = true;
+            foreach (var step in s.Steps)
+            {
+                var elapsed = step.Started is { } started ? Clock((step.Ended ?? now) - started) : "";
+                table.AddRow(
+                    first ? $"[bold]{Markup.Escape(executions[i].Label)}[/]" : "",
+                    Markup.Escape(step.Name),
+                    $"{Glyph(step.Status)} {Markup.Escape(step.Status)}",
+                    IsTune(step.Name) && step.Status is not ("Pending" or "Skipped") ? Markup.Escape(Tuning(s)) : "",
+                    elapsed);
+                first = false;
+            }
             var outcome = s.Outcome() is { } o ? $"[{(s.Succeeded ? "green" : "red")}]{Markup.Escape(o)}[/]" : Markup.Escape(s.Status);
-            table.AddRow(Markup.Escape(executions[i].Label), steps, Markup.Escape(Tuning(s)), Clock(s.Elapsed(time.GetUtcNow())), outcome);
+            table.AddRow(first ? Markup.Escape(executions[i].Label) : "", "[dim]outcome[/]", "", outcome, Clock(s.Elapsed(now)));
         }
         return table;
     }
@@ -116,6 +133,7 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
         "Failed" => "[red]✗[/]",
         "Executing" or "Running" => "[yellow]●[/]",
         "Stopped" or "Stopping" => "[grey]■[/]",
+        "Skipped" => "[grey]–[/]",
         _ => "[grey]○[/]",
     };
 
