@@ -32,6 +32,8 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
         ValidateGroupName(request.Group);
         if (request.ApprovalStatus == ApprovalStatus.Rejected)
             throw new ArgumentException("A package is registered as PendingManualApproval or Approved, not Rejected.", nameof(request));
+        var report = ObjectOrEmpty(request.EvaluationReport);
+        var parameters = ObjectOrEmpty(request.Parameters);
         var now = timeProvider.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
         var package = await store.InTransactionAsync(async (connection, transaction, ct) =>
@@ -44,7 +46,7 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
                 new { request.Group }, transaction, cancellationToken: ct));
             var package = new ModelPackage(
                 PackageId(request.Group, version), request.Group, version, request.Artifact,
-                request.EvaluationReport.Clone(), request.Parameters.Clone(), request.Lineage,
+                report, parameters, request.Lineage,
                 request.ApprovalStatus, request.ApprovalDescription, request.RegisteredBy, now, now);
             await connection.ExecuteAsync(new CommandDefinition(
                 """
@@ -58,7 +60,7 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
                 {
                     package.Id, package.Group, package.Version,
                     request.Artifact.Sha256, request.Artifact.Size, Uri = request.Artifact.Uri.ToString(),
-                    Report = request.EvaluationReport.GetRawText(), Parameters = request.Parameters.GetRawText(),
+                    Report = report.GetRawText(), Parameters = parameters.GetRawText(),
                     request.Lineage.ExecutionId, request.Lineage.StepName, request.Lineage.DatasetHash,
                     Status = request.ApprovalStatus.ToString(), Description = request.ApprovalDescription,
                     ChangedBy = request.RegisteredBy, Now = nowMs,
@@ -188,6 +190,10 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
             $"{SelectPackages} WHERE {where}", parameters, transaction, cancellationToken: ct));
         return row?.ToPackage();
     }
+
+    /// <summary>A detached copy; an unset element (default) is stored as an empty object.</summary>
+    private static JsonElement ObjectOrEmpty(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Undefined ? JsonSerializer.SerializeToElement(new { }) : element.Clone();
 
     private static string StatusFilter(ApprovalStatus? status) => status is null ? "" : " AND p.approval_status = @Status";
 

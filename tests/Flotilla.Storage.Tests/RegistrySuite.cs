@@ -50,6 +50,18 @@ public abstract class RegistrySuite(IBackend backend)
     }
 
     [Fact]
+    public async Task A_registration_without_report_or_parameters_stores_empty_objects()
+    {
+        await using var store = backend.Open(await backend.NewDatabaseAsync(), RegistrySchema.Migrations, _time);
+        var registry = Registry(store);
+
+        var package = await registry.RegisterAsync(Registration(Group) with { EvaluationReport = default, Parameters = default }, CancellationToken.None);
+
+        var read = await registry.GetPackageAsync(package.Id, CancellationToken.None);
+        Assert.Equal(("{}", "{}"), (read!.EvaluationReport.GetRawText(), read.Parameters.GetRawText()));
+    }
+
+    [Fact]
     public async Task Concurrent_registrations_from_two_processes_number_versions_without_gaps_or_duplicates()
     {
         var database = await backend.NewDatabaseAsync();
