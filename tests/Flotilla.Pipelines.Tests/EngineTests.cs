@@ -140,6 +140,25 @@ public sealed class EngineTests(HostFixture fixture) : IClassFixture<HostFixture
     }
 
     [Fact]
+    public async Task A_stop_written_to_the_store_by_another_server_is_seen_within_seconds()
+    {
+        var pipeline = await DefineAsync("""
+            steps:
+              - { name: sleepy, type: Process, command: [sleep, "60"] }
+            """);
+        var id = await Host.Executions.StartAsync(pipeline, null, CancellationToken.None);
+        await WaitForAsync(id, e => Step(e, "sleepy").Status == StepStatus.Executing);
+
+        // What POST /stop on another server sharing the database does: only the store changes here.
+        var store = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Storage.ExecutionStore>(Host.Services);
+        Assert.True(await store.RequestStopAsync(id, CancellationToken.None));
+        var stopped = await WaitForAsync(id, e => e.IsFinished, TimeSpan.FromSeconds(15));
+
+        Assert.Equal(ExecutionStatus.Stopped, stopped.Status);
+        Assert.Equal(StepStatus.Stopped, Step(stopped, "sleepy").Status);
+    }
+
+    [Fact]
     public async Task A_condition_runs_one_branch_and_a_fail_step_fails_the_execution_with_its_message()
     {
         var pipeline = await DefineAsync("""
@@ -222,5 +241,6 @@ public sealed class EngineTests(HostFixture fixture) : IClassFixture<HostFixture
         }
     }
 
-    private Task<ExecutionDetail> WaitForAsync(string id, Func<ExecutionDetail, bool> condition) => WaitForAsync(Host, id, condition);
+    private Task<ExecutionDetail> WaitForAsync(string id, Func<ExecutionDetail, bool> condition, TimeSpan? within = null) =>
+        WaitForAsync(Host, id, condition, within);
 }

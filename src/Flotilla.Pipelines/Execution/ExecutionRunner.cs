@@ -25,6 +25,8 @@ public sealed partial class ExecutionRunner(
     TimeProvider time,
     ILogger<ExecutionRunner> logger)
 {
+    private static readonly TimeSpan StopPollInterval = TimeSpan.FromSeconds(1);
+
     private sealed record StepOutcome(StepRow Row, string? FailureReason);
 
     public async Task RunAsync(string executionId, CancellationToken hostStopping)
@@ -146,7 +148,18 @@ public sealed partial class ExecutionRunner(
                 break;
             }
 
-            var done = await Task.WhenAny(running.Keys);
+            // Wake up now and then to see a stop requested through another server sharing the store.
+            var first = linked.IsCancellationRequested
+                ? await Task.WhenAny(running.Keys)
+                : await Task.WhenAny(((IEnumerable<Task>)running.Keys).Append(Task.Delay(StopPollInterval, time, CancellationToken.None)));
+            if (first is not Task<StepOutcome> done)
+            {
+                if (!stop.IsCancellationRequested && (await store.GetExecutionRowAsync(executionId, hostStopping))?.Status == nameof(ExecutionStatus.Stopping))
+                {
+                    await stop.CancelAsync();
+                }
+                continue;
+            }
             running.Remove(done);
             var outcome = await done;
             if (outcome.Row.State == StepStatus.Succeeded)
@@ -271,8 +284,8 @@ public sealed partial class ExecutionRunner(
                     }
                     return await EndStepAsync(executionId, row, StepStatus.Succeeded, json, log, null, cancellationToken);
                 }
-                catch (Exception e) when (e is not OperationCanceledException && e is not StepFailedException
-                    && kind.Retryable && attempt < step.Retry.MaxAttempts && !cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is not StepFailedException && !cancellationToken.IsCancellationRequested
+                    && kind.Retryable && attempt < step.Retry.MaxAttempts)
                 {
                     var delay = step.Retry.DelayBefore(attempt + 1);
                     log.Line($"[{Now:O}] attempt {attempt} failed: {e.Message}; trying again in {delay.TotalSeconds:0.###} s");
@@ -289,7 +302,7 @@ public sealed partial class ExecutionRunner(
             log.Line($"[{Now:O}] stopped on request");
             return await EndStepAsync(executionId, row, StepStatus.Stopped, null, log, null, CancellationToken.None);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutdown: the step stays Executing in the store and runs again when the execution resumes.
             return new StepOutcome(row, null);

@@ -20,7 +20,7 @@ public sealed class CrashResumeTests : IDisposable
     [Fact]
     public async Task A_server_killed_mid_tuning_resumes_the_execution_keeping_finished_steps_and_trials()
     {
-        const int trials = 16;
+        const int trials = 6;
         JsonObject beforeKill;
         List<JsonObject> seen;
         int kept;
