@@ -46,7 +46,10 @@ internal sealed class DemoCommand : Command
             {
                 app = FlotillaServer.Build(
                     ["--urls", parseResult.GetRequiredValue(UrlsOption), $"--Flotilla:DataDirectory={data}"],
-                    builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+                    builder => builder.Logging
+                        .SetMinimumLevel(LogLevel.Error)
+                        // Orleans reports a busy laptop (thread-pool stalls) as errors; the demo reports real failures itself.
+                        .AddFilter("Orleans", LogLevel.Critical));
                 await app.StartAsync(cancellationToken);
             }
             catch (Exception e) when (e is OptionsValidationException or IOException or InvalidOperationException)
@@ -132,10 +135,18 @@ internal sealed class DemoCommand : Command
 
         foreach (var (group, _, dataset) in approved)
         {
+            var rows = InvokeCommand.ToJsonRows(dataset.SampleCsv);
             var answer = await InvokeCommand.InvokeAsync(client, group, dataset.SampleCsv, cancellationToken);
             var predictions = InvokeCommand.Predictions(answer);
             console.Line($"Predictions of {group} for {predictions.Count} new rows:");
-            console.Table(predictions, "label|predictedLabel|prediction", "probability|score", "model|modelVersion|version");
+            // Each prediction beside the first few values of the row it scored.
+            var shown = new JsonArray();
+            for (var r = 0; r < predictions.Count && r < rows.Count; r++)
+            {
+                var input = string.Join(", ", ((JsonObject)rows[r]!).Take(4).Select(p => $"{p.Key}={CliConsole.Text(p.Value)}"));
+                shown.Add(new JsonObject { ["row"] = input + ", …", ["label"] = predictions[r]?["label"]?.DeepClone(), ["probability"] = predictions[r]?["probability"]?.DeepClone() });
+            }
+            console.Table(shown, "row", "label", "probability");
         }
         return ExitCodes.Success;
     }

@@ -114,12 +114,13 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
         return table;
     }
 
-    /// <summary>"Preprocess ✓ · Tune ● 12/60 best roc_auc 0.9731 · Refit …" (plain text, no time, so unchanged lines are not repeated).</summary>
+    /// <summary>"Executing | Preprocess done · Tune running (trials 12/60 best roc_auc 0.9731)" (no time, so unchanged lines are not repeated).</summary>
     public static string Summarize(ExecutionSnapshot s)
     {
-        var steps = string.Join(" · ", s.Steps.Select(step =>
-            $"{step.Name} {PlainGlyph(step.Status)}" + (IsTune(step.Name) && step.Status is not "Pending" ? " " + Tuning(s) : "")));
-        return $"{s.Status} | {steps}" + (s.Outcome() is { } outcome ? $" | {outcome}" : "");
+        // Steps that have not started (or never will) add nothing to a log line.
+        var steps = string.Join(" · ", s.Steps.Where(step => step.Status is not ("Pending" or "Skipped")).Select(step =>
+            $"{step.Name} {PlainGlyph(step.Status)}" + (IsTune(step.Name) ? $" ({Tuning(s)})" : "")));
+        return $"{s.Status}" + (steps.Length > 0 ? $" | {steps}" : "") + (s.Outcome() is { } outcome ? $" | {outcome}" : "");
     }
 
     private static string Tuning(ExecutionSnapshot s) =>
