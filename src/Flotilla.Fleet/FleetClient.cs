@@ -10,7 +10,8 @@ namespace Flotilla.Fleet;
 /// The fleet as the HTTP front doors and the API see it: resolve a target (group name or artifact hash)
 /// from this process's alias cache, invoke the model's grain, read the endpoint's state and history.
 /// </summary>
-public sealed class FleetClient(IGrainFactory grains, AliasCache aliases, AliasStore store, FleetMetrics metrics)
+public sealed class FleetClient(
+    IGrainFactory grains, AliasCache aliases, AliasStore store, FleetMetrics metrics, LocalModels local, ModelBudget budget)
 {
     /// <summary>
     /// The artifact a target names: a deployed group's current artifact, else the target itself when it is a
@@ -32,8 +33,20 @@ public sealed class FleetClient(IGrainFactory grains, AliasCache aliases, AliasS
         return false;
     }
 
-    public Task<InvocationResult> InvokeAsync(string artifactSha256, InvocationRequest request) =>
-        grains.GetGrain<IModelGrain>(artifactSha256).InvokeAsync(request);
+    /// <summary>
+    /// Scores with the model's grain — or, when its activation lives in this process, with the model it holds,
+    /// directly on this thread (same counters, same recency, no message).
+    /// </summary>
+    public ValueTask<InvocationResult> InvokeAsync(string artifactSha256, InvocationRequest request)
+    {
+        if (local.TryGet(artifactSha256, out var held))
+        {
+            metrics.For(artifactSha256).Hit();
+            budget.Touch(held.Entry);
+            return ValueTask.FromResult(ModelScoring.Score(held.Model, request));
+        }
+        return new ValueTask<InvocationResult>(grains.GetGrain<IModelGrain>(artifactSha256).InvokeAsync(request));
+    }
 
     /// <summary>Counters of this process, where the front doors record end-to-end latency per model.</summary>
     public FleetMetrics LocalMetrics => metrics;

@@ -27,6 +27,9 @@ public sealed class FleetOptions
 
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>Address other silos reach this one at, in cluster mode; default: this host's first address.</summary>
+    public string? AdvertisedAddress { get; set; }
+
     /// <summary>How often each process re-reads the alias map from the metadata store, as a backstop to pushed changes.</summary>
     public TimeSpan AliasRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 

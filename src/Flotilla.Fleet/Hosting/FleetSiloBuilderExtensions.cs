@@ -27,6 +27,7 @@ public static class FleetSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ModelBudget>();
         services.AddSingleton<FleetMetrics>();
+        services.AddSingleton<LocalModels>();
         services.AddSingleton<AliasStore>();
         services.AddSingleton<AliasCache>();
         services.AddSingleton<FleetClient>();
@@ -34,6 +35,17 @@ public static class FleetSiloBuilderExtensions
         services.AddSingleton<IRegistryEventSubscriber, Deployer>();
         services.AddHostedService<AliasRefresher>();
         silo.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        return silo;
+    }
+
+    /// <summary>
+    /// Cluster membership in the metadata store (<see cref="MetadataMembershipTable"/>): every silo pointed at the
+    /// same PostgreSQL database and <c>ClusterId</c> joins the same fleet.
+    /// </summary>
+    public static ISiloBuilder UseMetadataStoreClustering(this ISiloBuilder silo)
+    {
+        silo.Services.AddFlotillaMigrations(MetadataMembershipTable.Migrations);
+        silo.Services.AddSingleton<IMembershipTable, MetadataMembershipTable>();
         return silo;
     }
 

@@ -1,8 +1,4 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using Flotilla.Fleet.Observability;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Storage.Artifacts;
@@ -21,12 +17,10 @@ internal sealed partial class ModelGrain(
     IGrainContext context,
     IArtifactStore artifacts,
     ModelBudget budget,
+    LocalModels local,
     FleetMetrics metrics,
     ILogger<ModelGrain> logger) : IGrainBase, IModelGrain
 {
-    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
-    [ThreadStatic] private static Utf8JsonWriter? t_json;
-
     private readonly string _sha256 = context.GrainId.Key.ToString()!;
     private readonly FleetMetrics.ModelCounters _counters = metrics.For(context.GrainId.Key.ToString()!);
     private LoadedModel? _model;
@@ -51,7 +45,7 @@ internal sealed partial class ModelGrain(
             _counters.Hit();
             budget.Touch(_entry!);
         }
-        return Score(_model!, request);
+        return ModelScoring.Score(_model!, request);
     }
 
     public async Task<ModelState> WarmAsync()
@@ -65,6 +59,7 @@ internal sealed partial class ModelGrain(
     {
         if (_entry is not null)
         {
+            local.Remove(_sha256, _entry);
             budget.Release(_entry);
             if (_evicted)
             {
@@ -94,6 +89,7 @@ internal sealed partial class ModelGrain(
             var model = ModelArtifact.Load(bytes, _sha256);
             (_entry, var evicted) = budget.Admit(_sha256, model.ApproximateBytes, Evict);
             _model = model;
+            local.Add(_sha256, model, _entry);
             var elapsed = Stopwatch.GetTimestamp() - started;
             _counters.Loaded(elapsed);
             LogLoaded(_sha256, model.ApproximateBytes, elapsed * 1000.0 / Stopwatch.Frequency, evicted.Count);
@@ -134,80 +130,11 @@ internal sealed partial class ModelGrain(
     private void Evict()
     {
         _evicted = true;
+        if (_entry is not null)
+        {
+            local.Remove(_sha256, _entry);
+        }
         context.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "evicted to stay within the silo's memory budget"), CancellationToken.None);
-    }
-
-    private static InvocationResult Score(LoadedModel model, InvocationRequest request)
-    {
-        IReadOnlyList<Prediction> predictions;
-        try
-        {
-            if (request.Input == PayloadFormat.Csv)
-            {
-                predictions = model.PredictCsv(request.Body);
-            }
-            else
-            {
-                using var document = JsonDocument.Parse(request.Body);
-                predictions = model.PredictJson(document.RootElement);
-            }
-        }
-        catch (InvalidRowException e)
-        {
-            return InvocationResult.Failed(InvocationOutcome.InvalidInput, e.Message);
-        }
-        catch (JsonException e)
-        {
-            return InvocationResult.Failed(InvocationOutcome.InvalidInput,
-                $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): send an array of objects with values by feature name, or CSV rows as text/csv.");
-        }
-        return new InvocationResult(InvocationOutcome.Scored, Format(predictions, request.Output), null, predictions.Count);
-    }
-
-    private static byte[] Format(IReadOnlyList<Prediction> predictions, PayloadFormat output)
-    {
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
-        buffer.ResetWrittenCount();
-        if (output == PayloadFormat.Csv)
-        {
-            Span<byte> number = stackalloc byte[32];
-            foreach (var p in predictions)
-            {
-                WriteCsvField(buffer, p.Label);
-                buffer.Write(","u8);
-                p.Probability.TryFormat(number, out var written, "R", CultureInfo.InvariantCulture);
-                buffer.Write(number[..written]);
-                buffer.Write("\n"u8);
-            }
-        }
-        else
-        {
-            var json = t_json ??= new Utf8JsonWriter(buffer);
-            json.Reset(buffer);
-            json.WriteStartObject();
-            json.WriteStartArray("predictions");
-            foreach (var p in predictions)
-            {
-                json.WriteStartObject();
-                json.WriteString("label", p.Label);
-                json.WriteNumber("probability", p.Probability);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteEndObject();
-            json.Flush();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static void WriteCsvField(ArrayBufferWriter<byte> buffer, string value)
-    {
-        if (value.AsSpan().IndexOfAny(",\"\n\r") < 0)
-        {
-            Encoding.UTF8.GetBytes(value, buffer);
-            return;
-        }
-        Encoding.UTF8.GetBytes("\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"", buffer);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {Sha256}: {Bytes} bytes in {Milliseconds:F1} ms, {Evicted} evicted to make room")]

@@ -11,7 +11,8 @@ internal static class EndpointApi
 {
     /// <summary>
     /// Hosts an Orleans silo in the server process. Embedded: one silo on loopback (free ports, so several
-    /// servers and test fixtures can run side by side).
+    /// servers and test fixtures can run side by side). Cluster: membership in the metadata store
+    /// (<see cref="FleetSiloBuilderExtensions.UseMetadataStoreClustering"/>), one silo per server process.
     /// </summary>
     public static WebApplicationBuilder AddFleet(this WebApplicationBuilder builder)
     {
@@ -20,7 +21,29 @@ internal static class EndpointApi
         var fleet = builder.Configuration.GetSection(FleetOptions.Section).Get<FleetOptions>() ?? new FleetOptions();
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort: FreeLoopbackPort(), gatewayPort: 0, serviceId: fleet.ServiceId, clusterId: fleet.ClusterId);
+            if (flotilla.Shape == DeploymentShape.Cluster)
+            {
+                // Membership in the metadata store (PostgreSQL in this shape): every server with the same
+                // database and ClusterId joins the fleet.
+                silo.UseMetadataStoreClustering();
+                if (fleet.AdvertisedAddress is { Length: > 0 } advertised)
+                {
+                    silo.ConfigureEndpoints(advertised, fleet.SiloPort, fleet.GatewayPort);
+                }
+                else
+                {
+                    silo.ConfigureEndpoints(fleet.SiloPort, fleet.GatewayPort);
+                }
+                silo.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = fleet.ClusterId;
+                    o.ServiceId = fleet.ServiceId;
+                });
+            }
+            else
+            {
+                silo.UseLocalhostClustering(siloPort: FreeLoopbackPort(), gatewayPort: 0, serviceId: fleet.ServiceId, clusterId: fleet.ClusterId);
+            }
             silo.AddFlotillaFleet();
         });
         return builder;

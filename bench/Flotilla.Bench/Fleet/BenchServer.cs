@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Flotilla.Fleet;
+using Flotilla.Learning.Algorithms;
+using Flotilla.Learning.Artifacts;
+using Flotilla.Learning.Data;
+using Flotilla.Registry;
+using Flotilla.Server;
+using Flotilla.Storage.Artifacts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flotilla.Bench.Fleet;
+
+/// <summary>A real Flotilla server on 127.0.0.1 in this process, with a temporary data folder and quiet logs.</summary>
+internal sealed class BenchServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _data;
+
+    private BenchServer(WebApplication app, string data, Uri address)
+    {
+        _app = app;
+        _data = data;
+        Address = address;
+        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    public Uri Address { get; }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public FleetClient Fleet => Services.GetRequiredService<FleetClient>();
+
+    public static async Task<BenchServer> StartAsync(params string[] settings)
+    {
+        var data = Directory.CreateTempSubdirectory("flotilla-fleet-bench-").FullName;
+        var app = FlotillaServer.Build(
+        [
+            "--urls", "http://127.0.0.1:0", $"--Flotilla:DataDirectory={data}",
+            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.AspNetCore=Warning", .. settings,
+        ]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new BenchServer(app, data, new Uri(address));
+    }
+
+    /// <summary>Stores an artifact and registers it, approved, as the next version of <paramref name="group"/>.</summary>
+    public async Task<ModelPackage> DeployAsync(string group, byte[] artifact, CancellationToken cancellationToken)
+    {
+        var reference = await Services.GetRequiredService<IArtifactStore>().PutAsync(artifact, cancellationToken);
+        using var empty = JsonDocument.Parse("{}");
+        return await Services.GetRequiredService<ModelRegistry>().RegisterAsync(
+            new RegisterModelPackage(group, reference, empty.RootElement.Clone(), empty.RootElement.Clone(),
+                new PackageLineage(null, null, null), ApprovalStatus.Approved, RegisteredBy: "bench"),
+            cancellationToken);
+    }
+
+    public async Task<string> StoreAsync(byte[] artifact, CancellationToken cancellationToken) =>
+        (await Services.GetRequiredService<IArtifactStore>().PutAsync(artifact, cancellationToken)).Sha256;
+
+    /// <summary>Waits until every group resolves to its artifact in this process's alias cache.</summary>
+    public async Task WaitDeployedAsync(IReadOnlyDictionary<string, string> artifactByGroup, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (artifactByGroup.Any(p => !(Fleet.TryResolve(p.Key, out var sha) && sha == p.Value)))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                var missing = artifactByGroup.Count(p => !(Fleet.TryResolve(p.Key, out var sha) && sha == p.Value));
+                throw new TimeoutException($"{missing} of {artifactByGroup.Count} groups were not deployed within {timeout}.");
+            }
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_data, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>The breast-cancer dataset of ../shared/datasets and models of it made by the learning core.</summary>
+internal sealed class BreastCancer
+{
+    private BreastCancer(Table table, string firstRow)
+    {
+        Table = table;
+        FirstRow = firstRow;
+    }
+
+    public Table Table { get; }
+
+    /// <summary>The first row's features, without the label: one row to score.</summary>
+    public string FirstRow { get; }
+
+    public static BreastCancer Load(CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(RepositoryRoot(), "..", "shared", "datasets", "breast-cancer.csv");
+        var table = TableReader.Read(path, new CsvOptions("CLASS"), cancellationToken);
+        using var reader = new StreamReader(path);
+        reader.ReadLine();
+        var first = reader.ReadLine()!;
+        return new BreastCancer(table, first[..first.LastIndexOf(',')]);
+    }
+
+    /// <summary>A model artifact; the seed is recorded in its metadata, so every seed gives a distinct artifact.</summary>
+    public byte[] Train(string algorithm, int seed, CancellationToken cancellationToken) =>
+        ModelArtifact.Serialize(AlgorithmCatalog.Get(algorithm).Fit(Table, HyperParameters.Empty, seed, cancellationToken));
+
+    public static string RepositoryRoot()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Flotilla.slnx")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+        throw new DirectoryNotFoundException($"No Flotilla.slnx above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}: run the bench from the repository.");
+    }
+}
+
+internal static class Stats
+{
+    public static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+
+    public static string Ms(double ms) => ms.ToString("F2", CultureInfo.InvariantCulture) + " ms";
+}
