@@ -3,6 +3,7 @@
 var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["tuning"] = Flotilla.Bench.Tuning.TuningBench.RunAsync,
+    ["fleet"] = Flotilla.Bench.Fleet.FleetBench.RunAsync,
     ["learning"] = Flotilla.Bench.Learning.LearningBench.RunAsync,
     ["engine"] = Flotilla.Bench.Engine.EngineBench.RunAsync,
 };
