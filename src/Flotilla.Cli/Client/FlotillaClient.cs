@@ -30,6 +30,9 @@ internal sealed class FlotillaClient(HttpClient http) : IDisposable
     public Task<JsonNode> PatchJsonAsync(string path, object body, CancellationToken cancellationToken) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Patch, path) { Content = JsonContent.Create(body) }, cancellationToken);
 
+    public Task<JsonNode> PutJsonAsync(string path, object body, CancellationToken cancellationToken) =>
+        SendAsync(new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(body) }, cancellationToken);
+
     public Task<JsonNode> DeleteAsync(string path, CancellationToken cancellationToken) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Delete, path), cancellationToken);
 

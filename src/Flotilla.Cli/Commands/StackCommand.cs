@@ -26,7 +26,7 @@ internal sealed class StackCommand : ClientCommand
 
     public static StackCommand Plan() => new("plan", "Show what apply would change on the server to match a stack file.", destroy: false, execute: false);
 
-    public static StackCommand Apply() => new("apply", "Make the server match a stack file: add datasets, run pipelines, deploy groups.", destroy: false, execute: true);
+    public static StackCommand Apply() => new("apply", "Make the server match a stack file: add datasets, run pipelines, deploy or pin groups.", destroy: false, execute: true);
 
     public static StackCommand Destroy() => new("destroy", "Remove what a stack file declares: withdraw deployments, stop runs, delete datasets.", destroy: true, execute: true);
 

@@ -17,6 +17,7 @@ namespace Flotilla.Cli.Stacks;
 ///     parameters: { DatasetName: churn, MaxTuningJobs: 20 }
 /// endpoint:
 ///   deploy: [multimodel-churn]
+///   pin: { multimodel-credit: 2 }
 /// </code>
 /// </summary>
 internal sealed class StackFile
@@ -87,6 +88,9 @@ internal sealed class StackEndpoint
 {
     /// <summary>Groups the endpoint must serve: apply approves each group's latest version.</summary>
     public List<string> Deploy { get; set; } = [];
+
+    /// <summary>Groups held at one approved version by hand (PUT /api/endpoint/aliases/{group}), whatever is approved later.</summary>
+    public Dictionary<string, int> Pin { get; set; } = [];
 }
 
 /// <summary>The stack file is wrong; the message names the file, the entry and the fix.</summary>

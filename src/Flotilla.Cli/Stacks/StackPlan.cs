@@ -68,14 +68,23 @@ internal sealed class StackPlan(FlotillaClient client, CliConsole console)
         }
 
         var served = EndpointCommand.AliasRows(await client.GetAsync("/api/endpoint", cancellationToken)).OfType<JsonObject>()
-            .Select(a => CliConsole.Text(a["group"])).ToHashSet();
-        foreach (var group in stack.Endpoint.Deploy.Where(g => !served.Contains(g)))
+            .ToDictionary(a => CliConsole.Text(a["group"]), a => CliConsole.Text(a["version"]));
+        foreach (var group in stack.Endpoint.Deploy.Where(g => !served.ContainsKey(g) && !stack.Endpoint.Pin.ContainsKey(g)))
         {
             changes.Add(new('+', "deployment", group, "approve the group's latest version", async ct =>
             {
                 var package = await PackageReference.ResolveAsync(client, group, ct);
                 await ReviewCommand.SetStatusAsync(client, PackageReference.Id(package), "Approved", "Approved by flotilla apply", ct);
             }));
+        }
+        foreach (var (group, version) in stack.Endpoint.Pin)
+        {
+            var current = served.GetValueOrDefault(group);
+            if (current != version.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                changes.Add(new(current is null ? '+' : '~', "deployment", group, $"pin version {version}" + (current is null ? "" : $" (serving v{current})"), ct =>
+                    client.PutJsonAsync($"/api/endpoint/aliases/{Uri.EscapeDataString(group)}", new JsonObject { ["version"] = version }, ct)));
+            }
         }
         return changes;
     }
@@ -84,7 +93,7 @@ internal sealed class StackPlan(FlotillaClient client, CliConsole console)
     {
         var changes = new List<StackChange>();
         var aliases = EndpointCommand.AliasRows(await client.GetAsync("/api/endpoint", cancellationToken)).OfType<JsonObject>().ToList();
-        foreach (var group in stack.Endpoint.Deploy)
+        foreach (var group in stack.Endpoint.Deploy.Concat(stack.Endpoint.Pin.Keys).Distinct())
         {
             if (aliases.FirstOrDefault(a => CliConsole.Text(a["group"]) == group) is { } alias)
             {
@@ -139,13 +148,17 @@ internal sealed class StackPlan(FlotillaClient client, CliConsole console)
                 ? summary
                 : (JsonObject)await client.GetAsync($"/api/executions/{Uri.EscapeDataString(CliConsole.Text(summary["id"] ?? summary["executionId"]))}", cancellationToken);
             if (execution["parameters"] is JsonObject actual
-                && parameters.All(p => actual[p.Key] is { } value && CliConsole.Text(value) == CliConsole.Text(p.Value)))
+                && parameters.All(p => actual[p.Key] is { } value && Canonical(value) == Canonical(p.Value)))
             {
                 return execution;
             }
         }
         return null;
     }
+
+    /// <summary>A parameter value as comparable text: a list and its comma-separated spelling compare equal.</summary>
+    private static string Canonical(JsonNode? value) =>
+        string.Join(",", CliConsole.Text(value).Split(',', StringSplitOptions.TrimEntries));
 
     private static List<JsonObject> Rows(JsonNode answer, string wrapper) =>
         (answer as JsonArray ?? answer[wrapper] as JsonArray ?? []).OfType<JsonObject>().ToList();
