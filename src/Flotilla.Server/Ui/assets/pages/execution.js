@@ -30,6 +30,16 @@ export async function render(main, id) {
     }
   };
 
+  const stop = async event => {
+    event.target.disabled = true;
+    try {
+      await api(`${path}/stop`, { method: 'POST', body: {} });
+      await load();
+    } catch (error) {
+      head.append(errorBox(error));
+    }
+  };
+
   const draw = (execution, trials) => {
     const parameters = execution.parameters ?? {};
     const stepList = list(execution.steps);
@@ -39,7 +49,8 @@ export async function render(main, id) {
     const register = stepList.find(s => /regist/i.test(s.name))?.outputs;
     const packageId = pick(register ?? {}, 'packageId', 'modelPackageId');
     head.replaceChildren(...present(
-      h('div', { class: 'row' }, h('h1', {}, `Execution ${pick(execution, 'id', 'executionId') ?? id}`), badge(execution.status)),
+      h('div', { class: 'row' }, h('h1', {}, `Execution ${pick(execution, 'id', 'executionId') ?? id}`), badge(execution.status),
+        execution.status === 'Executing' ? h('button', { class: 'reject', 'data-testid': 'stop', onclick: stop }, 'Stop') : null),
       h('p', { class: 'sub' },
         `${pick(execution, 'pipeline', 'pipelineName') ?? 'pipeline'} on dataset ${pick(execution, 'dataset', 'datasetName') ?? parameters.DatasetName ?? '—'}`,
         ` · started ${when(started)} · ${duration(started, ended)}`),
