@@ -26,7 +26,7 @@ public static class TableReader
                 $"{name}: the file is {info.Length:N0} bytes, larger than the limit of {options.MaxBytes:N0} bytes. Raise the limit or sample the data.");
         }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
         return Read(stream, name, options, cancellationToken);
     }
 
@@ -38,27 +38,50 @@ public static class TableReader
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(options);
-        var bytes = ReadAllBytes(stream, sourceName, options.MaxBytes, cancellationToken);
+        var (buffer, length) = ReadAllBytes(stream, sourceName, options.MaxBytes, cancellationToken);
+        var bytes = buffer.AsSpan(0, length);
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
         var text = new UTF8Encoding(false, false).GetString(bytes);
+        buffer = [];
         return Parse(text, sourceName, sha256, options, cancellationToken);
     }
 
-    private static byte[] ReadAllBytes(Stream stream, string source, long maxBytes, CancellationToken cancellationToken)
+    // One buffer of the exact size when the length is known (a file), a growing one otherwise.
+    private static (byte[] Buffer, int Length) ReadAllBytes(Stream stream, string source, long maxBytes, CancellationToken cancellationToken)
     {
-        if (stream.CanSeek && stream.Length - stream.Position > maxBytes)
+        if (stream.CanSeek)
         {
-            throw new DataFormatException(
-                $"{source}: the file is {stream.Length - stream.Position:N0} bytes, larger than the limit of {maxBytes:N0} bytes. Raise the limit or sample the data.");
+            var remaining = stream.Length - stream.Position;
+            if (remaining > maxBytes)
+            {
+                throw new DataFormatException(
+                    $"{source}: the file is {remaining:N0} bytes, larger than the limit of {maxBytes:N0} bytes. Raise the limit or sample the data.");
+            }
+
+            if (remaining > Array.MaxLength)
+            {
+                throw new DataFormatException($"{source}: the file is {remaining:N0} bytes, more than one table can hold. Split the file.");
+            }
+
+            var exact = new byte[remaining];
+            var offset = 0;
+            int count;
+            while (offset < exact.Length && (count = stream.Read(exact, offset, Math.Min(1 << 20, exact.Length - offset))) > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                offset += count;
+            }
+
+            return (exact, offset);
         }
 
-        using var memory = stream.CanSeek ? new MemoryStream((int)Math.Min(stream.Length - stream.Position, int.MaxValue)) : new MemoryStream();
-        var buffer = new byte[1 << 16];
+        using var memory = new MemoryStream();
+        var chunk = new byte[1 << 16];
         int read;
-        while ((read = stream.Read(buffer)) > 0)
+        while ((read = stream.Read(chunk)) > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            memory.Write(buffer, 0, read);
+            memory.Write(chunk, 0, read);
             if (memory.Length > maxBytes)
             {
                 throw new DataFormatException(
@@ -66,13 +89,18 @@ public static class TableReader
             }
         }
 
-        return memory.ToArray();
+        return (memory.GetBuffer(), (int)memory.Length);
     }
 
     /// <summary>Whether a field counts as missing: empty, NA, N/A, ?, null or NaN (any case).</summary>
     internal static bool IsMissing(ReadOnlySpan<char> value)
     {
         value = value.Trim();
+        if (value.Length > 4)
+        {
+            return false;
+        }
+
         return value.Length == 0 ||
             value.Equals("NA", StringComparison.OrdinalIgnoreCase) ||
             value.Equals("N/A", StringComparison.OrdinalIgnoreCase) ||
@@ -158,7 +186,7 @@ public static class TableReader
             labelCodes.Add(code);
             for (var b = 0; b < builders.Length; b++)
             {
-                builders[b].Add(fields[builders[b].FileIndex], text);
+                builders[b].Add(fields[builders[b].FileIndex]);
             }
 
             row++;
@@ -240,23 +268,48 @@ public static class TableReader
         return string.CompareOrdinal(a, b) < 0 ? new LabelMapping(a, b) : new LabelMapping(b, a);
     }
 
-    /// <summary>Collects one column's fields as slices, then types it once all rows are in.</summary>
+    /// <summary>
+    /// Collects one column's fields as slices of the text (start, and length with the sign marking a quoted
+    /// field), then types it once all rows are in. Fields that held doubled quotes keep their unescaped copy.
+    /// </summary>
     private sealed class ColumnBuilder(string name, int fileIndex)
     {
-        private CsvField[] _fields = new CsvField[1024];
+        private int[] _starts = new int[1024];
+        private int[] _lengths = new int[1024];
+        private Dictionary<int, string>? _unescaped;
         private int _count;
 
         public string Name => name;
         public int FileIndex => fileIndex;
 
-        public void Add(CsvField field, string text)
+        public void Add(CsvField field)
         {
-            if (_count == _fields.Length)
+            if (_count == _starts.Length)
             {
-                Array.Resize(ref _fields, _fields.Length * 2);
+                Array.Resize(ref _starts, _starts.Length * 2);
+                Array.Resize(ref _lengths, _lengths.Length * 2);
             }
 
-            _fields[_count++] = field;
+            _starts[_count] = field.Start;
+            _lengths[_count] = field.Quoted ? ~field.Length : field.Length;
+            if (field.Unescaped is not null)
+            {
+                (_unescaped ??= [])[_count] = field.Unescaped;
+            }
+
+            _count++;
+        }
+
+        private ReadOnlySpan<char> Field(string text, int row, out bool quoted)
+        {
+            var length = _lengths[row];
+            quoted = length < 0;
+            if (_unescaped is not null && _unescaped.TryGetValue(row, out var unescaped))
+            {
+                return unescaped;
+            }
+
+            return text.AsSpan(_starts[row], quoted ? ~length : length);
         }
 
         public (ColumnInfo Info, ColumnStore Store) Build(string text, string source)
@@ -266,7 +319,7 @@ public static class TableReader
             var numeric = true;
             for (var r = 0; r < _count; r++)
             {
-                var value = _fields[r].Span(text);
+                var value = Field(text, r, out _);
                 if (IsMissing(value))
                 {
                     numbers[r] = double.NaN;
@@ -281,6 +334,7 @@ public static class TableReader
 
             if (numeric)
             {
+                (_starts, _lengths, _unescaped) = ([], [], null);
                 return missing == _count
                     ? throw EntirelyEmpty(source)
                     : (new ColumnInfo(name, ColumnKind.Numeric, missing, []), new ColumnStore(numbers, null));
@@ -293,9 +347,8 @@ public static class TableReader
             missing = 0;
             for (var r = 0; r < _count; r++)
             {
-                var field = _fields[r];
-                var value = field.Span(text);
-                if (!field.Quoted)
+                var value = Field(text, r, out var quoted);
+                if (!quoted)
                 {
                     value = value.Trim();
                 }
@@ -317,7 +370,7 @@ public static class TableReader
                 codes[r] = code;
             }
 
-            _fields = [];
+            (_starts, _lengths, _unescaped) = ([], [], null);
             return (new ColumnInfo(name, ColumnKind.Categorical, missing, categories), new ColumnStore(null, codes));
         }
 
