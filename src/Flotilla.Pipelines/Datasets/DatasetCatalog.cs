@@ -62,6 +62,12 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         }
 
         var full = System.IO.Path.GetFullPath(path);
+        var roots = options.Value.DataRoots.Select(r => System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(r))).ToList();
+        if (roots.Count > 0 && !roots.Any(r => full.StartsWith(r + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+        {
+            throw new DatasetException($"'{path}' is outside the folders this server may read datasets from ({string.Join(", ", roots)}). Move the file there, or upload it instead.");
+        }
+
         var table = await ReadAsync(full, target, exclude ?? [], ct);
         return await SaveAsync(name, full, target, exclude ?? [], table, ct);
     }
@@ -93,6 +99,30 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         finally
         {
             File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Downloads an http(s) CSV into the data folder and registers it, like an upload.</summary>
+    public async Task<Dataset> DownloadAsync(string name, Uri url, string target, IReadOnlyList<string>? exclude, HttpClient http, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DatasetException($"{url}: cannot download the CSV: {e.Message}", e);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new DatasetException($"{url}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}; expected the CSV.");
+            }
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            return await UploadAsync(name, body, target, exclude, ct);
         }
     }
 

@@ -9,6 +9,12 @@ public sealed class PipelineOptions
     /// <summary>Executions run at once; more wait in the queue. Each one's steps run in parallel where the DAG allows.</summary>
     public int MaxConcurrentExecutions { get; set; } = 16;
 
+    /// <summary>
+    /// Folders a dataset path may be in. Empty (the embedded default): any file the server can read. A cluster
+    /// sets it so API users cannot make the server read arbitrary files.
+    /// </summary>
+    public List<string> DataRoots { get; set; } = [];
+
     public string ExecutionsDirectory => Path.Combine(DataDirectory, "executions");
 
     public string DatasetsDirectory => Path.Combine(DataDirectory, "datasets");

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Flotilla.Server.Datasets;
 
 /// <summary>
-/// <c>/api/datasets</c>: register a CSV by path (JSON) or by upload (multipart: fields name, target, exclude as
+/// <c>/api/datasets</c>: register a CSV by path or http(s) URL (JSON; a URL is downloaded into the data folder) or by upload (multipart: fields name, target, exclude as
 /// comma-separated names, and the file), list, show. A dataset is accepted only after its CSV was read in full.
 /// </summary>
 internal static class DatasetsApi
@@ -26,7 +26,8 @@ internal static class DatasetsApi
         return app;
     }
 
-    private static async Task<Results<Created<Dataset>, ProblemHttpResult>> RegisterAsync(HttpRequest request, DatasetCatalog catalog, CancellationToken ct)
+    private static async Task<Results<Created<Dataset>, ProblemHttpResult>> RegisterAsync(
+        HttpRequest request, DatasetCatalog catalog, IHttpClientFactory http, CancellationToken ct)
     {
         Dataset dataset;
         if (request.HasFormContentType)
@@ -59,7 +60,9 @@ internal static class DatasetsApi
             {
                 return TypedResults.Problem(statusCode: 400, title: "Invalid body", detail: "'name' is required.");
             }
-            dataset = await catalog.RegisterAsync(body.Name, body.Path ?? "", body.Target ?? "", body.Exclude, ct);
+            dataset = Uri.TryCreate(body.Path, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
+                ? await catalog.DownloadAsync(body.Name, url, body.Target ?? "", body.Exclude, http.CreateClient(nameof(DatasetsApi)), ct)
+                : await catalog.RegisterAsync(body.Name, body.Path ?? "", body.Target ?? "", body.Exclude, ct);
         }
         return TypedResults.Created($"/api/datasets/{dataset.Name}", dataset);
     }

@@ -25,6 +25,7 @@ internal static class PipelinesApi
         builder.Services.AddOptions<PipelineOptions>()
             .Configure<IOptions<FlotillaOptions>>((pipelines, flotilla) => pipelines.DataDirectory = flotilla.Value.DataDirectory)
             .BindConfiguration($"{FlotillaOptions.Section}:Pipelines");
+        builder.Services.AddHttpClient();
         return builder;
     }
 

@@ -67,6 +67,66 @@ public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<Runni
     }
 }
 
+public sealed class DatasetSourcesTests
+{
+    [Fact]
+    public async Task A_dataset_at_an_http_url_is_downloaded_into_the_data_folder()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var port = FreePort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var serve = Task.Run(async () =>
+        {
+            var context = await listener.GetContextAsync();
+            var bytes = await File.ReadAllBytesAsync(SharedDatasets.Path("banknote-authentication.csv"));
+            context.Response.ContentType = "text/csv";
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        });
+        var header = (await File.ReadAllLinesAsync(SharedDatasets.Path("banknote-authentication.csv")))[0].Split(',');
+
+        using var response = await server.Client.PostAsJsonAsync("/api/datasets",
+            new { name = "banknotes", path = $"http://127.0.0.1:{port}/banknote-authentication.csv", target = header[^1] });
+        await serve;
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var dataset = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(File.ReadAllLines(SharedDatasets.Path("banknote-authentication.csv")).Length - 1, dataset["rowCount"]!.GetValue<long>());
+        Assert.StartsWith(server.DataDirectory, dataset["path"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task With_data_roots_configured_a_path_outside_them_is_refused()
+    {
+        var root = Directory.CreateTempSubdirectory("flotilla-root-").FullName;
+        try
+        {
+            await using var server = await RunningServer.StartAsync($"--Flotilla:Pipelines:DataRoots:0={root}");
+            File.Copy(SharedDatasets.Path("breast-cancer.csv"), Path.Combine(root, "bc.csv"));
+
+            using var outside = await server.Client.PostAsJsonAsync("/api/datasets", new { name = "bc", path = SharedDatasets.Path("breast-cancer.csv"), target = "CLASS" });
+            using var inside = await server.Client.PostAsJsonAsync("/api/datasets", new { name = "bc", path = Path.Combine(root, "bc.csv"), target = "CLASS" });
+
+            Assert.Equal(HttpStatusCode.BadRequest, outside.StatusCode);
+            Assert.Contains("outside the folders", (await outside.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>());
+            Assert.Equal(HttpStatusCode.Created, inside.StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
 /// <summary>The shared datasets beside the repository root (the folder holding Flotilla.slnx).</summary>
 internal static class SharedDatasets
 {
