@@ -45,4 +45,27 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
 
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task Stopping_a_running_execution_from_its_page_ends_it_as_stopped()
+    {
+        var csv = Path.Combine(server.DataDirectory, "ui-stop.csv");
+        await File.WriteAllTextAsync(csv, ExampleDatasets.Credit(4).Csv);
+        (await server.Client.PostAsJsonAsync("/api/datasets", new { name = "ui-stop", path = csv, target = "defaulted" })).EnsureSuccessStatusCode();
+        var parameters = new Dictionary<string, object> { ["DatasetName"] = "ui-stop", ["MaxTuningJobs"] = 5000 };
+        var started = await server.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters });
+        started.EnsureSuccessStatusCode();
+        var id = (string)(await started.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!;
+        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+
+        await page.GotoAsync($"/#/executions/{id}");
+        await page.GetByTestId("stop").ClickAsync();
+
+        await Assertions.Expect(page.Locator("h1 + .badge")).ToHaveAttributeAsync("data-status", "Stopped", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("stop")).ToHaveCountAsync(0);
+        var execution = await server.Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}");
+        Assert.Equal("Stopped", (string?)execution!["status"]);
+        await BrowserSession.ScreenshotAsync(page, "execution-stopped");
+        Assert.Empty(errors);
+    }
 }

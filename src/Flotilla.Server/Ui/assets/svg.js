@@ -43,7 +43,7 @@ export function dag(steps) {
   const layers = [];
   steps.forEach((_, i) => (layers[depth.get(i)] ??= []).push(i));
 
-  const W = 150, H = 54, GX = 46, GY = 22, PAD = 12;
+  const W = 176, H = 54, GX = 40, GY = 22, PAD = 12;
   const rows = Math.max(1, ...layers.map(l => l.length));
   const width = PAD * 2 + layers.length * W + (layers.length - 1) * GX;
   const height = PAD * 2 + rows * H + (rows - 1) * GY;
@@ -72,20 +72,22 @@ export function dag(steps) {
   return svg;
 }
 
-function ticks(min, max, count = 5) {
+function ticks(min, max, count = 5, integer = false) {
   const span = max - min || 1;
   const step = Math.pow(10, Math.floor(Math.log10(span / count)));
-  const nice = [1, 2, 5, 10].map(m => m * step).find(st => span / st <= count) ?? step * 10;
+  let nice = [1, 2, 5, 10].map(m => m * step).find(st => span / st <= count) ?? step * 10;
+  if (integer) nice = Math.max(1, Math.round(nice));
   const out = [];
   for (let v = Math.ceil(min / nice) * nice; v <= max + 1e-9; v += nice) out.push(+v.toFixed(10));
   return out;
 }
 
 /**
- * A line/scatter chart. series: [{ points: [[x, y]], color, step?, dots?, line?, dashed?, label }].
+ * A line/scatter chart. series: [{ points: [[x, y]], color, step?, dots?, line?, dashed?, label }];
+ * xInteger keeps x ticks on whole numbers (counts).
  */
-export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, height = 300, testid, square = false }) {
-  const M = { l: 52, r: 14, t: 14, b: 42 };
+export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, height = 300, testid, xInteger = false }) {
+  const M = { l: 60, r: 14, t: 14, b: 42 };
   const all = series.flatMap(se => se.points);
   const [x0, x1] = xDomain ?? [Math.min(...all.map(p => p[0])), Math.max(...all.map(p => p[0]))];
   let [y0, y1] = yDomain ?? [Math.min(...all.map(p => p[1])), Math.max(...all.map(p => p[1]))];
@@ -98,7 +100,7 @@ export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, h
     svg.append(s('line', { x1: M.l, x2: M.l + iw, y1: Y(t), y2: Y(t), stroke: '#eef0f3' }),
       s('text', { x: M.l - 6, y: Y(t) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#667085' }, t));
   }
-  for (const t of ticks(x0, x1)) {
+  for (const t of ticks(x0, x1, 6, xInteger)) {
     svg.append(s('line', { x1: X(t), x2: X(t), y1: M.t + ih, y2: M.t + ih + 4, stroke: '#98a2b3' }),
       s('text', { x: X(t), y: M.t + ih + 16, 'text-anchor': 'middle', 'font-size': 11, fill: '#667085' }, t));
   }

@@ -88,7 +88,7 @@ export async function render(main, id) {
       scored.length ? h('div', { class: 'panel' }, chart({
         testid: 'best-so-far',
         width: 1100, height: 300,
-        xLabel: 'trials finished', yLabel: scorer,
+        xLabel: 'trials finished', yLabel: scorer, xInteger: true,
         xDomain: [1, Math.max(2, scored.length)],
         series: [
           { points: scored.map((t, i) => [i + 1, t.score]), color: '#9cc3e6', line: false, dots: true, label: 'trial score' },
