@@ -52,7 +52,8 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
         var csv = Path.Combine(server.DataDirectory, "ui-stop.csv");
         await File.WriteAllTextAsync(csv, ExampleDatasets.Credit(4).Csv);
         (await server.Client.PostAsJsonAsync("/api/datasets", new { name = "ui-stop", path = csv, target = "defaulted" })).EnsureSuccessStatusCode();
-        var parameters = new Dictionary<string, object> { ["DatasetName"] = "ui-stop", ["MaxTuningJobs"] = 5000 };
+        // Fast families only, so the trial running when Stop is clicked ends at once.
+        var parameters = new Dictionary<string, object> { ["DatasetName"] = "ui-stop", ["MaxTuningJobs"] = 5000, ["Algorithms"] = "NaiveBayes,LogisticRegression" };
         var started = await server.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters });
         started.EnsureSuccessStatusCode();
         var id = (string)(await started.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!;
