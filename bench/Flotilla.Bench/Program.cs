@@ -5,6 +5,7 @@ var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>
     ["tuning"] = Flotilla.Bench.Tuning.TuningBench.RunAsync,
     ["fleet"] = Flotilla.Bench.Fleet.FleetBench.RunAsync,
     ["learning"] = Flotilla.Bench.Learning.LearningBench.RunAsync,
+    ["registry"] = Flotilla.Bench.Registry.RegistryBench.RunAsync,
     ["engine"] = Flotilla.Bench.Engine.EngineBench.RunAsync,
 };
 
