@@ -26,6 +26,25 @@ public sealed class CrossValidationTests
     }
 
     [Fact]
+    public void Parallel_trials_on_shared_folds_score_as_sequential_ones()
+    {
+        var folds = CrossValidation.Prepare(Datasets.BreastCancer.Split(0.2, true, 9).Train, 3, 9);
+        var trials = new[] { "LightGBM", "LogisticRegression", "XGBoost", "LightGBM", "LogisticRegression", "RandomForest" }
+            .Select((name, i) => (Algorithm: AlgorithmCatalog.Get(name), Hp: i < 3 ? HyperParameters.Empty : AlgorithmCatalog.Get(name).Defaults))
+            .ToArray();
+
+        var parallel = new CrossValidationResult[trials.Length];
+        Parallel.For(0, trials.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            parallel[i] = CrossValidation.Run(trials[i].Algorithm, trials[i].Hp, folds, Scorer.RocAuc, null, CancellationToken.None));
+
+        for (var i = 0; i < trials.Length; i++)
+        {
+            var sequential = CrossValidation.Run(trials[i].Algorithm, trials[i].Hp, folds, Scorer.RocAuc, null, CancellationToken.None);
+            Assert.Equal(sequential.FoldScores, parallel[i].FoldScores);
+        }
+    }
+
+    [Fact]
     public void Folds_are_stratified_and_cover_every_row_once()
     {
         var train = Datasets.BreastCancer;
