@@ -3,6 +3,7 @@ using System.Text.Json;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Learning.Data;
+using Flotilla.Learning.Evaluation;
 
 namespace Flotilla.Learning.Tests;
 
@@ -62,6 +63,25 @@ public sealed class ArtifactTests : IDisposable
             Assert.True(loaded.ApproximateBytes > 0);
             Assert.Equal(bytes, ModelArtifact.Serialize(model));
         }
+    }
+
+    [Fact]
+    public void A_loaded_model_evaluates_a_written_test_split_as_the_trained_model_did()
+    {
+        var (train, test) = Datasets.BreastCancer.Split(0.2, true, 4);
+        var model = AlgorithmCatalog.Get("LogisticRegression").Fit(train, HyperParameters.Empty, 4, CancellationToken.None);
+        var (bytes, sha) = Save(model);
+        var path = Path.Combine(_folder.Path, "test.csv");
+        test.WriteCsv(path);
+        // Read back with the classes the other way round: evaluation matches labels by their original values.
+        var reread = TableReader.Read(path, new CsvOptions("CLASS") { PositiveLabel = "0" }, CancellationToken.None);
+
+        var expected = Evaluator.Evaluate(model, test);
+        var actual = Evaluator.Evaluate(ModelArtifact.Load(bytes, sha), reread);
+
+        Assert.Equal(expected.Auc, actual.Auc, 12);
+        Assert.Equal(expected.ConfusionMatrix, actual.ConfusionMatrix);
+        Assert.Equal("1", actual.PositiveLabel);
     }
 
     [Fact]

@@ -86,6 +86,10 @@ public sealed class LoadedModel
         }
     }
 
+    /// <summary>P(positive) for every row of a table whose columns match the schema by name (extra columns ignored).</summary>
+    public double[] PredictProbabilities(Table table) =>
+        Predictor.Probabilities(Schema.EncodeTable(table), Schema.EncodedWidth);
+
     /// <summary>
     /// Scores CSV rows without a header, values by position in <see cref="ModelSchema.Features"/> order.
     /// A first line that repeats the feature names is taken as a header and skipped.

@@ -10,7 +10,38 @@ public static class Evaluator
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(test);
-        return Report(test.Labels, model.PredictProbabilities(test), model.Schema.LabelMapping);
+        return Report(Labels(test, model.Schema), model.PredictProbabilities(test), model.Schema.LabelMapping);
+    }
+
+    /// <summary>Evaluates a loaded artifact on a held-out table (columns matched by name).</summary>
+    public static EvaluationReport Evaluate(LoadedModel model, Table test)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(test);
+        return Report(Labels(test, model.Schema), model.PredictProbabilities(test), model.Schema.LabelMapping);
+    }
+
+    // The test table's labels in the model's terms, matched by original value: a table read on its own
+    // could map the same two values the other way round (e.g. with another PositiveLabel).
+    private static bool[] Labels(Table test, ModelSchema schema)
+    {
+        var mapping = schema.LabelMapping;
+        foreach (var value in new[] { test.LabelMapping.Negative, test.LabelMapping.Positive })
+        {
+            if (value != mapping.Negative && value != mapping.Positive)
+            {
+                throw new DataFormatException(
+                    $"{test.Source}, column '{test.LabelName}': the label value '{value}' is not one the model knows ('{mapping.Negative}', '{mapping.Positive}').");
+            }
+        }
+
+        var labels = new bool[test.RowCount];
+        for (var r = 0; r < labels.Length; r++)
+        {
+            labels[r] = test.LabelMapping[test.Label(r)] == mapping.Positive;
+        }
+
+        return labels;
     }
 
     /// <summary>The report for labels and P(positive) computed elsewhere.</summary>
