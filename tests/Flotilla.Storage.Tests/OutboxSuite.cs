@@ -101,6 +101,34 @@ public abstract class OutboxSuite(IBackend backend)
     }
 
     [Fact]
+    public async Task An_event_whose_dispatcher_died_mid_delivery_is_delivered_by_another_after_the_lease()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        var database = await backend.NewDatabaseAsync();
+        await using var first = backend.Open(database, RegistrySchema.Migrations, time);
+        await using var second = backend.Open(database, RegistrySchema.Migrations, time);
+        await new ModelRegistry(first, time, new OutboxSignal()).RegisterAsync(RegistrySuite.Registration(Group), CancellationToken.None);
+        var options = new OutboxOptions { DeliveryLease = TimeSpan.FromMinutes(1) };
+        var stuck = new StuckSubscriber();
+        var survivor = new RecordingSubscriber();
+        var dying = Dispatcher(first, new OutboxSignal(), time, options, stuck);
+        var other = Dispatcher(second, new OutboxSignal(), time, options, survivor);
+
+        // The first dispatcher claims the event and never comes back, as if its process had been killed.
+        var abandoned = dying.DispatchDueAsync(CancellationToken.None);
+        await stuck.Entered.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, await other.DispatchDueAsync(CancellationToken.None));
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(0, await other.DispatchDueAsync(CancellationToken.None));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await other.DispatchDueAsync(CancellationToken.None));
+
+        Assert.Equal(ApprovalStatus.PendingManualApproval, Assert.Single(survivor.Received).NewStatus);
+        stuck.Release.SetResult();
+        await abandoned;
+    }
+
+    [Fact]
     public async Task A_running_dispatcher_delivers_an_approval_without_waiting_for_the_next_poll()
     {
         await using var store = backend.Open(await backend.NewDatabaseAsync(), RegistrySchema.Migrations);
@@ -147,6 +175,22 @@ public abstract class OutboxSuite(IBackend backend)
     private static OutboxDispatcher Dispatcher(
         MetadataStore store, OutboxSignal signal, TimeProvider time, OutboxOptions options, params IRegistryEventSubscriber[] subscribers) =>
         new(store, subscribers, signal, Options.Create(options), time, NullLogger<OutboxDispatcher>.Instance);
+
+    /// <summary>Never returns until released: a dispatcher whose process stopped in the middle of a delivery.</summary>
+    private sealed class StuckSubscriber : IRegistryEventSubscriber
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Entered => _entered.Task;
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task HandleAsync(ApprovalStatusChanged @event, CancellationToken cancellationToken)
+        {
+            _entered.TrySetResult();
+            return Release.Task;
+        }
+    }
 
     /// <summary>Records what it receives; fails its first <c>failures</c> calls, as an unreachable deployer would.</summary>
     private sealed class RecordingSubscriber(int failures = 0) : IRegistryEventSubscriber
