@@ -27,6 +27,7 @@ internal static partial class FleetBench
             case "wrk": return await WrkAsync(data, options, cancellationToken);
             case "load": return await LoadAsync(data, options, cancellationToken);
             case "zipf": return await ZipfAsync(data, options, cancellationToken);
+            case "micro": return await MicroAsync(data, options, cancellationToken);
             case "all":
                 var failed = await WrkAsync(data, options, cancellationToken);
                 failed |= await LoadAsync(data, options, cancellationToken);
@@ -34,7 +35,7 @@ internal static partial class FleetBench
                 return failed;
             default:
                 Console.Error.WriteLine(
-                    "usage: fleet [wrk|load|zipf|all] [--duration 10] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
+                    "usage: fleet [wrk|load|zipf|micro|all] [--duration 10] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
                 return 2;
         }
     }
@@ -77,6 +78,40 @@ internal static partial class FleetBench
         {
             File.Delete(script);
         }
+    }
+
+    /// <summary>Where a warm invocation's time goes, one thread, in process: model, formatting, fast path, grain call.</summary>
+    private static async Task<int> MicroAsync(BreastCancer data, Options options, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"== fleet micro: cost of one warm single-row invocation of a breast-cancer {options.Algorithm} model, one thread");
+        await using var server = await BenchServer.StartAsync();
+        var bytes = data.Train(options.Algorithm, options.Seed, cancellationToken);
+        var sha = await server.StoreAsync(bytes, cancellationToken);
+        var model = Flotilla.Learning.Artifacts.ModelArtifact.Load(bytes, sha);
+        var request = new InvocationRequest(data.FirstRow, PayloadFormat.Csv, PayloadFormat.Csv);
+        var grain = server.Services.GetRequiredService<IGrainFactory>().GetGrain<IModelGrain>(sha);
+        await grain.WarmAsync();
+        var fleet = server.Fleet;
+        const int n = 200_000;
+        double Measure(Action body)
+        {
+            for (var i = 0; i < n / 10; i++) body();
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < n; i++) body();
+            return watch.Elapsed.TotalMicroseconds / n;
+        }
+        async Task<double> MeasureAsync(Func<Task> body)
+        {
+            for (var i = 0; i < n / 20; i++) await body();
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < n / 2; i++) await body();
+            return watch.Elapsed.TotalMicroseconds / (n / 2);
+        }
+        Console.WriteLine($"LoadedModel.PredictCsv                 {Measure(() => model.PredictCsv(data.FirstRow)),7:F2} us");
+        Console.WriteLine($"score + format (the model's answer)    {Measure(() => ModelScoring.Score(model, request)),7:F2} us");
+        Console.WriteLine($"FleetClient.InvokeAsync (co-located)   {await MeasureAsync(async () => await fleet.InvokeAsync(sha, request)),7:F2} us");
+        Console.WriteLine($"IModelGrain.InvokeAsync (grain call)   {await MeasureAsync(() => grain.InvokeAsync(request)),7:F2} us");
+        return 0;
     }
 
     private static async Task<int> LoadAsync(BreastCancer data, Options options, CancellationToken cancellationToken)
@@ -278,7 +313,7 @@ internal static partial class FleetBench
             return new Options(
                 int.Parse(Get("duration", "10"), CultureInfo.InvariantCulture),
                 Get("algorithm", "LightGBM"),
-                Get("zipf-algorithm", "LogisticRegression"),
+                Get("zipf-algorithm", "NaiveBayes"),
                 int.Parse(Get("models", "1000"), CultureInfo.InvariantCulture),
                 int.Parse(Get("capacity", "100"), CultureInfo.InvariantCulture),
                 int.Parse(Get("requests", "20000"), CultureInfo.InvariantCulture),
