@@ -35,11 +35,13 @@ internal sealed class EndpointCommand : ClientCommand
         if (endpoint["models"] is JsonArray { Count: > 0 } models)
         {
             console.Line("Models:");
-            console.Table(models, "groups", "artifactSha256", "loadedOn", "invocations", "hits", "misses", "loads", "evictions", "p50LatencyMilliseconds", "p99LatencyMilliseconds");
+            console.Table(models, "groups", "artifactSha256", "loadedOn", "invocations", "hits", "misses", "loads", "evictions", "p50 ms=p50LatencyMilliseconds", "p99 ms=p99LatencyMilliseconds");
         }
         if (endpoint["totals"] is JsonObject totals)
         {
-            console.Line("Totals: " + CliConsole.Text(totals));
+            console.Line($"Totals: {CliConsole.Text(totals["instances"])} instance(s), {CliConsole.Text(totals["modelsLoaded"])} model(s) loaded, "
+                + $"{CliConsole.Bytes(totals["bytesInUse"]?.GetValue<double>() ?? 0)} of {CliConsole.Bytes(totals["budgetBytes"]?.GetValue<double>() ?? 0)}, "
+                + $"hits {CliConsole.Text(totals["hits"])}, misses {CliConsole.Text(totals["misses"])}, loads {CliConsole.Text(totals["loads"])}, evictions {CliConsole.Text(totals["evictions"])}");
         }
         return ExitCodes.Success;
     }

@@ -31,7 +31,7 @@ internal sealed class ExecutionsCommand : ClientCommand
                 console.Line("No executions yet; start one with `flotilla run -p DatasetName=NAME --wait`.");
                 return ExitCodes.Success;
             }
-            console.Table(rows, "id|executionId", "pipeline", "parameters.DatasetName", "status", "createdAt", "endedAt", "failureReason");
+            console.Table(rows, "id|executionId", "pipeline", "dataset=parameters.DatasetName", "status", "createdAt", "endedAt", "failureReason");
             return ExitCodes.Success;
         }
 

@@ -38,9 +38,11 @@ internal sealed class RegistryShowCommand : ClientCommand
                 .Where(m => metrics[m] is JsonValue)
                 .Select(m => $"{m} {CliConsole.Text(metrics[m])}");
             console.Line($"{"evaluation",-20} {string.Join(", ", headline)}");
-            if (evaluation["confusionMatrix"] is JsonNode confusion)
+            if (evaluation["confusionMatrix"] is JsonObject confusion)
             {
-                console.Line($"{"confusion matrix",-20} {confusion.ToJsonString()}");
+                console.Line($"{"confusion matrix",-20} TP {CliConsole.Text(confusion["truePositives"])}, FP {CliConsole.Text(confusion["falsePositives"])}, "
+                    + $"TN {CliConsole.Text(confusion["trueNegatives"])}, FN {CliConsole.Text(confusion["falseNegatives"])} "
+                    + $"(positive label {CliConsole.Text(evaluation["positiveLabel"])}, {CliConsole.Text(evaluation["rows"])} test rows)");
             }
         }
         return ExitCodes.Success;

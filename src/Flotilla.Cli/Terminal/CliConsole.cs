@@ -59,14 +59,14 @@ internal sealed class CliConsole
 
     /// <summary>
     /// A table of JSON objects showing the preferred columns the server actually sent (first match of
-    /// each alternative, e.g. "rowCount|rows"; dotted paths reach nested fields), so a renamed field
-    /// degrades to a missing column, not a crash.
+    /// each alternative, e.g. "rowCount|rows"; dotted paths reach nested fields; "header=key" names the
+    /// column), so a renamed field degrades to a missing column, not a crash.
     /// </summary>
     public void Table(JsonArray rows, params string[] columns)
     {
         var objects = rows.OfType<JsonObject>().ToList();
         var chosen = columns
-            .Select(alternatives => (Header: alternatives.Split('|')[0].Split('.')[^1], Keys: alternatives.Split('|')))
+            .Select(Column)
             .Where(c => objects.Any(o => c.Keys.Any(k => Find(o, k) is not null)))
             .ToList();
         if (chosen.Count == 0 && objects.Count > 0)
@@ -81,9 +81,56 @@ internal sealed class CliConsole
         }
         foreach (var row in objects)
         {
-            table.AddRow(chosen.Select(c => Text(c.Keys.Select(k => Find(row, k)).FirstOrDefault(v => v is not null))).Select(s => (IRenderable)new Text(s.Length > 100 ? s[..99] + "…" : s)).ToArray());
+            table.AddRow(chosen.Select(c => Cell(c.Keys, row)).Select(s => (IRenderable)new Text(s.Length > 100 ? s[..99] + "…" : s)).ToArray());
         }
         Ansi.Write(table);
+    }
+
+    /// <summary>"header=key|alternative": an explicit header, else the last part of the first key.</summary>
+    private static (string Header, string[] Keys) Column(string spec)
+    {
+        var equals = spec.IndexOf('=', StringComparison.Ordinal);
+        var keys = spec[(equals + 1)..].Split('|');
+        return (equals > 0 ? spec[..equals] : keys[0].Split('.')[^1], keys);
+    }
+
+    /// <summary>The first present key's value, shortened for a table: hashes to 12 characters, bytes in KB/MB/GB, times to the second.</summary>
+    private static string Cell(string[] keys, JsonObject row)
+    {
+        foreach (var key in keys)
+        {
+            if (Find(row, key) is not { } value)
+            {
+                continue;
+            }
+            var text = Text(value);
+            if (key.EndsWith("Sha256", StringComparison.OrdinalIgnoreCase) && text.Length > 12)
+            {
+                return text[..12];
+            }
+            if (key.Contains("bytes", StringComparison.OrdinalIgnoreCase) && double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var bytes))
+            {
+                return Bytes(bytes);
+            }
+            if (value is JsonValue && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time) && text.Length >= 19 && text[10] == 'T')
+            {
+                return time.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return text;
+        }
+        return "";
+    }
+
+    public static string Bytes(double bytes)
+    {
+        string[] units = ["B", "KB", "MB", "GB", "TB"];
+        var unit = 0;
+        while (bytes >= 1024 && unit < units.Length - 1)
+        {
+            bytes /= 1024;
+            unit++;
+        }
+        return bytes.ToString(unit == 0 ? "0" : "0.0", System.Globalization.CultureInfo.InvariantCulture) + " " + units[unit];
     }
 
     /// <summary>A field by name, or a nested one by a dotted path such as "parameters.DatasetName".</summary>
