@@ -53,7 +53,8 @@ export function dag(steps) {
     position.set(i, { x: PAD + x * (W + GX), y: PAD + offset + y * (H + GY) });
   }));
 
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': 'Pipeline graph', 'data-testid': 'dag' },
+  // Scales down to the panel's width, never up: a short pipeline keeps its natural size.
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', style: `max-width:${width}px;height:auto`, role: 'img', 'aria-label': 'Pipeline graph', 'data-testid': 'dag' },
     s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
       s('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#98a2b3' }))));
   steps.forEach((_, i) => parents[i].forEach(parent => {
@@ -92,6 +93,12 @@ export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, h
   const [x0, x1] = xDomain ?? [Math.min(...all.map(p => p[0])), Math.max(...all.map(p => p[0]))];
   let [y0, y1] = yDomain ?? [Math.min(...all.map(p => p[1])), Math.max(...all.map(p => p[1]))];
   if (y0 === y1) { y0 -= 0.01; y1 += 0.01; }
+  if (!yDomain) {
+    // A margin so the extreme points are not drawn on the frame.
+    const pad = (y1 - y0) * 0.06;
+    y0 -= pad;
+    y1 += pad;
+  }
   const iw = width - M.l - M.r, ih = height - M.t - M.b;
   const X = v => M.l + (x1 === x0 ? iw / 2 : (v - x0) / (x1 - x0) * iw);
   const Y = v => M.t + ih - (v - y0) / (y1 - y0) * ih;
