@@ -27,7 +27,34 @@ public sealed class DurabilityTests
         Assert.Equal(ExecutionStatus.Succeeded, resumed.Status);
         Assert.Single(await File.ReadAllLinesAsync(marker));
         Assert.Equal(1, resumed.Steps[0].Attempts);
-        Assert.Contains("resumed after the server restarted", resumed.Steps[1].Log);
+        Assert.Contains("resumed after its server stopped", resumed.Steps[1].Log);
+    }
+
+    [Fact]
+    public async Task Servers_sharing_postgresql_never_run_an_execution_twice_and_one_takes_over_what_another_gave_up()
+    {
+        var database = await PipelineHost.NewPostgresDatabaseAsync();
+        var marker = Path.Combine(Directory.CreateTempSubdirectory("flotilla-lease-").FullName, "first-ran");
+        var a = await PipelineHost.StartAsync(postgresDatabase: database);
+        await using var b = await PipelineHost.StartAsync(postgresDatabase: database);
+        await a.Pipelines.CreateAsync($$"""
+            name: shared
+            steps:
+              - { name: first, type: Process, command: [sh, -c, "echo run >> '{{marker}}'"] }
+              - { name: second, type: Process, command: [sh, -c, "sleep 2"], dependsOn: [first] }
+            """, CancellationToken.None);
+        var id = await a.Executions.StartAsync("shared", null, CancellationToken.None);
+        await EngineTests.WaitForAsync(a, id, e => e.Steps[1].Status == StepStatus.Executing);
+
+        var storeB = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Storage.ExecutionStore>(b.Services);
+        Assert.False(await storeB.ClaimAsync(id, ExecutionRunner.Lease, CancellationToken.None));
+        await a.StopAsync();
+        await a.DisposeAsync();
+        var finished = await EngineTests.WaitForAsync(b, id, e => e.IsFinished, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ExecutionStatus.Succeeded, finished.Status);
+        Assert.Single(await File.ReadAllLinesAsync(marker));
+        Assert.Contains("resumed after its server stopped", finished.Steps[1].Log);
     }
 
     [Theory]

@@ -38,12 +38,14 @@ public sealed class PipelineHost : IAsyncDisposable
 
     public enum Backend { Sqlite, Postgres }
 
-    public static async Task<PipelineHost> StartAsync(Backend backend = Backend.Sqlite, string? dataDirectory = null, int workers = 16)
+    public static async Task<string> NewPostgresDatabaseAsync() =>
+        await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("pipelines");
+
+    public static async Task<PipelineHost> StartAsync(
+        Backend backend = Backend.Sqlite, string? dataDirectory = null, int workers = 16, string? postgresDatabase = null)
     {
         var directory = dataDirectory ?? Directory.CreateTempSubdirectory("flotilla-pipelines-").FullName;
-        var postgres = backend == Backend.Postgres
-            ? await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("pipelines")
-            : null;
+        var postgres = postgresDatabase ?? (backend == Backend.Postgres ? await NewPostgresDatabaseAsync() : null);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddFlotillaStorage(o =>

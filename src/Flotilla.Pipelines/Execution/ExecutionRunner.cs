@@ -27,6 +27,9 @@ public sealed partial class ExecutionRunner(
 {
     private static readonly TimeSpan StopPollInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a server's claim on an execution lasts without renewal (renewed every <see cref="StopPollInterval"/>).</summary>
+    internal static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
+
     private sealed record StepOutcome(StepRow Row, string? FailureReason);
 
     public async Task RunAsync(string executionId, CancellationToken hostStopping)
@@ -39,11 +42,17 @@ public sealed partial class ExecutionRunner(
 
         try
         {
+            if (!await store.ClaimAsync(executionId, Lease, hostStopping))
+            {
+                return;
+            }
             await RunClaimedAsync(executionId, stop, hostStopping);
         }
         catch (OperationCanceledException) when (hostStopping.IsCancellationRequested)
         {
-            // The process is shutting down: the execution stays Executing and is resumed on the next start.
+            // The process is shutting down: the execution stays Executing and is resumed on the next start,
+            // here or, sharing PostgreSQL, by another server at once.
+            await store.ReleaseAsync(executionId, CancellationToken.None);
         }
         finally
         {
@@ -91,7 +100,7 @@ public sealed partial class ExecutionRunner(
                 case StepStatus.Executing:
                     // Caught mid-run by a crash or shutdown: run it again (a Tune step keeps its finished trials).
                     row.Status = nameof(StepStatus.Pending);
-                    row.Log = (row.Log ?? "") + $"[{Now:O}] resumed after the server restarted; running the step again\n";
+                    row.Log = (row.Log ?? "") + $"[{Now:O}] resumed after its server stopped; running the step again\n";
                     resumed.Add(row);
                     break;
             }
@@ -158,6 +167,7 @@ public sealed partial class ExecutionRunner(
                 {
                     await stop.CancelAsync();
                 }
+                await store.ClaimAsync(executionId, Lease, hostStopping);
                 continue;
             }
             running.Remove(done);

@@ -14,6 +14,7 @@ public sealed partial class ExecutionWorker(
     ExecutionQueue queue,
     ExecutionRunner runner,
     IOptions<PipelineOptions> options,
+    TimeProvider time,
     ILogger<ExecutionWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -28,8 +29,34 @@ public sealed partial class ExecutionWorker(
             queue.Enqueue(id);
         }
 
-        var workers = Enumerable.Range(0, options.Value.MaxConcurrentExecutions).Select(_ => WorkAsync(stoppingToken));
-        await Task.WhenAll(workers);
+        var workers = Enumerable.Range(0, options.Value.MaxConcurrentExecutions).Select(_ => WorkAsync(stoppingToken)).ToList();
+        await Task.WhenAll([.. workers, AdoptOrphansAsync(stoppingToken)]);
+    }
+
+    // Servers sharing PostgreSQL: an execution whose server died (its lease ran out) is taken over by a live one.
+    private async Task AdoptOrphansAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(ExecutionRunner.Lease, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    foreach (var id in await store.ListOrphanedAsync(stoppingToken))
+                    {
+                        queue.Enqueue(id);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogAdoptFailed(e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task WorkAsync(CancellationToken stoppingToken)
@@ -56,6 +83,9 @@ public sealed partial class ExecutionWorker(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Count} executions left unfinished by a previous run")]
     private partial void LogResuming(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for executions of dead servers failed; trying again later")]
+    private partial void LogAdoptFailed(Exception error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Execution {ExecutionId} could not run")]
     private partial void LogRunFailed(string executionId, Exception error);

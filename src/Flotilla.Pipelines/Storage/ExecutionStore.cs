@@ -134,6 +134,53 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
             cancellationToken: ct))];
     }
 
+    /// <summary>This process's name as an execution owner.</summary>
+    internal string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// Takes (or renews) the right to run an execution until <paramref name="lease"/> from now. On SQLite, one
+    /// server owns the file, so the claim always succeeds; on PostgreSQL it fails while another server's lease runs.
+    /// </summary>
+    internal async Task<bool> ClaimAsync(string id, TimeSpan lease, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        var now = Now;
+        return await c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE pipeline_executions SET owner = @Owner, lease_ms = @Until
+            WHERE id = @Id AND status IN ('Executing', 'Stopping')
+              AND (@Exclusive = 0 OR owner IS NULL OR owner = @Owner OR lease_ms < @Now)
+            """,
+            new { Id = id, Owner, Until = now + (long)lease.TotalMilliseconds, Now = now, Exclusive = store.Backend == MetadataBackend.Postgres ? 1L : 0L },
+            cancellationToken: ct)) == 1;
+    }
+
+    /// <summary>Gives an execution up (on shutdown) so another server may take it at once.</summary>
+    internal async Task ReleaseAsync(string id, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        await c.ExecuteAsync(new CommandDefinition(
+            "UPDATE pipeline_executions SET owner = NULL, lease_ms = NULL WHERE id = @Id AND owner = @Owner",
+            new { Id = id, Owner }, cancellationToken: ct));
+    }
+
+    /// <summary>Unfinished executions nobody holds a live lease on (their server died or gave them up); empty on SQLite.</summary>
+    internal async Task<IReadOnlyList<string>> ListOrphanedAsync(CancellationToken ct)
+    {
+        if (store.Backend != MetadataBackend.Postgres)
+        {
+            return [];
+        }
+
+        await using var c = await store.OpenConnectionAsync(ct);
+        return [.. await c.QueryAsync<string>(new CommandDefinition(
+            """
+            SELECT id FROM pipeline_executions
+            WHERE status IN ('Executing', 'Stopping') AND (owner IS NULL OR lease_ms < @Now) ORDER BY created_ms, id
+            """,
+            new { Now }, cancellationToken: ct))];
+    }
+
     /// <summary>Executing → Stopping; false if the execution is not executing (already stopping or finished).</summary>
     internal async Task<bool> RequestStopAsync(string id, CancellationToken ct)
     {

@@ -75,5 +75,11 @@ public static class PipelineMigrations
                 created_ms BIGINT NOT NULL,
                 updated_ms BIGINT NOT NULL)
             """),
+        // Which server runs an execution, until when: servers sharing PostgreSQL never run one twice.
+        new(Component, 2,
+            """
+            ALTER TABLE pipeline_executions ADD COLUMN owner TEXT;
+            ALTER TABLE pipeline_executions ADD COLUMN lease_ms BIGINT
+            """),
     ];
 }

@@ -75,7 +75,7 @@ public sealed class CrashResumeTests : IDisposable
         Assert.Equal(1, preprocess["attempts"]!.GetValue<int>());
         Assert.Equal(DateTimeOffset.Parse(Step(beforeKill, "Preprocess")["endedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture),
             DateTimeOffset.Parse(preprocess["endedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture));
-        Assert.Contains("resumed after the server restarted", Step(finished, "Tune")["log"]!.GetValue<string>());
+        Assert.Contains("resumed after its server stopped", Step(finished, "Tune")["log"]!.GetValue<string>());
         Assert.Contains($"resuming: {kept} of {trials} trials were already completed", Step(finished, "Tune")["log"]!.GetValue<string>());
         Assert.Equal(trials, trialsAfter.Count);
         foreach (var before in seen)
