@@ -36,6 +36,50 @@ public sealed class AlgorithmTests : IDisposable
     }
 
     [Fact]
+    public void Random_points_and_corners_of_every_space_fit_and_score()
+    {
+        var random = new Random(8);
+        var rows = Enumerable.Range(0, Datasets.Banknote.RowCount).Where(r => r % 4 == 0).ToList();
+        var folds = CrossValidation.Prepare(Datasets.Banknote.Subset(rows), 3, 8);
+        foreach (var algorithm in AlgorithmCatalog.All)
+        {
+            var points = Enumerable.Range(0, 4).Select(_ => Draw(algorithm.Space, random, null))
+                .Append(Draw(algorithm.Space, random, low: true)).Append(Draw(algorithm.Space, random, low: false));
+            foreach (var hp in points)
+            {
+                var result = CrossValidation.Run(algorithm, hp, folds, Scorer.RocAuc, null, CancellationToken.None);
+                Assert.True(result.Mean > 0.5, $"{algorithm.Name} {hp}: {result.Mean}");
+            }
+        }
+    }
+
+    private static HyperParameters Draw(SearchSpace space, Random random, bool? low)
+    {
+        var values = new Dictionary<string, ParameterValue>();
+        foreach (var p in space.Parameters)
+        {
+            values[p.Name] = p.Kind switch
+            {
+                ParameterKind.Categorical => p.Choices![low switch { true => 0, false => p.Choices.Count - 1, null => random.Next(p.Choices.Count) }],
+                ParameterKind.Integer => low switch
+                {
+                    true => p.Min,
+                    false => p.Max,
+                    null => p.Min + (p.Step > 0 ? p.Step : 1) * random.Next((int)((p.Max - p.Min) / (p.Step > 0 ? p.Step : 1)) + 1),
+                },
+                _ => low switch
+                {
+                    true => p.Min,
+                    false => p.Max,
+                    null => p.LogScale ? Math.Exp(Math.Log(p.Min) + random.NextDouble() * (Math.Log(p.Max) - Math.Log(p.Min))) : p.Min + random.NextDouble() * (p.Max - p.Min),
+                },
+            };
+        }
+
+        return new HyperParameters(values);
+    }
+
+    [Fact]
     public void Out_of_range_hyper_parameters_are_refused_naming_them()
     {
         var error = Assert.Throws<ArgumentException>(() =>

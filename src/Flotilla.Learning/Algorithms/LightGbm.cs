@@ -70,6 +70,8 @@ internal sealed class LightGbm : Algorithm
             NumberOfLeaves = Integer(hp, "num_leaves"),
             MinimumExampleCountPerLeaf = Integer(hp, "min_child_samples"),
             NumberOfThreads = 1,
+            // LightGBM's own default; ML.NET's 0.5 quarters every hessian, so min_child_weight would mean 4× more.
+            Sigmoid = 1,
             Seed = seed,
             Deterministic = true,
             Silent = true,

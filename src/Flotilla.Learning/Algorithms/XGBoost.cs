@@ -84,6 +84,8 @@ internal sealed class XGBoost(BoostingEngine engine = BoostingEngine.LightGbmDep
             NumberOfLeaves = 1 << depth,
             MinimumExampleCountPerLeaf = 1,
             NumberOfThreads = 1,
+            // LightGBM's own default; ML.NET's 0.5 quarters every hessian, so min_child_weight would mean 4× more.
+            Sigmoid = 1,
             Seed = seed,
             Deterministic = true,
             Silent = true,
