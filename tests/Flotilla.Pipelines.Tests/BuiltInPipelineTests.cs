@@ -69,6 +69,19 @@ public sealed class BuiltInPipelineTests
 public sealed class DatasetTests
 {
     [Fact]
+    public async Task Starting_on_a_dataset_that_is_not_registered_is_refused_naming_the_parameter()
+    {
+        await using var host = await PipelineHost.StartAsync();
+
+        var error = await Assert.ThrowsAsync<Definitions.ParameterException>(() =>
+            host.Executions.StartAsync("multimodel", PipelineHost.Parameters(new { DatasetName = "missing" }), CancellationToken.None));
+
+        var problem = Assert.Single(error.Errors);
+        Assert.Equal("DatasetName", problem.Where);
+        Assert.Contains("No dataset named 'missing'", problem.Message);
+    }
+
+    [Fact]
     public async Task A_dataset_is_read_in_full_when_registered_and_shows_its_schema_and_label_balance()
     {
         await using var host = await PipelineHost.StartAsync();

@@ -56,7 +56,11 @@ public sealed record ExecutionTrial(
     double? Score,
     string Status,
     double Seconds,
-    [property: JsonIgnore] string Data);
+    [property: JsonIgnore] string Data)
+{
+    /// <summary>Why a trial was pruned or failed; null for a complete one.</summary>
+    public string? Reason => JsonNode.Parse(Data)?["reason"]?.GetValue<string>();
+}
 
 /// <summary>A change worth showing live: an execution or step status, a finished trial.</summary>
 public sealed record ExecutionEvent(

@@ -1,11 +1,13 @@
 using System.Text.Json.Nodes;
+using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Storage;
 
 namespace Flotilla.Pipelines.Execution;
 
 /// <summary>The door to executions: start, stop, read, follow. The HTTP API and tests go through here.</summary>
-public sealed class Executions(PipelineCatalog pipelines, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events)
+public sealed class Executions(
+    PipelineCatalog pipelines, DatasetCatalog datasets, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events)
 {
     /// <summary>
     /// Validates the parameters (unknown names and bad values refused with <see cref="ParameterException"/>),
@@ -15,10 +17,33 @@ public sealed class Executions(PipelineCatalog pipelines, ExecutionStore store, 
     {
         var stored = await pipelines.GetAsync(pipeline, ct);
         var bound = ParameterBinder.Bind(stored.Definition, parameters);
+        await CheckDatasetsAsync(stored.Definition, bound, ct);
         var id = Guid.CreateVersion7().ToString("N");
         await store.CreateExecutionAsync(id, stored.Definition.Name, stored.Source, bound, stored.Definition.Steps.Select(s => (s.Name, s.Type)), ct);
         queue.Enqueue(id);
         return id;
+    }
+
+    // A dataset that is not registered would only fail the first step; refuse the start instead, naming the parameter.
+    private async Task CheckDatasetsAsync(PipelineDefinition definition, JsonObject bound, CancellationToken ct)
+    {
+        var errors = new List<DefinitionError>();
+        var parameters = definition.Steps
+            .Where(s => s.Type == "Preprocess" && s.Inputs.GetValueOrDefault("dataset") is ParameterReference)
+            .Select(s => definition.FindParameter(((ParameterReference)s.Inputs["dataset"]).Parameter)!.Name)
+            .Distinct();
+        foreach (var name in parameters)
+        {
+            var dataset = ValueResolver.AsText(bound[name]);
+            if (await datasets.FindAsync(dataset, ct) is null)
+            {
+                errors.Add(new(name, $"No dataset named '{dataset}'. Register it first: POST /api/datasets or `flotilla dataset add {dataset} --csv PATH --target COLUMN`."));
+            }
+        }
+        if (errors.Count > 0)
+        {
+            throw new ParameterException(errors);
+        }
     }
 
     /// <summary>Asks a running execution to stop; its running steps are cancelled and it ends Stopped.</summary>
