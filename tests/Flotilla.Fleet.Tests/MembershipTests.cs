@@ -5,6 +5,7 @@ using Flotilla.Fleet.Models;
 using Flotilla.Registry;
 using Flotilla.Storage;
 using Flotilla.Storage.Artifacts;
+using Flotilla.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,13 +15,16 @@ namespace Flotilla.Fleet.Tests;
 
 public sealed class MembershipTests
 {
-    [Fact]
-    public async Task Servers_sharing_a_metadata_store_form_one_fleet_and_route_to_each_others_models()
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task Servers_sharing_a_metadata_store_form_one_fleet_and_route_to_each_others_models(string backend)
     {
         var data = Directory.CreateTempSubdirectory("flotilla-membership-").FullName;
+        var postgres = backend == "postgres" ? await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("fleet") : null;
         var clusterId = $"test-{Guid.NewGuid():N}";
-        var first = await StartSiloAsync(data, clusterId);
-        var second = await StartSiloAsync(data, clusterId);
+        var first = await StartSiloAsync(data, postgres, clusterId);
+        var second = await StartSiloAsync(data, postgres, clusterId);
         try
         {
             var grainsOfFirst = first.Services.GetRequiredService<IGrainFactory>();
@@ -52,11 +56,15 @@ public sealed class MembershipTests
         }
     }
 
-    private static async Task<IHost> StartSiloAsync(string data, string clusterId)
+    private static async Task<IHost> StartSiloAsync(string data, string? postgres, string clusterId)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddFlotillaStorage(o => o.DataDirectory = data);
+        builder.Services.AddFlotillaStorage(o =>
+        {
+            o.DataDirectory = data;
+            o.PostgresConnectionString = postgres;
+        });
         builder.Services.AddFlotillaRegistry();
         builder.UseOrleans(silo =>
         {

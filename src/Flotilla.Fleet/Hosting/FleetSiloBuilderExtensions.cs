@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Deployments;
 using Flotilla.Fleet.Models;
@@ -7,11 +8,12 @@ using Flotilla.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Flotilla.Fleet.Hosting;
 
-public static class FleetSiloBuilderExtensions
+public static partial class FleetSiloBuilderExtensions
 {
     /// <summary>
     /// Makes this silo a member of the model fleet: its memory budget and counters, the alias cache, the
@@ -50,7 +52,8 @@ public static class FleetSiloBuilderExtensions
     }
 
     /// <summary>Fills the alias cache at start (so the first request already resolves groups) and re-reads it periodically.</summary>
-    private sealed class AliasRefresher(AliasCache cache, IOptions<FleetOptions> options, TimeProvider time) : BackgroundService
+    private sealed partial class AliasRefresher(AliasCache cache, IOptions<FleetOptions> options, TimeProvider time, ILogger<AliasRefresher> logger)
+        : BackgroundService
     {
         public override async Task StartAsync(CancellationToken cancellationToken)
         {
@@ -63,8 +66,19 @@ public static class FleetSiloBuilderExtensions
             using var timer = new PeriodicTimer(options.Value.AliasRefreshInterval, time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await cache.RefreshAsync(stoppingToken);
+                try
+                {
+                    await cache.RefreshAsync(stoppingToken);
+                }
+                catch (DbException e)
+                {
+                    // The database may be briefly unreachable; the cache keeps serving what it has and pushes still arrive.
+                    LogRefreshFailed(e);
+                }
             }
         }
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Re-reading the alias map from the metadata store failed; retrying at the next interval")]
+        private partial void LogRefreshFailed(Exception exception);
     }
 }

@@ -130,9 +130,13 @@ internal sealed class MetadataMembershipTable(MetadataStore store, IOptions<Clus
         await using var connection = await store.OpenConnectionAsync(CancellationToken.None);
         var version = await connection.QuerySingleOrDefaultAsync<VersionRow>(
             "SELECT version, etag FROM fleet_membership_versions WHERE cluster_id = @ClusterId", new { ClusterId });
-        var rows = await connection.QueryAsync<MemberRow>(
-            "SELECT entry, etag, i_am_alive_ms FROM fleet_membership WHERE cluster_id = @ClusterId AND (@Address IS NULL OR address = @Address)",
-            new { ClusterId, Address = address });
+        // Two statements rather than "@Address IS NULL OR …": PostgreSQL cannot type a parameter that is only ever null.
+        var rows = address is null
+            ? await connection.QueryAsync<MemberRow>(
+                "SELECT entry, etag, i_am_alive_ms FROM fleet_membership WHERE cluster_id = @ClusterId", new { ClusterId })
+            : await connection.QueryAsync<MemberRow>(
+                "SELECT entry, etag, i_am_alive_ms FROM fleet_membership WHERE cluster_id = @ClusterId AND address = @Address",
+                new { ClusterId, Address = address });
         var members = rows.Select(r => Tuple.Create(ToEntry(r), r.Etag)).ToList();
         return new MembershipTableData(members, version is null ? new TableVersion(0, "") : new TableVersion((int)version.Version, version.Etag));
     }
