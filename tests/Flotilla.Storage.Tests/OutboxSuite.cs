@@ -69,6 +69,26 @@ public abstract class OutboxSuite(IBackend backend)
     }
 
     [Fact]
+    public async Task Delivered_events_are_purged_after_the_retention_and_undelivered_ones_never()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+        await using var store = backend.Open(await backend.NewDatabaseAsync(), RegistrySchema.Migrations, time);
+        var registry = new ModelRegistry(store, time, new OutboxSignal());
+        await registry.RegisterAsync(RegistrySuite.Registration(Group), CancellationToken.None);
+        var options = new OutboxOptions { RetainDelivered = TimeSpan.FromDays(7) };
+        await Dispatcher(store, new OutboxSignal(), time, options, new RecordingSubscriber()).DispatchDueAsync(CancellationToken.None);
+        await registry.RegisterAsync(RegistrySuite.Registration(Group), CancellationToken.None);
+        var failing = Dispatcher(store, new OutboxSignal(), time, options, new RecordingSubscriber(failures: int.MaxValue));
+        await failing.DispatchDueAsync(CancellationToken.None);
+
+        time.Advance(TimeSpan.FromDays(6));
+        Assert.Equal(0, await failing.PurgeDeliveredAsync(CancellationToken.None));
+        time.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(1, await failing.PurgeDeliveredAsync(CancellationToken.None));
+        Assert.Equal(1, await failing.CountUndeliveredAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Events_written_before_a_crash_are_delivered_when_a_dispatcher_next_starts()
     {
         var database = await backend.NewDatabaseAsync();

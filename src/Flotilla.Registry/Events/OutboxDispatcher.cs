@@ -24,6 +24,9 @@ public sealed class OutboxOptions
     public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromMinutes(1);
 
     public int BatchSize { get; set; } = 100;
+
+    /// <summary>Delivered events are kept this long (for inspection), then deleted by the dispatcher.</summary>
+    public TimeSpan RetainDelivered { get; set; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>
@@ -41,6 +44,7 @@ public sealed partial class OutboxDispatcher(
 {
     private readonly IRegistryEventSubscriber[] _subscribers = [.. subscribers];
     private readonly OutboxOptions _options = options.Value;
+    private DateTimeOffset _nextPurge = DateTimeOffset.MinValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -49,6 +53,11 @@ public sealed partial class OutboxDispatcher(
             try
             {
                 await DispatchDueAsync(stoppingToken);
+                if (timeProvider.GetUtcNow() >= _nextPurge)
+                {
+                    await PurgeDeliveredAsync(stoppingToken);
+                    _nextPurge = timeProvider.GetUtcNow().AddHours(1);
+                }
                 await signal.WaitAsync(_options.PollInterval, timeProvider, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -108,6 +117,16 @@ public sealed partial class OutboxDispatcher(
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT COUNT(*) FROM registry_outbox WHERE delivered_ms IS NULL", cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Deletes events delivered longer ago than <see cref="OutboxOptions.RetainDelivered"/>; returns how many.</summary>
+    public async Task<int> PurgeDeliveredAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = timeProvider.GetUtcNow().Subtract(_options.RetainDelivered).ToUnixTimeMilliseconds();
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM registry_outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < @Cutoff",
+            new { Cutoff = cutoff }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Reserves the event for the lease; false if another dispatcher took it first.</summary>
