@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 using Flotilla.Learning.Evaluation;
@@ -71,7 +72,7 @@ internal static class TuningBench
         return 0;
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>One fit per family on a corner of the data, so the first timed run does not pay for the JIT (as the baseline's imports are not timed).</summary>
     private static async Task WarmUpAsync(Table train, Settings settings, CancellationToken cancellationToken)
@@ -123,10 +124,11 @@ internal static class TuningBench
             })
             .ToList();
         var report = new RunReport(dataset, seed, variant, tuneSeconds, refitSeconds, result.Best.Mean!.Value, testAuc, result.Best.Algorithm,
-            result.Best.Number, result.Pruned, result.Failed, result.EffectiveParallelism, result.Trials.Sum(t => t.Seconds), families,
+            result.Best.Parameters.ToString(), result.Best.Number, result.Pruned, result.Failed, result.EffectiveParallelism, result.Trials.Sum(t => t.Seconds), families,
             [.. result.Trials.Select(t => t.Status == TrialStatus.Complete ? t.Mean : null)]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{dataset,-24} seed {seed,5} {variant,-11} tune {tuneSeconds,6:0.00} s  best cv {report.BestCv:0.0000} ({report.BestAlgorithm}#{report.BestTrial})  test auc {testAuc:0.0000}  pruned {report.Pruned,2}  failed {report.Failed}  parallel {report.Parallelism}  trial-seconds {report.TrialSeconds:0.0}"));
+        Console.WriteLine($"    best: {report.BestAlgorithm} {report.BestParameters}");
         foreach (var f in families)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -258,7 +260,7 @@ internal static class TuningBench
 
     private sealed record RunReport(
         string Dataset, int Seed, string Variant, double TuneSeconds, double RefitSeconds, double BestCv, double TestAuc, string BestAlgorithm,
-        int BestTrial, int Pruned, int Failed, int Parallelism, double TrialSeconds, IReadOnlyList<FamilyReport> Families, IReadOnlyList<double?> CompleteMeans);
+        string BestParameters, int BestTrial, int Pruned, int Failed, int Parallelism, double TrialSeconds, IReadOnlyList<FamilyReport> Families, IReadOnlyList<double?> CompleteMeans);
 
     private sealed record CurvePoint(int Trial, double Random, double Tpe);
 

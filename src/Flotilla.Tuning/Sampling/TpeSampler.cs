@@ -7,10 +7,11 @@ namespace Flotilla.Tuning.Sampling;
 /// (Bergstra et al. 2011; Optuna's defaults: 10 start-up trials, 24 candidates, gamma = min(ceil(0.1 n), 25),
 /// prior weight 1, "magic clip" bandwidths, recency weights beyond 25 observations).
 /// <para>
-/// The tree has two levels. First the family, a categorical choice with its own estimator over every usable trial:
-/// the top gamma(n) trials form the "good" density l, the rest the "bad" density g, and of 24 candidates drawn from
-/// l the one with the largest l/g wins. Then each parameter of the chosen family, independently, from that family's
-/// trials only, split again by the family's own ranking, so a family's parameters are tuned against its own best.
+/// The tree has two levels. First the family (see <see cref="ChooseFamily"/>: Thompson sampling on each family's
+/// best score, which explores families more evenly than a TPE over the family would). Then each parameter of the
+/// chosen family, independently, by TPE over that family's trials only: the top gamma(n) of them form the "good"
+/// density l, the rest the "bad" density g, and of 24 candidates drawn from l the one with the largest l/g wins.
+/// So a family's parameters are tuned against its own best.
 /// </para>
 /// Pruned trials always count as bad; failed trials are ignored.
 /// </summary>
@@ -29,13 +30,7 @@ internal sealed class TpeSampler(IReadOnlyList<SearchSpace> spaces, int seed, in
         }
 
         var random = TrialRandom.For(seed, number, stream: 2);
-        var (good, bad) = Split(usable);
-        var family = SampleCategorical(
-            spaces.Count,
-            Observations(good, usable, t => IndexOf(t.Algorithm)),
-            Observations(bad, usable, t => IndexOf(t.Algorithm)),
-            random);
-        var space = spaces[family];
+        var space = spaces[ChooseFamily(usable, random)];
 
         var own = usable.Where(t => t.Algorithm == space.Algorithm).ToList();
         var (ownGood, ownBad) = Split(own);
@@ -48,17 +43,53 @@ internal sealed class TpeSampler(IReadOnlyList<SearchSpace> spaces, int seed, in
         return new Proposal(space.Algorithm, new HyperParameters(values));
     }
 
-    private int IndexOf(string algorithm)
+    /// <summary>
+    /// The family, by Thompson sampling on how good each family can get: a draw from N(best_f, sigma / sqrt(n_f)) per
+    /// family, where best_f is the family's best complete score, n_f its number of usable trials and sigma a robust
+    /// spread of all scores; the highest draw wins, and a family without trials is tried first.
+    /// <para>
+    /// Why not a TPE over the family as over any categorical: its good group is the top tenth of all trials, so
+    /// the family that leads after the start-up takes nearly every later trial, and a family whose best
+    /// configuration is better but rare (a logistic regression's narrow band of C) is never revisited — measured
+    /// on breast-cancer, that search ended below random search. Here a family keeps getting trials while its best
+    /// is within its own uncertainty of the leader, which shrinks as it gets trials; the per-family TPE below then
+    /// does the fine search.
+    /// </para>
+    /// </summary>
+    private int ChooseFamily(List<TrialRecord> usable, Random random)
     {
-        for (var i = 0; i < spaces.Count; i++)
+        var complete = usable.Where(t => t.Status == TrialStatus.Complete).Select(t => t.Mean!.Value).Order().ToList();
+        var q1 = complete[(int)(0.25 * (complete.Count - 1))];
+        var q3 = complete[(int)(0.75 * (complete.Count - 1))];
+        var sigma = Math.Max((q3 - q1) / 1.349, 1e-6);
+        var best = -1;
+        var bestDraw = double.NegativeInfinity;
+        for (var f = 0; f < spaces.Count; f++)
         {
-            if (spaces[i].Algorithm == algorithm)
+            var own = usable.Where(t => t.Algorithm == spaces[f].Algorithm).ToList();
+            var top = own.Where(t => t.Status == TrialStatus.Complete).Select(t => t.Mean!.Value).DefaultIfEmpty(double.NaN).Max();
+            if (own.Count == 0)
             {
-                return i;
+                return f;
+            }
+
+            // A family whose trials were all pruned is judged by the best running mean it reached.
+            top = double.IsNaN(top) ? own.Max(t => t.Mean ?? double.NegativeInfinity) : top;
+            var draw = top + (sigma / Math.Sqrt(own.Count) * StandardNormal(random));
+            if (draw > bestDraw)
+            {
+                (best, bestDraw) = (f, draw);
             }
         }
 
-        return -1;
+        return best;
+    }
+
+    private static double StandardNormal(Random random)
+    {
+        var u1 = 1.0 - random.NextDouble();
+        var u2 = random.NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
     /// <summary>Complete trials best first (ties: lower number), then pruned ones; the first gamma(n) are good.</summary>
