@@ -13,7 +13,7 @@ internal sealed class RunCommand : ClientCommand
 
     private static readonly Argument<string> PipelineArgument = new("PIPELINE")
     {
-        Description = $"Pipeline to run (default: the built-in '{BuiltInPipeline}').",
+        Description = "Pipeline to run (the built-in one by default).",
         Arity = ArgumentArity.ZeroOrOne,
         DefaultValueFactory = _ => BuiltInPipeline,
     };

@@ -11,11 +11,15 @@ internal sealed record CliResult(int ExitCode, string Output, string Error)
 /// <summary>Runs the real command tree in this process with captured output (plain text, no ANSI).</summary>
 internal static class CliRunner
 {
-    public static async Task<CliResult> RunAsync(params string[] args)
+    public static Task<CliResult> RunAsync(params string[] args) => RunAsync(args, CancellationToken.None);
+
+    /// <summary>Cancelling <paramref name="cancellationToken"/> is Ctrl+C.</summary>
+    public static async Task<CliResult> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(3));
         var exit = await FlotillaCli.RunAsync(args, output, error, timeout.Token);
         return new CliResult(exit, output.ToString(), error.ToString());
     }
