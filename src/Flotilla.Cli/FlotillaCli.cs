@@ -31,5 +31,11 @@ internal static class FlotillaCli
     }
 
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
-        Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        Build().Parse(args).InvokeAsync(new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            // Ctrl+C cancels the command's token; give the server (Orleans silo, open event streams) time to stop cleanly.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+        }, cancellationToken);
 }
