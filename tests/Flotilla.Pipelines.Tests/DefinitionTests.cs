@@ -167,5 +167,8 @@ public sealed class DefinitionTests(HostFixture fixture) : IClassFixture<HostFix
             """, fixture.Steps);
         Assert.Equal(2, definition.Parameters[0].Default!.GetValue<long>());
         Assert.IsType<ParameterReference>(definition.Steps[0].Inputs["n"]);
+
+        var flow = DefinitionReader.Parse("{ name: f, steps: [ { name: s, type: Process, command: [sh, -c, 'true'] } ] }", fixture.Steps);
+        Assert.Equal("f", flow.Name);
     }
 }

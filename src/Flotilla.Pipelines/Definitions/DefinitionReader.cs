@@ -38,16 +38,18 @@ public static class DefinitionReader
             throw new DefinitionException([new("(document)", "The definition is empty.")]);
         }
 
-        var trimmed = text.TrimStart();
-        if (trimmed.StartsWith('{'))
+        if (text.TrimStart().StartsWith('{'))
         {
             try
             {
-                return JsonNode.Parse(text) ?? throw new DefinitionException([new("(document)", "The definition is null.")]);
+                if (JsonNode.Parse(text) is { } json)
+                {
+                    return json;
+                }
             }
-            catch (JsonException e)
+            catch (JsonException)
             {
-                throw new DefinitionException([new($"line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}", $"Not valid JSON: {e.Message}")]);
+                // A YAML flow mapping ({ name: x, ... }) starts like JSON; the YAML reader below judges it.
             }
         }
 
