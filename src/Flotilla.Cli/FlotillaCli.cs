@@ -6,7 +6,11 @@ namespace Flotilla.Cli;
 /// <summary>The <c>flotilla</c> command tree; <see cref="RunAsync"/> is the program and what tests call in process.</summary>
 internal static class FlotillaCli
 {
-    public static RootCommand Build()
+    // Built once: commands hold their options in static fields, and a symbol belongs to one tree. Parsing
+    // and invoking do not change the tree, so concurrent runs (tests) can share it.
+    private static readonly Lazy<RootCommand> Root = new(Build);
+
+    private static RootCommand Build()
     {
         var root = new RootCommand("Flotilla: tune, register and serve binary classifiers on one self-hosted platform.")
         {
@@ -31,7 +35,7 @@ internal static class FlotillaCli
     }
 
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
-        Build().Parse(args).InvokeAsync(new InvocationConfiguration
+        Root.Value.Parse(args).InvokeAsync(new InvocationConfiguration
         {
             Output = output,
             Error = error,
