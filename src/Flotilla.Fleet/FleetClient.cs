@@ -60,12 +60,22 @@ public sealed class FleetClient(
     public Task<DeploymentOutcome> DeployManuallyAsync(string group, int version) =>
         grains.GetGrain<IDeploymentGrain>(group).PinAsync(version);
 
-    /// <summary>Every active silo's budget, loaded models and counters.</summary>
+    /// <summary>Every active silo's budget, loaded models and counters; a silo that does not answer is listed with the reason.</summary>
     public async Task<IReadOnlyList<SiloSnapshot>> SilosAsync(CancellationToken cancellationToken)
     {
         var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-        var snapshots = await Task.WhenAll(hosts.Keys.Select(silo =>
-            grains.GetGrain<ISiloAgentGrain>(silo.ToParsableString()).GetSnapshotAsync().WaitAsync(cancellationToken)));
+        var snapshots = await Task.WhenAll(hosts.Keys.Select(async silo =>
+        {
+            try
+            {
+                return await grains.GetGrain<ISiloAgentGrain>(silo.ToParsableString()).GetSnapshotAsync()
+                    .WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException or InvalidOperationException)
+            {
+                return SiloSnapshot.Unreachable(silo.ToString(), $"{e.GetType().Name}: {e.Message}");
+            }
+        }));
         return [.. snapshots.OrderBy(s => s.Silo, StringComparer.Ordinal)];
     }
 

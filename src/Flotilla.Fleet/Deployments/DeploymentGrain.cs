@@ -120,14 +120,27 @@ internal sealed partial class DeploymentGrain(
     private async Task BroadcastAsync(Deployment? deployment)
     {
         var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-        await Task.WhenAll(hosts.Keys.Select(silo =>
-            grains.GetGrain<ISiloAgentGrain>(silo.ToParsableString()).ApplyAliasAsync(_group, deployment)));
+        await Task.WhenAll(hosts.Keys.Select(async silo =>
+        {
+            try
+            {
+                await grains.GetGrain<ISiloAgentGrain>(silo.ToParsableString()).ApplyAliasAsync(_group, deployment);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException or InvalidOperationException)
+            {
+                // A silo joining or leaving right now; the move is durable, and its periodic re-read picks it up.
+                LogPushFailed(_group, silo.ToString(), e);
+            }
+        }));
     }
 
     private DeploymentOutcome Unchanged(string message) => new(_current is not null, false, false, message, _current);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Group {Group}: version {From} -> {To} ({Reason})")]
     private partial void LogMoved(string group, int? from, int? to, DeploymentReason reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Group {Group}: the alias change did not reach silo {Silo}; it will read it at its next refresh")]
+    private partial void LogPushFailed(string group, string silo, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Group {Group}: version {Version} was not deployed because its model cannot load: {Reason}")]
     private partial void LogNotDeployed(string group, long version, string reason);

@@ -24,7 +24,12 @@ public sealed record SiloSnapshot(
     [property: Id(1)] long BudgetBytes,
     [property: Id(2)] long BytesInUse,
     [property: Id(3)] IReadOnlyList<LoadedModelInfo> Models,
-    [property: Id(4)] IReadOnlyList<ModelStats> Stats);
+    [property: Id(4)] IReadOnlyList<ModelStats> Stats,
+    [property: Id(5)] string? Error = null)
+{
+    /// <summary>A silo that is a member but did not answer (joining, leaving, overloaded).</summary>
+    public static SiloSnapshot Unreachable(string silo, string error) => new(silo, 0, 0, [], [], error);
+}
 
 [GenerateSerializer, Immutable]
 public sealed record LoadedModelInfo([property: Id(0)] string ArtifactSha256, [property: Id(1)] long Bytes);

@@ -27,7 +27,7 @@ internal sealed record EndpointView(
             [.. aliases.OrderBy(a => a.Group, StringComparer.Ordinal)
                 .Select(a => new AliasView(a.Group, a.PackageId, a.Version, a.ArtifactSha256, a.DeployedAt))],
             [.. silos.Select(s => new InstanceView(s.Silo, s.Models.Count, s.BytesInUse, s.BudgetBytes,
-                [.. s.Models.Select(m => new LoadedView(m.ArtifactSha256, m.Bytes))]))],
+                [.. s.Models.Select(m => new LoadedView(m.ArtifactSha256, m.Bytes))], s.Error))],
             [.. models.Select(m => ModelView.From(m, [.. groupsOf[m.ArtifactSha256]], [.. loadedOn[m.ArtifactSha256]]))],
             new EndpointTotals(
                 silos.Count,
@@ -43,7 +43,7 @@ internal sealed record EndpointView(
 
 internal sealed record AliasView(string Group, string PackageId, int Version, string ArtifactSha256, DateTimeOffset DeployedAt);
 
-internal sealed record InstanceView(string Silo, int ModelsLoaded, long BytesInUse, long BudgetBytes, IReadOnlyList<LoadedView> Models);
+internal sealed record InstanceView(string Silo, int ModelsLoaded, long BytesInUse, long BudgetBytes, IReadOnlyList<LoadedView> Models, string? Error);
 
 internal sealed record LoadedView(string ArtifactSha256, long Bytes);
 

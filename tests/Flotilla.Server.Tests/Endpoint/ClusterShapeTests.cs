@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Flotilla.Fleet;
+using Flotilla.Registry;
+using Flotilla.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flotilla.Server.Tests.Endpoint;
+
+public sealed class ClusterShapeTests
+{
+    private const string Group = "multimodel-cluster";
+
+    [Fact]
+    public async Task Two_servers_on_one_postgres_database_form_one_fleet_that_serves_a_model_from_either_door()
+    {
+        var postgres = await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("cluster");
+        var shared = Directory.CreateTempSubdirectory("flotilla-cluster-").FullName;
+        var clusterId = $"test-{Guid.NewGuid():N}";
+        string[] Settings() =>
+        [
+            "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={postgres}", $"--Flotilla:DataDirectory={shared}",
+            $"--Flotilla:Fleet:ClusterId={clusterId}", $"--Flotilla:Fleet:SiloPort={FreePort()}", "--Flotilla:Fleet:GatewayPort=0",
+            "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1",
+        ];
+        await using var first = await RunningServer.StartAsync(Settings());
+        await using var second = await RunningServer.StartAsync(Settings());
+
+        await EventuallyAsync(async () =>
+            (await first.Client.GetFromJsonAsync<JsonElement>("/api/endpoint")).GetProperty("instances").EnumerateArray()
+                .Count(i => i.GetProperty("error").ValueKind == JsonValueKind.Null) == 2,
+            "the first server sees both instances answering");
+        var package = await DeployedModelServer.RegisterAsync(first.Services, Group, DeployedModelServer.TrainTinyModel(5), ApprovalStatus.Approved);
+        await EventuallyAsync(() => Task.FromResult(
+            first.Services.GetRequiredService<FleetClient>().TryResolve(Group, out var a) && a == package.Artifact.Sha256 &&
+            second.Services.GetRequiredService<FleetClient>().TryResolve(Group, out var b) && b == package.Artifact.Sha256),
+            "both servers resolve the group to the approved version");
+
+        foreach (var server in new[] { first, second, first, second })
+        {
+            var response = await server.Client.PostAsync($"/models/{Group}/invocations", new StringContent("7.5,6.0,red"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        var endpoint = await second.Client.GetFromJsonAsync<JsonElement>("/api/endpoint");
+        var holders = endpoint.GetProperty("instances").EnumerateArray()
+            .Where(i => i.GetProperty("models").EnumerateArray().Any(m => m.GetProperty("artifactSha256").GetString() == package.Artifact.Sha256))
+            .ToList();
+        Assert.Single(holders);
+        var model = endpoint.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("artifactSha256").GetString() == package.Artifact.Sha256);
+        Assert.Equal(1, model.GetProperty("loads").GetInt64());
+        Assert.Equal(4, model.GetProperty("invocations").GetInt64());
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
+            await Task.Delay(50);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
