@@ -166,14 +166,18 @@ internal sealed class NeuralNet : Algorithm
                 bestB[l].CopyTo(Biases[l], 0);
             }
 
+            // Adam, vectorised; g is overwritten (it is rebuilt for every batch).
             static void Adam(float[] w, float[] g, float[] m, float[] v, float rate)
             {
-                for (var i = 0; i < w.Length; i++)
-                {
-                    m[i] = (float)(beta1 * m[i] + (1 - beta1) * g[i]);
-                    v[i] = (float)(beta2 * v[i] + (1 - beta2) * g[i] * g[i]);
-                    w[i] -= (float)(rate * m[i] / (Math.Sqrt(v[i]) + epsilon));
-                }
+                TensorPrimitives.Multiply(m, (float)beta1, m);
+                TensorPrimitives.MultiplyAdd(g, (float)(1 - beta1), m, m);
+                TensorPrimitives.Multiply(g, g, g);
+                TensorPrimitives.Multiply(v, (float)beta2, v);
+                TensorPrimitives.MultiplyAdd(g, (float)(1 - beta2), v, v);
+                TensorPrimitives.Sqrt(v, g);
+                TensorPrimitives.Add(g, (float)epsilon, g);
+                TensorPrimitives.Divide(m, g, g);
+                TensorPrimitives.MultiplyAdd(g, -rate, w, w);
             }
         }
 
