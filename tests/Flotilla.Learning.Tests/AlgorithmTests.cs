@@ -163,6 +163,22 @@ public sealed class AlgorithmTests : IDisposable
     }
 
     [Fact]
+    public void The_alternative_engines_FastForest_and_FastTree_fit_and_score_too()
+    {
+        var (train, test) = Datasets.Banknote.Split(0.2, true, 42);
+        IAlgorithm[] engines = [new RandomForest(ForestEngine.FastForest), new XGBoost(BoostingEngine.FastTree)];
+        foreach (var algorithm in engines)
+        {
+            var hp = HyperParameters.Empty.With("n_estimators", 50);
+            var bytes = ModelArtifact.Serialize(algorithm.Fit(train, hp, 42, CancellationToken.None));
+            var report = Evaluator.Evaluate(ModelArtifact.Load(bytes, ModelArtifact.Sha256(bytes)), test);
+
+            Assert.True(report.Auc > 0.99, $"{algorithm.Name}: {report.Auc}");
+            Assert.True(report.LogLoss < 0.3, $"{algorithm.Name}: log loss {report.LogLoss}");
+        }
+    }
+
+    [Fact]
     public void Categorical_and_missing_values_are_encoded_for_every_family()
     {
         var random = new Random(4);
