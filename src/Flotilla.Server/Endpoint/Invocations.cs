@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Flotilla.Fleet;
 using Flotilla.Fleet.Models;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace Flotilla.Server.Endpoint;
@@ -141,10 +143,24 @@ internal static class Invocations
             await TooLargeAsync(context, limit);
             return null;
         }
+        // Kestrel's own cap (30 MB unless configured) must not undercut the fleet's: ours answers first, naming the setting.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size && size.MaxRequestBodySize < limit + 1)
+        {
+            size.MaxRequestBodySize = limit + 1;
+        }
         var reader = context.Request.BodyReader;
         while (true)
         {
-            var read = await reader.ReadAsync(context.RequestAborted);
+            ReadResult read;
+            try
+            {
+                read = await reader.ReadAsync(context.RequestAborted);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                await TooLargeAsync(context, limit);
+                return null;
+            }
             var buffer = read.Buffer;
             if (buffer.Length > limit)
             {
