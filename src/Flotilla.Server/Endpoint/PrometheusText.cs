@@ -20,6 +20,9 @@ internal static class PrometheusText
         foreach (var s in silos) Sample(text, "flotilla_fleet_budget_bytes", Labels(("silo", s.Silo)), s.BudgetBytes);
         Family(text, "flotilla_fleet_models_loaded", "gauge", "Models loaded per silo.");
         foreach (var s in silos) Sample(text, "flotilla_fleet_models_loaded", Labels(("silo", s.Silo)), s.Models.Count);
+        // The autoscaling signal: rate() of this per instance is invocations per instance (e.g. for a Kubernetes HPA).
+        Family(text, "flotilla_fleet_invocations_total", "counter", "Invocations answered through each silo's front doors.");
+        foreach (var s in silos) Sample(text, "flotilla_fleet_invocations_total", Labels(("silo", s.Silo)), s.Stats.Sum(m => m.Invocations));
         Family(text, "flotilla_alias_version", "gauge", "Deployed version per group.");
         foreach (var a in aliases) Sample(text, "flotilla_alias_version", Labels(("group", a.Group), ("artifact", a.ArtifactSha256)), a.Version);
 

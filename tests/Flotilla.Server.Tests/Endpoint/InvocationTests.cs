@@ -174,5 +174,6 @@ public sealed class InvocationTests(DeployedModelServer fixture) : IClassFixture
         Assert.Contains($"model=\"{fixture.Version1.Artifact.Sha256}\"", metrics);
         Assert.Contains("flotilla_invocation_duration_seconds_bucket", metrics);
         Assert.Contains("flotilla_fleet_bytes_in_use", metrics);
+        Assert.Contains("flotilla_fleet_invocations_total{silo=", metrics);
     }
 }
