@@ -35,6 +35,8 @@ public sealed record TrialRecord(
 /// <summary>
 /// What a run produced: every trial ordered by number (resumed ones included), the best complete trial (highest
 /// mean, the lowest number on a tie), the parallelism actually used and the wall time of this run.
+/// <see cref="PerfectScoreReached"/> says the run ended before MaxTrials because a trial reached the scorer's best
+/// possible score (AUC 1 on every fold), which no later trial could beat.
 /// </summary>
 public sealed record TuningResult(
     IReadOnlyList<TrialRecord> Trials,
@@ -42,7 +44,8 @@ public sealed record TuningResult(
     int RequestedParallelism,
     int EffectiveParallelism,
     TimeSpan WallTime,
-    bool BudgetExhausted)
+    bool BudgetExhausted,
+    bool PerfectScoreReached = false)
 {
     public int Pruned => Trials.Count(t => t.Status == TrialStatus.Pruned);
     public int Failed => Trials.Count(t => t.Status == TrialStatus.Failed);

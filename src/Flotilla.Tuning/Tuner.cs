@@ -52,10 +52,10 @@ public sealed class Tuner(TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(executor);
         options.Validate();
-        _ = Scorer.Parse(options.Scorer);
         var spaces = ResolveSpaces(options);
         var sampler = Sampler.Create(options.Strategy, spaces, options.Seed, options.MaxTrials);
-        var run = new Run(timeProvider, executor, options, sampler, Pruner.Create(options.Pruning), onEvent);
+        var scorer = Scorer.Parse(options.Scorer);
+        var run = new Run(timeProvider, executor, options, sampler, Pruner.Create(options.Pruning), BestPossible(scorer), onEvent);
         return await run.ExecuteAsync(cancellationToken);
     }
 
@@ -83,12 +83,16 @@ public sealed class Tuner(TimeProvider timeProvider)
 
     private static SearchSpace CatalogSpace(string name) => AlgorithmCatalog.Get(name).Space;
 
+    /// <summary>The highest objective a scorer can give: 1 for the bounded metrics (AUC, accuracy, F1 …), 0 for -log_loss.</summary>
+    private static double BestPossible(Scorer scorer) => scorer.GreaterIsBetter ? 1.0 : 0.0;
+
     private sealed class Run(
         TimeProvider time,
         ITrialExecutor executor,
         TuningOptions options,
         Sampler sampler,
         Pruner? pruner,
+        double bestPossible,
         Func<TuningEvent, CancellationToken, ValueTask>? onEvent)
     {
         private readonly TimeProvider _time = time;
@@ -115,7 +119,7 @@ public sealed class Tuner(TimeProvider timeProvider)
             {
                 while (true)
                 {
-                    while (running.Count < _parallelism && pending.Count > 0 && !stop.IsCancellationRequested && Ready(pending.Peek()))
+                    while (running.Count < _parallelism && pending.Count > 0 && !stop.IsCancellationRequested && !Perfect && Ready(pending.Peek()))
                     {
                         var number = pending.Dequeue();
                         var visible = Visible(number);
@@ -152,8 +156,16 @@ public sealed class Tuner(TimeProvider timeProvider)
                 throw new TuningFailedException(NoCompleteTrial(trials, budget.IsCancellationRequested));
             }
 
-            return new TuningResult(trials, _best, options.MaxParallelTrials, _parallelism, _time.GetElapsedTime(started), budget.IsCancellationRequested);
+            return new TuningResult(trials, _best, options.MaxParallelTrials, _parallelism, _time.GetElapsedTime(started), budget.IsCancellationRequested, Perfect);
         }
+
+        /// <summary>
+        /// A complete trial has the best possible score, so no later trial can replace it (ties go to the lower
+        /// number): no further trial starts, and the running ones finish. The best trial is still the same as in a
+        /// run of all MaxTrials — every trial numbered below the first perfect one to finish had already started —
+        /// but how many trials above it ran depends on what was running then.
+        /// </summary>
+        private bool Perfect => _best?.Mean >= bestPossible;
 
         /// <summary>Trial <paramref name="number"/> may start once every trial it is allowed to see has finished.</summary>
         private bool Ready(int number)

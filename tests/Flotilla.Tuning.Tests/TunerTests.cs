@@ -158,6 +158,41 @@ public sealed class TunerTests
     }
 
     [Fact]
+    public async Task A_perfect_score_ends_the_search_early_and_the_earliest_perfect_trial_is_best_at_any_parallelism()
+    {
+        // Flat with mode q scores a perfect 1 on every fold (its fold offsets cancel out in the mean only when exact, so no offsets here).
+        static double Score(string algorithm, HyperParameters p) => algorithm == "Flat" && p.GetString("mode", "") == "q" ? 1.0 : 0.5;
+        var options = Options(trials: 40, parallel: 3) with { Strategy = TuningStrategy.Random, Pruning = PruningMode.None };
+
+        var sequential = await new Tuner().RunAsync(new PerfectExecutor(Score, capacity: 1), options);
+        var parallel = await new Tuner().RunAsync(new PerfectExecutor(Score, capacity: 3), options);
+
+        Assert.True(sequential.PerfectScoreReached);
+        Assert.Equal(sequential.Best.Number + 1, sequential.Trials.Count);
+        Assert.True(sequential.Trials.Count < 40);
+        Assert.Equal(Essence(sequential.Best), Essence(parallel.Best));
+        Assert.InRange(parallel.Trials.Count, sequential.Trials.Count, sequential.Trials.Count + 2);
+    }
+
+    /// <summary>Every fold scores exactly the function's value, so a perfect configuration has a mean of exactly 1.</summary>
+    private sealed class PerfectExecutor(Func<string, HyperParameters, double> score, int capacity) : ITrialExecutor
+    {
+        public int Capacity => capacity;
+
+        public async Task<TrialOutcome> RunAsync(TrialRequest trial, FoldCallback onFold, CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            var scores = Enumerable.Repeat(score(trial.Algorithm, trial.Parameters), trial.Folds).ToList();
+            for (var fold = 0; fold < scores.Count; fold++)
+            {
+                onFold(fold, scores[fold]);
+            }
+
+            return new TrialOutcome(scores, Stopped: false);
+        }
+    }
+
+    [Fact]
     public async Task Stopping_the_run_cancels_the_running_trials_and_throws()
     {
         using var stop = new CancellationTokenSource();

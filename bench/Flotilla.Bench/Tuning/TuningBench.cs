@@ -127,7 +127,7 @@ internal static class TuningBench
             result.Best.Parameters.ToString(), result.Best.Number, result.Pruned, result.Failed, result.EffectiveParallelism, result.Trials.Sum(t => t.Seconds), families,
             [.. result.Trials.Select(t => t.Status == TrialStatus.Complete ? t.Mean : null)]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{dataset,-24} seed {seed,5} {variant,-11} tune {tuneSeconds,6:0.00} s  best cv {report.BestCv:0.0000} ({report.BestAlgorithm}#{report.BestTrial})  test auc {testAuc:0.0000}  pruned {report.Pruned,2}  failed {report.Failed}  parallel {report.Parallelism}  trial-seconds {report.TrialSeconds:0.0}"));
+            $"{dataset,-24} seed {seed,5} {variant,-11} tune {tuneSeconds,6:0.00} s  trials {result.Trials.Count,2}  best cv {report.BestCv:0.0000} ({report.BestAlgorithm}#{report.BestTrial})  test auc {testAuc:0.0000}  pruned {report.Pruned,2}  failed {report.Failed}  parallel {report.Parallelism}  trial-seconds {report.TrialSeconds:0.0}"));
         Console.WriteLine($"    best: {report.BestAlgorithm} {report.BestParameters}");
         foreach (var f in families)
         {
@@ -148,8 +148,9 @@ internal static class TuningBench
             {
                 var run = runs.FirstOrDefault(r => r.Dataset == dataset && r.Seed == seed && r.Variant == variant)
                     ?? await RunOnceAsync(dataset, train, test, seed, variant, settings, cancellationToken);
+                // A run that reached a perfect score stopped early: its best stays the same for the trials it did not run.
                 var best = double.NegativeInfinity;
-                return [.. run.CompleteMeans.Select(m => best = Math.Max(best, m ?? double.NegativeInfinity))];
+                return [.. Enumerable.Range(0, settings.Trials).Select(i => best = Math.Max(best, i < run.CompleteMeans.Count ? run.CompleteMeans[i] ?? double.NegativeInfinity : best))];
             }
 
             perSeed.Add((seed, await Curve("random"), await Curve("tpe")));

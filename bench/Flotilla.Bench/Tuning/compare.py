@@ -19,8 +19,8 @@ for path in sorted(glob.glob(os.path.join(out, "flotilla-*.json"))):
     peaks.append(d["peakMegabytes"])
 
 print(f"\n## Tuning wall time and quality against scikit-learn (60 trials, six families, 5-fold roc_auc, {os.cpu_count()} cores)\n")
-print("| dataset | seed | sklearn tune s | sklearn test AUC | variant | Flotilla tune s | time ratio | best CV | test AUC | Δ AUC | pruned | bar |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| dataset | seed | sklearn tune s | sklearn test AUC | variant | Flotilla tune s | time ratio | trials | best CV | test AUC | Δ AUC | pruned | bar |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for (ds, seed), s in sorted(sk.items()):
     st, sa = s["times_s"]["tune"], s["test_metrics"]["roc_auc"]
     for r in [r for r in runs if r["Dataset"] == ds and r["Seed"] == seed]:
@@ -28,7 +28,7 @@ for (ds, seed), s in sorted(sk.items()):
         delta = r["TestAuc"] - sa
         bar = "pass" if ratio <= 1 / 3 and delta >= -0.002 else ("slow" if delta >= -0.002 else ("auc" if ratio <= 1 / 3 else "slow+auc"))
         print(f"| {ds} | {seed} | {st:.1f} | {sa:.4f} | {r['Variant']} | {r['TuneSeconds']:.1f} | {ratio:.2f} | "
-              f"{r['BestCv']:.4f} ({r['BestAlgorithm']}) | {r['TestAuc']:.4f} | {delta:+.4f} | {r['Pruned']} | {bar} |")
+              f"{len(r['CompleteMeans'])} | {r['BestCv']:.4f} ({r['BestAlgorithm']}) | {r['TestAuc']:.4f} | {delta:+.4f} | {r['Pruned']} | {bar} |")
 
 print("\n## Where the time goes (trial-seconds per family, summed over runs)\n")
 print("| variant | family | trials | pruned | trial-s | median s/trial |")
@@ -56,8 +56,10 @@ for ds in sorted({r["Dataset"] for r in runs}):
     curves = {}
     for r in runs:
         if r["Dataset"] == ds and r["Variant"] in ("random", "tpe"):
-            best, curve = float("-inf"), []
-            for m in r["CompleteMeans"]:
+            # A run that reached a perfect score stopped early: its best holds for the trials it did not run.
+            best, curve, means = float("-inf"), [], r["CompleteMeans"]
+            for i in range(60):
+                m = means[i] if i < len(means) else None
                 best = max(best, m if m is not None else float("-inf"))
                 curve.append(best)
             curves.setdefault(r["Seed"], {})[r["Variant"]] = curve
