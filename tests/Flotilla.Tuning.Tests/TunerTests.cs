@@ -212,6 +212,18 @@ public sealed class TunerTests
         Assert.InRange(executor.Calls, 1, 2);
     }
 
+    [Fact]
+    public async Task A_trial_record_survives_a_json_round_trip_so_a_resumed_run_can_be_fed_what_was_persisted()
+    {
+        var result = await new Tuner().RunAsync(new FunctionExecutor(FunctionExecutor.Known), Options(trials: 8));
+        var json = System.Text.Json.JsonSerializer.Serialize(result.Trials);
+
+        var back = System.Text.Json.JsonSerializer.Deserialize<List<TrialRecord>>(json)!;
+
+        Assert.Equal(result.Trials.Select(Essence), back.Select(Essence));
+        Assert.Equal(result.Trials.Select(t => t.Parameters), back.Select(t => t.Parameters));
+    }
+
     [Theory]
     [InlineData(0, 1, 5, "MaxTrials")]
     [InlineData(10, 0, 5, "MaxParallelTrials")]
