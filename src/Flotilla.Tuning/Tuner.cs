@@ -119,7 +119,7 @@ public sealed class Tuner(TimeProvider timeProvider)
             {
                 while (true)
                 {
-                    while (running.Count < _parallelism && pending.Count > 0 && !stop.IsCancellationRequested && !Perfect && Ready(pending.Peek()))
+                    while (running.Count < _parallelism && pending.Count > 0 && !stop.IsCancellationRequested && !Unbeatable(pending.Peek()) && Ready(pending.Peek()))
                     {
                         var number = pending.Dequeue();
                         var visible = Visible(number);
@@ -159,13 +159,15 @@ public sealed class Tuner(TimeProvider timeProvider)
             return new TuningResult(trials, _best, options.MaxParallelTrials, _parallelism, _time.GetElapsedTime(started), budget.IsCancellationRequested, Perfect);
         }
 
-        /// <summary>
-        /// A complete trial has the best possible score, so no later trial can replace it (ties go to the lower
-        /// number): no further trial starts, and the running ones finish. The best trial is still the same as in a
-        /// run of all MaxTrials — every trial numbered below the first perfect one to finish had already started —
-        /// but how many trials above it ran depends on what was running then.
-        /// </summary>
         private bool Perfect => _best?.Mean >= bestPossible;
+
+        /// <summary>
+        /// A complete trial has the best possible score, so no trial numbered above it can replace it (ties go to the
+        /// lower number): those no longer start, and the running ones finish. The best trial is the same as in a run
+        /// of all MaxTrials — trials numbered below it still run (they start in number order, or were resumed) — but
+        /// how many trials above it ran depends on what was running when it finished.
+        /// </summary>
+        private bool Unbeatable(int number) => Perfect && number > _best!.Number;
 
         /// <summary>Trial <paramref name="number"/> may start once every trial it is allowed to see has finished.</summary>
         private bool Ready(int number)

@@ -174,13 +174,36 @@ public sealed class TunerTests
         Assert.InRange(parallel.Trials.Count, sequential.Trials.Count, sequential.Trials.Count + 2);
     }
 
+    [Fact]
+    public async Task Resuming_after_a_perfect_trial_still_runs_the_missing_trials_numbered_below_it()
+    {
+        static double Score(string algorithm, HyperParameters p) => algorithm == "Flat" && p.GetString("mode", "") == "q" ? 1.0 : 0.5;
+        var options = Options(trials: 40, parallel: 1) with { Strategy = TuningStrategy.Random, Pruning = PruningMode.None };
+        var whole = await new Tuner().RunAsync(new PerfectExecutor(Score, capacity: 1), options);
+        var perfect = whole.Best.Number;
+        Assert.True(perfect >= 1, $"the seed must not make trial 0 perfect (it made trial {perfect})");
+
+        var executor = new PerfectExecutor(Score, capacity: 1);
+        var resumed = await new Tuner().RunAsync(executor, options with { Completed = [.. whole.Trials.Where(t => t.Number != perfect - 1)] });
+
+        Assert.Equal([perfect - 1], executor.Numbers);
+        Assert.Equal(whole.Trials.Select(Essence), resumed.Trials.Select(Essence));
+    }
+
     /// <summary>Every fold scores exactly the function's value, so a perfect configuration has a mean of exactly 1.</summary>
     private sealed class PerfectExecutor(Func<string, HyperParameters, double> score, int capacity) : ITrialExecutor
     {
         public int Capacity => capacity;
 
+        public List<int> Numbers { get; } = [];
+
         public async Task<TrialOutcome> RunAsync(TrialRequest trial, FoldCallback onFold, CancellationToken cancellationToken)
         {
+            lock (Numbers)
+            {
+                Numbers.Add(trial.Number);
+            }
+
             await Task.Yield();
             var scores = Enumerable.Repeat(score(trial.Algorithm, trial.Parameters), trial.Folds).ToList();
             for (var fold = 0; fold < scores.Count; fold++)
