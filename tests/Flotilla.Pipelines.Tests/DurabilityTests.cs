@@ -89,7 +89,8 @@ public sealed class DurabilityTests
             Assert.Equal(["gate", "echo", "after", "refuse"], e.Steps.Select(s => s.Name));
             if (n < 40)
             {
-                Assert.Equal(ExecutionStatus.Succeeded, e.Status);
+                Assert.True(e.Status == ExecutionStatus.Succeeded,
+                    $"execution {n} ended {e.Status}: {e.FailureReason}; steps: {string.Join("; ", e.Steps.Select(s => $"{s.Name} {s.Status} {s.FailureReason}"))}");
                 Assert.Equal([StepStatus.Succeeded, StepStatus.Succeeded, StepStatus.Succeeded, StepStatus.Skipped], e.Steps.Select(s => s.Status));
                 Assert.Contains($"n={n}\n", e.Steps[1].Log);
             }
