@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Flotilla.Fleet;
+using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Server.Hosting;
 using Orleans.Configuration;
@@ -46,13 +47,18 @@ internal static class EndpointApi
             }
             silo.AddFlotillaFleet();
         });
+        var autoscaler = builder.Configuration.GetSection(AutoscalerOptions.Section).Get<AutoscalerOptions>() ?? new AutoscalerOptions();
+        builder.Services.AddFlotillaAutoscaler(autoscaler,
+            flotilla.Shape == DeploymentShape.Cluster && flotilla.PostgresConnectionString is { Length: > 0 } postgres
+                ? new ClusterJoin(postgres, flotilla.DataDirectory, fleet.AdvertisedAddress)
+                : null);
         return builder;
     }
 
     public static IEndpointRouteBuilder MapEndpointApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/endpoint", async (FleetClient fleet, CancellationToken cancellationToken) =>
-            TypedResults.Ok(EndpointView.From(fleet.Aliases, await fleet.SilosAsync(cancellationToken))))
+        app.MapGet("/api/endpoint", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
+            TypedResults.Ok(EndpointView.From(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last)))
             .WithName("GetEndpoint")
             .WithSummary("The alias map, the instances, the models each holds, bytes used and cache counters.");
 
@@ -72,8 +78,9 @@ internal static class EndpointApi
             .WithName("PinDeployment")
             .WithSummary("Deploys one approved version of a group by hand (reason: manual); the model is loaded before the alias moves.");
 
-        app.MapGet("/metrics", async (FleetClient fleet, CancellationToken cancellationToken) =>
-            TypedResults.Text(PrometheusText.Write(fleet.Aliases, await fleet.SilosAsync(cancellationToken)), "text/plain; version=0.0.4; charset=utf-8"))
+        app.MapGet("/metrics", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
+            TypedResults.Text(PrometheusText.Write(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last),
+                "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("GetMetrics")
             .WithSummary("Fleet counters in the Prometheus text format.");
         return app;

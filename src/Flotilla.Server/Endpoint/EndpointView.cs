@@ -1,4 +1,5 @@
 using Flotilla.Fleet.Aliases;
+using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Fleet.Observability;
 
@@ -9,9 +10,10 @@ internal sealed record EndpointView(
     IReadOnlyList<AliasView> Aliases,
     IReadOnlyList<InstanceView> Instances,
     IReadOnlyList<ModelView> Models,
-    EndpointTotals Totals)
+    EndpointTotals Totals,
+    AutoscalerView? Autoscaler = null)
 {
-    public static EndpointView From(IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos)
+    public static EndpointView From(IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos, AutoscaleDecision? autoscaler = null)
     {
         var models = silos
             .SelectMany(s => s.Stats)
@@ -37,7 +39,8 @@ internal sealed record EndpointView(
                 models.Sum(m => m.Hits),
                 models.Sum(m => m.Misses),
                 models.Sum(m => m.Loads),
-                models.Sum(m => m.Evictions)));
+                models.Sum(m => m.Evictions)),
+            autoscaler is null ? null : new AutoscalerView(autoscaler.Current, autoscaler.Desired, autoscaler.RatePerInstance, autoscaler.Reason, autoscaler.At));
     }
 }
 
@@ -72,3 +75,6 @@ internal sealed record ModelView(
 }
 
 internal sealed record EndpointTotals(int Instances, int ModelsLoaded, long BytesInUse, long BudgetBytes, long Hits, long Misses, long Loads, long Evictions);
+
+/// <summary>The autoscaler's latest decision; absent when it is off or has not decided yet.</summary>
+internal sealed record AutoscalerView(int Current, int Desired, double RatePerInstance, string Reason, DateTimeOffset At);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Flotilla.Fleet.Aliases;
+using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Fleet.Observability;
 
@@ -9,7 +10,7 @@ namespace Flotilla.Server.Endpoint;
 /// <summary>The fleet's counters in the Prometheus text exposition format (version 0.0.4).</summary>
 internal static class PrometheusText
 {
-    public static string Write(IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos)
+    public static string Write(IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos, AutoscaleDecision? autoscaler = null)
     {
         var text = new StringBuilder();
         Family(text, "flotilla_fleet_instances", "gauge", "Silos in the fleet.");
@@ -25,6 +26,16 @@ internal static class PrometheusText
         foreach (var s in silos) Sample(text, "flotilla_fleet_invocations_total", Labels(("silo", s.Silo)), s.Stats.Sum(m => m.Invocations));
         Family(text, "flotilla_alias_version", "gauge", "Deployed version per group.");
         foreach (var a in aliases) Sample(text, "flotilla_alias_version", Labels(("group", a.Group), ("artifact", a.ArtifactSha256)), a.Version);
+
+        if (autoscaler is not null)
+        {
+            Family(text, "flotilla_autoscaler_current_instances", "gauge", "Instances the autoscaler counted at its latest decision.");
+            Sample(text, "flotilla_autoscaler_current_instances", "", autoscaler.Current);
+            Family(text, "flotilla_autoscaler_desired_instances", "gauge", "Instances the autoscaler wants at its latest decision.");
+            Sample(text, "flotilla_autoscaler_desired_instances", "", autoscaler.Desired);
+            Family(text, "flotilla_autoscaler_invocations_per_instance_per_second", "gauge", "Invocation rate per instance over the autoscaler's latest window.");
+            Sample(text, "flotilla_autoscaler_invocations_per_instance_per_second", "", autoscaler.RatePerInstance);
+        }
 
         var perModel = silos.SelectMany(s => s.Stats.Select(m => (s.Silo, Stats: m))).ToList();
         Counter(text, perModel, "flotilla_model_hits_total", "Invocations served by an already loaded model.", m => m.Hits);

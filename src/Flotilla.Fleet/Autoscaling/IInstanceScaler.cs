@@ -1,0 +1,14 @@
+namespace Flotilla.Fleet.Autoscaling;
+
+/// <summary>
+/// The seam between the autoscaler's decision and whatever runs instances (DESIGN.md: "local processes or
+/// Kubernetes replicas"): <see cref="LocalProcessScaler"/> starts and stops child servers.
+/// </summary>
+public interface IInstanceScaler
+{
+    /// <summary>
+    /// Moves the fleet from <paramref name="current"/> instances (members now) to <paramref name="desired"/>.
+    /// Returns once the change is requested; new instances join the cluster on their own.
+    /// </summary>
+    Task ScaleAsync(int current, int desired, CancellationToken cancellationToken);
+}
