@@ -41,14 +41,14 @@ public sealed class AutoscalerLoopTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_burst_of_invocations_starts_instances_and_a_lasting_lull_stops_the_newest_ones()
+    public async Task A_burst_of_invocations_starts_instances_and_a_lasting_lull_stops_the_newest_ones_down_to_the_minimum()
     {
         var options = new AutoscalerOptions
         {
             Enabled = true,
             TargetInvocationsPerInstancePerSecond = 10,
-            MinInstances = 1,
-            MaxInstances = 3,
+            MinInstances = 2,
+            MaxInstances = 4,
             Interval = TimeSpan.FromSeconds(1),
             ScaleInStabilisationWindow = TimeSpan.FromSeconds(5),
         };
@@ -59,29 +59,30 @@ public sealed class AutoscalerLoopTests : IAsyncLifetime
             _scaler, status, Microsoft.Extensions.Options.Options.Create(options), _time, NullLogger<Autoscaler>.Instance);
 
         await autoscaler.SampleAsync(CancellationToken.None);
-        Serve("silo-a", 25);
+        Serve("silo-a", 35);
         _time.Advance(options.Interval);
         await autoscaler.SampleAsync(CancellationToken.None);
 
-        Assert.Equal(3, status.Last!.Desired);
+        Assert.Equal(4, status.Last!.Desired);
         var started = _scaler.ChildProcessIds;
-        Assert.Equal(2, started.Count);
+        Assert.Equal(3, started.Count);
 
         // The children join; the burst is over.
         _silos["silo-b"] = new FleetMetrics();
         _silos["silo-c"] = new FleetMetrics();
+        _silos["silo-d"] = new FleetMetrics();
         for (var second = 1; second < 5; second++)
         {
             _time.Advance(options.Interval);
             await autoscaler.SampleAsync(CancellationToken.None);
-            Assert.Equal(3, status.Last.Desired);
+            Assert.Equal(4, status.Last.Desired);
             Assert.Equal(started, _scaler.ChildProcessIds);
         }
         _time.Advance(options.Interval);
         await autoscaler.SampleAsync(CancellationToken.None);
 
-        Assert.Equal(1, status.Last.Desired);
-        Assert.Empty(_scaler.ChildProcessIds);
+        Assert.Equal(2, status.Last.Desired);
+        Assert.Equal([started[0]], _scaler.ChildProcessIds);
     }
 
     private void Serve(string silo, int invocations)
