@@ -115,4 +115,29 @@ public sealed class StrategyTests
 
         Assert.Contains("Bowl.c", error.Message);
     }
+    [Fact]
+    public async Task Pruning_the_weaker_half_does_not_change_which_family_tpe_picks()
+    {
+        // The same scores, once as complete trials and once with the weaker half pruned after one fold at the same
+        // running mean: pruning removes work, not information, so the family choice must not move (it did when the
+        // spread behind the family choice counted complete trials only, and then piled trials onto the leader).
+        // Scores spread over [0.8, 0.9) in both families, Flat's a little lower: close enough for the choice to hinge
+        // on the spread.
+        var random = await new Tuner().RunAsync(new FunctionExecutor(FunctionExecutor.Known), Options(TuningStrategy.Random, 40, seed: 3));
+        var complete = random.Trials
+            .Select(t => 0.8 + (0.1 * (t.Number * 17 % 40) / 40) - (t.Algorithm == "Flat" ? 0.005 : 0))
+            .Zip(random.Trials, (score, t) => t with { FoldScores = [score, score], Mean = score })
+            .ToList();
+        var median = complete.Select(t => t.Mean!.Value).Order().ElementAt(20);
+        var pruned = complete
+            .Select(t => t.Mean < median ? t with { FoldScores = [t.Mean!.Value], Status = TrialStatus.Pruned } : t)
+            .ToList();
+        Assert.InRange(pruned.Count(t => t.Status == TrialStatus.Pruned), 15, 25);
+
+        var sampler = Sampling.Sampler.Create(TuningStrategy.Tpe, Spaces, 42, 200);
+        var unprunedFamilies = Enumerable.Range(40, 100).Select(n => sampler.Propose(n, complete).Algorithm).ToList();
+        var prunedFamilies = Enumerable.Range(40, 100).Select(n => sampler.Propose(n, pruned).Algorithm).ToList();
+
+        Assert.Equal(unprunedFamilies, prunedFamilies);
+    }
 }
