@@ -190,12 +190,47 @@ public sealed class TunerTests
         Assert.Equal(whole.Trials.Select(Essence), resumed.Trials.Select(Essence));
     }
 
+    [Fact]
+    public async Task A_perfect_trial_stops_the_running_trial_numbered_above_it_instead_of_waiting_for_it()
+    {
+        static double Score(string algorithm, HyperParameters p) => algorithm == "Flat" && p.GetString("mode", "") == "q" ? 1.0 : 0.5;
+        var options = Options(trials: 40, parallel: 2) with { Strategy = TuningStrategy.Random, Pruning = PruningMode.None };
+        var perfect = (await new Tuner().RunAsync(new PerfectExecutor(Score, capacity: 1), options)).Best.Number;
+
+        // Trial perfect + 1 would run until stopped; the perfect trial ends only once that one is running.
+        var slowStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var executor = new PerfectExecutor(Score, capacity: 2)
+        {
+            Before = async (number, ct) =>
+            {
+                if (number == perfect + 1)
+                {
+                    slowStarted.SetResult();
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                else if (number == perfect)
+                {
+                    await slowStarted.Task.WaitAsync(ct);
+                }
+            },
+        };
+        var result = await new Tuner().RunAsync(executor, options).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(perfect, result.Best.Number);
+        var stopped = Assert.Single(result.Trials, t => t.Number == perfect + 1);
+        Assert.Equal(TrialStatus.Pruned, stopped.Status);
+        Assert.Contains("scored the maximum", stopped.Reason);
+    }
+
     /// <summary>Every fold scores exactly the function's value, so a perfect configuration has a mean of exactly 1.</summary>
     private sealed class PerfectExecutor(Func<string, HyperParameters, double> score, int capacity) : ITrialExecutor
     {
         public int Capacity => capacity;
 
         public List<int> Numbers { get; } = [];
+
+        /// <summary>Awaited before the folds with the trial's number: lets a test hold a trial or make it run until stopped.</summary>
+        public Func<int, CancellationToken, Task>? Before { get; init; }
 
         public async Task<TrialOutcome> RunAsync(TrialRequest trial, FoldCallback onFold, CancellationToken cancellationToken)
         {
@@ -205,6 +240,11 @@ public sealed class TunerTests
             }
 
             await Task.Yield();
+            if (Before is not null)
+            {
+                await Before(trial.Number, cancellationToken);
+            }
+
             var scores = Enumerable.Repeat(score(trial.Algorithm, trial.Parameters), trial.Folds).ToList();
             for (var fold = 0; fold < scores.Count; fold++)
             {
