@@ -135,7 +135,9 @@ public sealed partial class ExecutionRunner(
                             skipped.Add(row);
                             changed = true;
                         }
-                        else if (dependencies[step.Name].All(d => rows[d].State == StepStatus.Succeeded))
+                        // A dependency counts as done once this loop has taken its outputs, not when its row says
+                        // Succeeded: the step's own task sets that row before the loop has seen the task finish.
+                        else if (dependencies[step.Name].All(outputs.ContainsKey))
                         {
                             var resolver = new ValueResolver(
                                 definition, ParseObject(execution.Parameters), outputs.ToDictionary(kv => kv.Key, kv => ParseObject(kv.Value)));
@@ -212,8 +214,8 @@ public sealed partial class ExecutionRunner(
         {
             var onTrue = (gate.IfTrue ?? []).Contains(step.Name);
             var onFalse = (gate.IfFalse ?? []).Contains(step.Name);
-            if ((onTrue || onFalse) && rows[gate.Name].State == StepStatus.Succeeded
-                && ParseObject(outputs[gate.Name])["result"]?.GetValue<bool>() is { } result
+            if ((onTrue || onFalse) && outputs.TryGetValue(gate.Name, out var gateOutputs)
+                && ParseObject(gateOutputs)["result"]?.GetValue<bool>() is { } result
                 && !((onTrue && result) || (onFalse && !result)))
             {
                 return $"skipped: condition '{gate.Name}' was {result.ToString().ToLowerInvariant()}";
