@@ -1,5 +1,4 @@
 using Flotilla.Learning.Artifacts;
-using Microsoft.ML;
 using Microsoft.ML.Trainers.LightGbm;
 
 namespace Flotilla.Learning.Algorithms;
@@ -44,7 +43,6 @@ internal sealed class LightGbm : Algorithm
     internal override Predictor FitEncoded(EncodedData data, HyperParameters hp, int seed, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var ml = new MLContext(seed);
         var boosting = Choice(hp, "boosting_type");
         var subsample = boosting == "goss" ? 1 : Number(hp, "subsample");
         BoosterParameterBase.OptionsBase booster = boosting switch
@@ -61,24 +59,13 @@ internal sealed class LightGbm : Algorithm
         booster.MinimumSplitGain = Number(hp, "min_split_gain");
         booster.L1Regularization = Number(hp, "reg_alpha");
         booster.L2Regularization = Number(hp, "reg_lambda");
-        var options = new LightGbmBinaryTrainer.Options
+        return MlNet.FitLightGbm(data, seed, new LightGbmBinaryTrainer.Options
         {
-            LabelColumnName = MlNet.Label,
-            FeatureColumnName = MlNet.Features,
             NumberOfIterations = Integer(hp, "n_estimators"),
             LearningRate = Number(hp, "learning_rate"),
             NumberOfLeaves = Integer(hp, "num_leaves"),
             MinimumExampleCountPerLeaf = Integer(hp, "min_child_samples"),
-            NumberOfThreads = 1,
-            // LightGBM's own default; ML.NET's 0.5 quarters every hessian, so min_child_weight would mean 4× more.
-            Sigmoid = 1,
-            Seed = seed,
-            Deterministic = true,
-            Silent = true,
-            Verbose = false,
             Booster = booster,
-        };
-        var model = ml.BinaryClassification.Trainers.LightGbm(options).Fit(data.DataView(false));
-        return MlNet.Extract(model.Model.SubModel.TrainedTreeEnsemble!, model.Model.Calibrator.Slope, model.Model.Calibrator.Offset);
+        });
     }
 }

@@ -2,6 +2,7 @@ using Flotilla.Learning.Artifacts;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
+using Microsoft.ML.Trainers.LightGbm;
 
 namespace Flotilla.Learning.Algorithms;
 
@@ -29,6 +30,25 @@ internal static class MlNet
         var definition = SchemaDefinition.Create(typeof(MlRow));
         definition[Features].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
         return Shared.Data.LoadFromEnumerable(rows, definition);
+    }
+
+    /// <summary>
+    /// Fits LightGBM with the settings every family shares: one thread (parallelism belongs to the trial
+    /// scheduler), deterministic and silent, LightGBM's own sigmoid. The caller sets the trees and the booster.
+    /// </summary>
+    public static TreeEnsemblePredictor FitLightGbm(EncodedData data, int seed, LightGbmBinaryTrainer.Options options)
+    {
+        options.LabelColumnName = Label;
+        options.FeatureColumnName = Features;
+        options.NumberOfThreads = 1;
+        // LightGBM's own default; ML.NET's 0.5 quarters every hessian, so min_child_weight would mean 4× more.
+        options.Sigmoid = 1;
+        options.Seed = seed;
+        options.Deterministic = true;
+        options.Silent = true;
+        options.Verbose = false;
+        var model = new MLContext(seed).BinaryClassification.Trainers.LightGbm(options).Fit(data.DataView(false));
+        return Extract(model.Model.SubModel.TrainedTreeEnsemble!, model.Model.Calibrator.Slope, model.Model.Calibrator.Offset);
     }
 
     /// <summary>Flattens an ML.NET tree ensemble; probability = 1 / (1 + exp(<paramref name="plattA"/>·raw + <paramref name="plattB"/>)).</summary>

@@ -48,7 +48,6 @@ internal sealed class XGBoost(BoostingEngine engine = BoostingEngine.LightGbmDep
     internal override Predictor FitEncoded(EncodedData data, HyperParameters hp, int seed, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var ml = new MLContext(seed);
         var depth = Integer(hp, "max_depth");
         if (engine == BoostingEngine.FastTree)
         {
@@ -70,26 +69,17 @@ internal sealed class XGBoost(BoostingEngine engine = BoostingEngine.LightGbmDep
                 Seed = seed,
                 FeatureSelectionSeed = seed,
             };
-            var model = ml.BinaryClassification.Trainers.FastTree(fastTree).Fit(data.DataView(false));
+            var model = new MLContext(seed).BinaryClassification.Trainers.FastTree(fastTree).Fit(data.DataView(false));
             return MlNet.Extract(model.Model.SubModel.TrainedTreeEnsemble!, model.Model.Calibrator.Slope, model.Model.Calibrator.Offset);
         }
 
         var sub = Number(hp, "subsample");
-        var options = new LightGbmBinaryTrainer.Options
+        return MlNet.FitLightGbm(data, seed, new LightGbmBinaryTrainer.Options
         {
-            LabelColumnName = MlNet.Label,
-            FeatureColumnName = MlNet.Features,
             NumberOfIterations = Integer(hp, "n_estimators"),
             LearningRate = Number(hp, "learning_rate"),
             NumberOfLeaves = 1 << depth,
             MinimumExampleCountPerLeaf = 1,
-            NumberOfThreads = 1,
-            // LightGBM's own default; ML.NET's 0.5 quarters every hessian, so min_child_weight would mean 4× more.
-            Sigmoid = 1,
-            Seed = seed,
-            Deterministic = true,
-            Silent = true,
-            Verbose = false,
             Booster = new GradientBooster.Options
             {
                 MaximumTreeDepth = depth,
@@ -101,8 +91,6 @@ internal sealed class XGBoost(BoostingEngine engine = BoostingEngine.LightGbmDep
                 L1Regularization = Number(hp, "reg_alpha"),
                 L2Regularization = Number(hp, "reg_lambda"),
             },
-        };
-        var lightGbm = ml.BinaryClassification.Trainers.LightGbm(options).Fit(data.DataView(false));
-        return MlNet.Extract(lightGbm.Model.SubModel.TrainedTreeEnsemble!, lightGbm.Model.Calibrator.Slope, lightGbm.Model.Calibrator.Offset);
+        });
     }
 }
