@@ -1,3 +1,4 @@
+using Flotilla.Testing;
 using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Deployments;
 using Flotilla.Fleet.Models;

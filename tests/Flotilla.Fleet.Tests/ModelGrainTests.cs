@@ -1,4 +1,5 @@
 using System.Text;
+using Flotilla.Testing;
 using Flotilla.Fleet.Models;
 using Flotilla.Fleet.Observability;
 using Flotilla.Learning.Artifacts;

@@ -1,3 +1,4 @@
+using Flotilla.Testing;
 using Flotilla.Fleet.Models;
 using Flotilla.Fleet.Observability;
 using Microsoft.Extensions.DependencyInjection;

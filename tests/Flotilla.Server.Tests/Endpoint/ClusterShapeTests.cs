@@ -32,7 +32,7 @@ public sealed class ClusterShapeTests
             (await first.Client.GetFromJsonAsync<JsonElement>("/api/endpoint")).GetProperty("instances").EnumerateArray()
                 .Count(i => i.GetProperty("error").ValueKind == JsonValueKind.Null) == 2,
             "the first server sees both instances answering");
-        var package = await DeployedModelServer.RegisterAsync(first.Services, Group, DeployedModelServer.TrainTinyModel(5), ApprovalStatus.Approved);
+        var package = await DeployedModelServer.RegisterAsync(first.Services, Group, TinyModels.Artifact(5), ApprovalStatus.Approved);
         await EventuallyAsync(() => Task.FromResult(
             first.Services.GetRequiredService<FleetClient>().TryResolve(Group, out var a) && a == package.Artifact.Sha256 &&
             second.Services.GetRequiredService<FleetClient>().TryResolve(Group, out var b) && b == package.Artifact.Sha256),

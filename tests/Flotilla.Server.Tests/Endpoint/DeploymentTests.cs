@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Flotilla.Testing;
 using Flotilla.Fleet;
 using Flotilla.Registry;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,8 +18,8 @@ public sealed class DeploymentTests
         await using var server = await RunningServer.StartAsync();
         var registry = server.Services.GetRequiredService<ModelRegistry>();
         var fleet = server.Services.GetRequiredService<FleetClient>();
-        var v1 = await DeployedModelServer.RegisterAsync(server.Services, Group, DeployedModelServer.TrainTinyModel(1), ApprovalStatus.Approved);
-        var v2 = await DeployedModelServer.RegisterAsync(server.Services, Group, DeployedModelServer.TrainTinyModel(2), ApprovalStatus.Approved);
+        var v1 = await DeployedModelServer.RegisterAsync(server.Services, Group, TinyModels.Artifact(1), ApprovalStatus.Approved);
+        var v2 = await DeployedModelServer.RegisterAsync(server.Services, Group, TinyModels.Artifact(2), ApprovalStatus.Approved);
         await DeployedAsync(fleet, v2.Artifact.Sha256);
 
         await registry.UpdateApprovalStatusAsync(v2.Id, ApprovalStatus.Rejected, "drift", "test", CancellationToken.None);

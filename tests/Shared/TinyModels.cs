@@ -5,7 +5,7 @@ using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Learning.Data;
 
-namespace Flotilla.Fleet.Tests;
+namespace Flotilla.Testing;
 
 /// <summary>
 /// Small real models, trained by the learning core on a generated table: two numbers and a colour, and a
