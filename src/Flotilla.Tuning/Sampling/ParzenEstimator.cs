@@ -47,7 +47,7 @@ internal sealed class ParzenEstimator
         for (var i = 0; i < n; i++)
         {
             _weights[i] /= total;
-            var mass = Phi((high - _mus[i]) / _sigmas[i]) - Phi((low - _mus[i]) / _sigmas[i]);
+            var mass = Normal.Cdf((high - _mus[i]) / _sigmas[i]) - Normal.Cdf((low - _mus[i]) / _sigmas[i]);
             _logNormalizers[i] = Math.Log(Math.Max(mass, 1e-12)) + Math.Log(_sigmas[i]) + (0.5 * Math.Log(2 * Math.PI));
         }
     }
@@ -60,18 +60,7 @@ internal sealed class ParzenEstimator
         {
         }
 
-        // Rejection from the untruncated normal: the centre is inside [low, high] and sigma is at most the width,
-        // so at least a third of the draws land inside; the clamp only guards against a pathological run.
-        for (var attempt = 0; attempt < 1000; attempt++)
-        {
-            var x = _mus[k] + (_sigmas[k] * StandardNormal(random));
-            if (x >= _low && x <= _high)
-            {
-                return x;
-            }
-        }
-
-        return Math.Clamp(_mus[k], _low, _high);
+        return Normal.SampleTruncated(_mus[k], _sigmas[k], _low, _high, random);
     }
 
     public double LogDensity(double x)
@@ -93,25 +82,5 @@ internal sealed class ParzenEstimator
         }
 
         return max + Math.Log(sum);
-    }
-
-    private static double StandardNormal(Random random)
-    {
-        // Box–Muller; 1 - NextDouble() is in (0, 1], so the log is finite.
-        var u1 = 1.0 - random.NextDouble();
-        var u2 = random.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
-    }
-
-    /// <summary>Standard normal CDF through erf (Abramowitz and Stegun 7.1.26, error below 1.5e-7).</summary>
-    private static double Phi(double z) => 0.5 * (1.0 + Erf(z / Math.Sqrt(2.0)));
-
-    private static double Erf(double x)
-    {
-        var sign = Math.Sign(x);
-        x = Math.Abs(x);
-        var t = 1.0 / (1.0 + (0.3275911 * x));
-        var y = 1.0 - ((((((1.061405429 * t) - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.Exp(-x * x);
-        return sign * y;
     }
 }

@@ -80,7 +80,7 @@ internal sealed class TpeSampler(IReadOnlyList<SearchSpace> spaces, int seed, in
 
             // A family whose trials were all pruned is judged by the best running mean it reached.
             top = double.IsNaN(top) ? own.Max(t => t.Mean ?? double.NegativeInfinity) : top;
-            var draw = top + (sigma / Math.Sqrt(own.Count) * StandardNormal(random));
+            var draw = top + (sigma / Math.Sqrt(own.Count) * Normal.Standard(random));
             if (draw > bestDraw)
             {
                 (best, bestDraw) = (f, draw);
@@ -88,13 +88,6 @@ internal sealed class TpeSampler(IReadOnlyList<SearchSpace> spaces, int seed, in
         }
 
         return best;
-    }
-
-    private static double StandardNormal(Random random)
-    {
-        var u1 = 1.0 - random.NextDouble();
-        var u2 = random.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
     /// <summary>Complete trials best first (ties: lower number), then pruned ones; the first gamma(n) are good.</summary>
