@@ -64,6 +64,51 @@ public sealed class BuiltInPipelineTests
         Assert.Equal(StepStatus.Skipped, execution.Steps.Single(s => s.Name == "Register").Status);
         Assert.Empty(await host.Registry.ListGroupsAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Warm_start_seeds_the_search_with_the_trials_behind_the_groups_registered_versions_of_the_same_scorer()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+        var cold = await host.RunAsync("multimodel", new { DatasetName = "bc", MaxTuningJobs = 12, CrossValidationFolds = 3, Algorithms = "LogisticRegression,NaiveBayes" });
+        var warm = await host.RunAsync("multimodel", new { DatasetName = "bc", MaxTuningJobs = 6, CrossValidationFolds = 3, Algorithms = "LogisticRegression,NaiveBayes", WarmStart = true });
+        var otherScorer = await host.RunAsync("multimodel", new { DatasetName = "bc", MaxTuningJobs = 2, CrossValidationFolds = 3, Algorithms = "NaiveBayes", WarmStart = true, CrossValidationScorer = "accuracy" });
+
+        Assert.True(cold.Status == ExecutionStatus.Succeeded, cold.FailureReason);
+        Assert.True(warm.Status == ExecutionStatus.Succeeded, warm.FailureReason);
+        Assert.Contains("warm start: 12 trials from version(s) 1 of multimodel-bc", warm.Steps.Single(s => s.Name == "Tune").Log);
+        Assert.Contains("warm start: multimodel-bc has no registered version tuned with accuracy on 3 folds; starting cold", otherScorer.Steps.Single(s => s.Name == "Tune").Log);
+
+        // Twelve earlier trials pass TPE's ten random start-up trials, so the warm run's first trial is a TPE
+        // proposal, not the seed's first random draw that the cold run began with.
+        var coldFirst = (await host.Executions.TrialsAsync(cold.Id, CancellationToken.None)).Single(t => t.Number == 0);
+        var warmFirst = (await host.Executions.TrialsAsync(warm.Id, CancellationToken.None)).Single(t => t.Number == 0);
+        Assert.NotEqual(coldFirst.Parameters!.ToJsonString(), warmFirst.Parameters!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task A_wall_clock_budget_ends_the_search_and_pruning_can_be_turned_off()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+
+        var execution = await host.RunAsync("multimodel", new
+        {
+            DatasetName = "bc",
+            MaxTuningJobs = 10000,
+            MaxTuningSeconds = 2,
+            TuningPruning = "None",
+            CrossValidationFolds = 3,
+            Algorithms = "LogisticRegression,NaiveBayes",
+        });
+
+        Assert.True(execution.Status == ExecutionStatus.Succeeded, execution.FailureReason);
+        var tune = execution.Steps.Single(s => s.Name == "Tune");
+        Assert.Contains("stopped by the wall-clock budget of 2 s", tune.Log);
+        var trials = await host.Executions.TrialsAsync(execution.Id, CancellationToken.None);
+        Assert.InRange(trials.Count, 10, 9999);
+        Assert.DoesNotContain(trials, t => t.Status == "Pruned");
+    }
 }
 
 public sealed class DatasetTests

@@ -27,7 +27,8 @@ public sealed class DefinitionTests(HostFixture fixture) : IClassFixture<HostFix
         Assert.Equal("multimodel", definition.Name);
         Assert.Equal(
             ["DatasetName", "StratifySplit", "TestSetSize", "RandomState", "CrossValidationScorer", "CrossValidationFolds",
-             "TuningStrategy", "MaxTuningJobs", "MaxTuningParallelJobs", "Algorithms", "MetricForRegistrationThreshold",
+             "TuningStrategy", "MaxTuningJobs", "MaxTuningParallelJobs", "TuningPruning", "MaxTuningSeconds", "WarmStart",
+             "Algorithms", "MetricForRegistrationThreshold",
              "MinThresholdForRegisterMetric", "RegisterModelApprovalStatus"],
             definition.Parameters.Select(p => p.Name));
         Assert.Same(definition.FindParameter("MinThresholdForRegisterMetric"), definition.FindParameter("MinThesholdForRegisterMetric"));

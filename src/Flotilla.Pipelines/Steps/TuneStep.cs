@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Flotilla.Learning.Data;
 using Flotilla.Pipelines.Execution;
+using Flotilla.Pipelines.Storage;
+using Flotilla.Registry;
 using Flotilla.Tuning;
 using ValueType = Flotilla.Pipelines.Definitions.ValueType;
 
@@ -12,9 +14,13 @@ namespace Flotilla.Pipelines.Steps;
 /// <summary>
 /// Joint search over the algorithm families on the train split. Each trial is persisted the moment it ends;
 /// when the step runs again after a crash, the trials already kept are handed to the tuner and not rerun.
+/// With <c>warmStart</c>, the trials behind the model group's latest registered versions seed the search.
 /// </summary>
-public sealed class TuneStep(TimeProvider time) : StepKind
+public sealed class TuneStep(TimeProvider time, ModelRegistry registry, ExecutionStore executions) : StepKind
 {
+    /// <summary>How many of the group's latest versions lend their trials to a warm start.</summary>
+    internal const int WarmStartVersions = 5;
+
     internal static readonly JsonSerializerOptions TrialJson = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter() },
@@ -33,6 +39,11 @@ public sealed class TuneStep(TimeProvider time) : StepKind
         new("parallelism", ValueType.Int, Required: false),
         new("algorithms", ValueType.List, Required: false),
         new("seed", ValueType.Int, Required: false),
+        new("pruning", ValueType.String, Required: false),
+        new("maxSeconds", ValueType.Float, Required: false),
+        new("warmStart", ValueType.Bool, Required: false),
+        new("dataset", ValueType.String, Required: false),
+        new("group", ValueType.String, Required: false),
     ];
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } =
@@ -41,6 +52,7 @@ public sealed class TuneStep(TimeProvider time) : StepKind
         new("bestParameters", ValueType.Json),
         new("bestScore", ValueType.Float),
         new("scorer", ValueType.String),
+        new("folds", ValueType.Int),
         new("trials", ValueType.Int),
     ];
 
@@ -51,6 +63,18 @@ public sealed class TuneStep(TimeProvider time) : StepKind
         if (!Enum.TryParse<TuningStrategy>(strategyText, ignoreCase: true, out var strategy))
         {
             throw new StepFailedException($"{context.Where}.inputs.strategy: '{strategyText}' is not one of {string.Join(", ", Enum.GetNames<TuningStrategy>())}.");
+        }
+
+        var pruningText = StepInputs.String(inputs, "pruning", nameof(PruningMode.Median));
+        if (!Enum.TryParse<PruningMode>(pruningText, ignoreCase: true, out var pruning))
+        {
+            throw new StepFailedException($"{context.Where}.inputs.pruning: '{pruningText}' is not one of {string.Join(", ", Enum.GetNames<PruningMode>())}.");
+        }
+
+        var maxSeconds = StepInputs.Double(inputs, "maxSeconds", 0);
+        if (maxSeconds < 0 || !double.IsFinite(maxSeconds))
+        {
+            throw new StepFailedException($"{context.Where}.inputs.maxSeconds: must be 0 (no budget) or a positive number of seconds (was {maxSeconds.ToString(CultureInfo.InvariantCulture)}).");
         }
 
         var completed = context.CompletedTrials
@@ -65,8 +89,14 @@ public sealed class TuneStep(TimeProvider time) : StepKind
             MaxParallelTrials = StepInputs.Int(inputs, "parallelism", 6),
             Algorithms = StepInputs.List(inputs, "algorithms"),
             Seed = StepInputs.Int(inputs, "seed", 42),
+            Pruning = pruning,
+            WallClockBudget = maxSeconds > 0 ? TimeSpan.FromSeconds(maxSeconds) : null,
             Completed = completed,
         };
+        if (StepInputs.Bool(inputs, "warmStart", false))
+        {
+            options = options with { WarmStart = await WarmStartTrialsAsync(context, options, cancellationToken) };
+        }
 
         Table train;
         try
@@ -110,7 +140,7 @@ public sealed class TuneStep(TimeProvider time) : StepKind
 
         var best = result.Best;
         context.Log.Line(string.Create(CultureInfo.InvariantCulture,
-            $"best: trial {best.Number} {best.Algorithm} ({best.Parameters}) {options.Scorer} {best.Mean:0.####}; {result.Trials.Count} trials, {result.Pruned} pruned, {result.Failed} failed, parallelism {result.EffectiveParallelism}, {result.WallTime.TotalSeconds:0.#} s"));
+            $"best: trial {best.Number} {best.Algorithm} ({best.Parameters}) {options.Scorer} {best.Mean:0.####}; {result.Trials.Count} trials, {result.Pruned} pruned, {result.Failed} failed, parallelism {result.EffectiveParallelism}, {result.WallTime.TotalSeconds:0.#} s{(result.BudgetExhausted ? $"; stopped by the wall-clock budget of {maxSeconds} s" : "")}"));
         return new JsonObject
         {
             ["bestAlgorithm"] = best.Algorithm,
@@ -118,11 +148,53 @@ public sealed class TuneStep(TimeProvider time) : StepKind
             ["bestScore"] = best.Mean,
             ["bestTrial"] = best.Number,
             ["scorer"] = options.Scorer,
+            ["folds"] = options.Folds,
             ["trials"] = result.Trials.Count,
             ["pruned"] = result.Pruned,
             ["failed"] = result.Failed,
         };
     }
+
+    /// <summary>
+    /// The trials of the Tune steps behind the group's latest <see cref="WarmStartVersions"/> registered versions,
+    /// newest first, that scored with the same scorer on the same number of folds (other scores are not comparable).
+    /// The group is the <c>group</c> input, or <c>&lt;pipeline&gt;-&lt;dataset&gt;</c> as the Register step names it.
+    /// </summary>
+    private async Task<IReadOnlyList<TrialRecord>> WarmStartTrialsAsync(StepContext context, TuningOptions options, CancellationToken cancellationToken)
+    {
+        var inputs = context.Inputs;
+        var group = inputs["group"] is not null
+            ? StepInputs.String(inputs, "group")
+            : inputs["dataset"] is not null
+                ? ModelRegistry.GroupName(context.Pipeline.Name, StepInputs.String(inputs, "dataset"))
+                : throw new StepFailedException($"{context.Where}.inputs.warmStart: name the model group to warm-start from with the 'group' or 'dataset' input.");
+        var packages = (await registry.ListPackagesAsync(group, null, PackageSort.Version, cancellationToken))
+            .Where(p => p.Lineage.ExecutionId is not null && p.Lineage.ExecutionId != context.ExecutionId)
+            .Take(WarmStartVersions)
+            .ToList();
+        var trials = new List<TrialRecord>();
+        var used = new List<long>();
+        foreach (var package in packages)
+        {
+            var earlier = await executions.GetAsync(package.Lineage.ExecutionId!, cancellationToken);
+            var tunes = earlier?.Steps.Where(s => s.Type == Type && s.Status == StepStatus.Succeeded && Comparable(s.Outputs, options)) ?? [];
+            foreach (var tune in tunes)
+            {
+                var kept = await executions.GetTrialsAsync(earlier!.Id, tune.Name, cancellationToken);
+                trials.AddRange(kept.Select(t => JsonSerializer.Deserialize<TrialRecord>(t.Data, TrialJson)!));
+                used.Add(package.Version);
+            }
+        }
+
+        context.Log.Line(trials.Count > 0
+            ? $"warm start: {trials.Count} trials from version(s) {string.Join(", ", used.Distinct())} of {group}"
+            : $"warm start: {group} has no registered version tuned with {options.Scorer} on {options.Folds} folds; starting cold");
+        return trials;
+    }
+
+    private static bool Comparable(JsonObject? outputs, TuningOptions options) =>
+        outputs?["scorer"]?.GetValue<string>() == options.Scorer
+        && outputs["folds"] is JsonValue folds && folds.TryGetValue<int>(out var n) && n == options.Folds;
 
     internal static ExecutionTrial ToExecutionTrial(string step, TrialRecord t) => new(
         step, t.Number, t.Algorithm, JsonSerializer.SerializeToNode(t.Parameters), t.FoldScores, t.Mean,
