@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Flotilla.Learning.Artifacts;
 
 namespace Flotilla.Learning.Algorithms;
@@ -95,8 +96,7 @@ internal sealed class NeuralNet : Algorithm
             var d = _sizes[0];
             var random = new Random(seed + 1);
             var rows = Enumerable.Range(0, y.Length).ToArray();
-            var activations = _sizes.Select(s => new float[s]).ToArray();
-            var deltas = _sizes.Select(s => new float[s]).ToArray();
+            var batch = new Batch(_sizes, Math.Min(BatchSize, rows.Length));
             var gradW = Weights.Select(w => new float[w.Length]).ToArray();
             var gradB = Biases.Select(b => new float[b.Length]).ToArray();
             var mW = Weights.Select(w => new float[w.Length]).ToArray();
@@ -114,25 +114,11 @@ internal sealed class NeuralNet : Algorithm
                 var epochLoss = 0.0;
                 for (var start = 0; start < rows.Length; start += BatchSize)
                 {
-                    var batch = rows.AsSpan(start, Math.Min(BatchSize, rows.Length - start));
-                    foreach (var g in gradW)
-                    {
-                        Array.Clear(g);
-                    }
-
-                    foreach (var g in gradB)
-                    {
-                        Array.Clear(g);
-                    }
-
-                    foreach (var row in batch)
-                    {
-                        x.AsSpan(row * d, d).CopyTo(activations[0]);
-                        var p = Forward(activations);
-                        epochLoss += CrossEntropy(p, y[row]);
-                        deltas[Layers][0] = (float)(p - (y[row] ? 1 : 0));
-                        Backward(activations, deltas, gradW, gradB);
-                    }
+                    var members = rows.AsSpan(start, Math.Min(BatchSize, rows.Length - start));
+                    batch.Load(x, d, y, members);
+                    Forward(batch);
+                    epochLoss += batch.OutputLossAndDelta();
+                    Backward(batch, gradW, gradB);
 
                     // scikit-learn adds alpha/2·‖W‖² per batch to the batch's summed loss.
                     foreach (var w in Weights)
@@ -141,7 +127,7 @@ internal sealed class NeuralNet : Algorithm
                     }
 
                     step++;
-                    var scale = 1f / batch.Length;
+                    var scale = 1f / members.Length;
                     var correction1 = 1 - Math.Pow(beta1, step);
                     var correction2 = 1 - Math.Pow(beta2, step);
                     var rate = (float)(learningRate * Math.Sqrt(correction2) / correction1);
@@ -181,87 +167,147 @@ internal sealed class NeuralNet : Algorithm
             }
         }
 
-        /// <summary>Log loss of one row, clipped as scikit-learn does so a saturated output stays finite.</summary>
-        private static double CrossEntropy(double p, bool positive)
+        /// <summary>Fills every layer's activations for the batch; the last holds the output probabilities.</summary>
+        private void Forward(Batch batch)
         {
-            p = Math.Clamp(p, 1e-15, 1 - 1e-15);
-            return positive ? -Math.Log(p) : -Math.Log(1 - p);
-        }
-
-        /// <summary>Fills activations[1..] from activations[0]; returns the output probability.</summary>
-        private double Forward(float[][] activations)
-        {
+            var n = batch.Count;
             for (var l = 0; l < Layers; l++)
             {
-                MlpPredictor.Layer(Weights[l], Biases[l], activations[l], activations[l + 1]);
-                if (l < Layers - 1)
-                {
-                    MlpPredictor.Activate(activations[l + 1], Relu);
-                }
-            }
-
-            return Predictor.Sigmoid(activations[Layers][0]);
-        }
-
-        /// <summary>Accumulates the gradients of one row, its output delta already in deltas[Layers].</summary>
-        private void Backward(float[][] activations, float[][] deltas, float[][] gradW, float[][] gradB)
-        {
-            for (var l = Layers - 1; l >= 0; l--)
-            {
                 var (inputs, outputs) = (_sizes[l], _sizes[l + 1]);
-                var delta = deltas[l + 1];
-                var a = activations[l];
-                var w = Weights[l];
-                TensorPrimitives.Add(gradB[l], delta, gradB[l]);
-                if (outputs == 1)
+                var z = batch.Activations(l + 1);
+                for (var r = 0; r < n; r++)
                 {
-                    TensorPrimitives.MultiplyAdd(a, delta[0], gradW[l], gradW[l]);
-                    if (l > 0)
-                    {
-                        TensorPrimitives.Multiply(w, delta[0], deltas[l]);
-                    }
+                    Biases[l].CopyTo(z.Slice(r * outputs, outputs));
+                }
+
+                Gemm.Multiply(batch.Activations(l), Weights[l], z, n, inputs, outputs, accumulate: true);
+                if (l < Layers - 1 && Relu)
+                {
+                    TensorPrimitives.Max(z, 0f, z);
                 }
                 else
                 {
-                    for (var i = 0; i < inputs; i++)
-                    {
-                        var row = gradW[l].AsSpan(i * outputs, outputs);
-                        if (a[i] != 0)
-                        {
-                            TensorPrimitives.MultiplyAdd(delta, a[i], row, row);
-                        }
-
-                        if (l > 0)
-                        {
-                            deltas[l][i] = TensorPrimitives.Dot(w.AsSpan(i * outputs, outputs), delta);
-                        }
-                    }
+                    TensorPrimitives.Sigmoid(z, z);
                 }
+            }
+        }
 
+        /// <summary>Each parameter's gradient summed over the batch, the output deltas already in place.</summary>
+        private void Backward(Batch batch, float[][] gradW, float[][] gradB)
+        {
+            var n = batch.Count;
+            for (var l = Layers - 1; l >= 0; l--)
+            {
+                var (inputs, outputs) = (_sizes[l], _sizes[l + 1]);
+                var delta = batch.Deltas(l + 1);
+                var a = batch.Activations(l);
+                // db = 1ᵀ·Δ (the column sums), dW = Aᵀ·Δ.
+                Gemm.Multiply(batch.Ones, delta, gradB[l], 1, n, outputs, accumulate: false);
+                Gemm.Multiply(a, delta, gradW[l], inputs, n, outputs, accumulate: false, transposeA: true);
                 if (l == 0)
                 {
                     continue;
                 }
 
-                var previous = deltas[l];
+                // Δ of the layer below = Δ·Wᵀ times the derivative of its activation, written through its output a:
+                // 1[a > 0] for relu, a(1 - a) for the logistic.
+                var previous = batch.Deltas(l);
+                Gemm.Multiply(delta, batch.Transpose(Weights[l], inputs, outputs), previous, n, outputs, inputs, accumulate: false);
                 if (Relu)
                 {
-                    for (var i = 0; i < inputs; i++)
-                    {
-                        if (a[i] <= 0)
-                        {
-                            previous[i] = 0;
-                        }
-                    }
+                    ReluSlope(a, previous);
                 }
                 else
                 {
-                    for (var i = 0; i < inputs; i++)
-                    {
-                        previous[i] *= a[i] * (1 - a[i]);
-                    }
+                    var slope = batch.Scratch(a.Length);
+                    TensorPrimitives.Multiply(a, a, slope);
+                    TensorPrimitives.Subtract(a, slope, slope);
+                    TensorPrimitives.Multiply(previous, slope, previous);
                 }
             }
+        }
+    }
+
+    /// <summary>delta[i] = 0 where the relu's output a[i] is 0: its slope there.</summary>
+    private static void ReluSlope(ReadOnlySpan<float> a, Span<float> delta)
+    {
+        var i = 0;
+        for (; i + Vector256<float>.Count <= a.Length; i += Vector256<float>.Count)
+        {
+            var active = Vector256.GreaterThan(Vector256.Create(a.Slice(i, Vector256<float>.Count)), Vector256<float>.Zero);
+            Vector256.ConditionalSelect(active, Vector256.Create((ReadOnlySpan<float>)delta.Slice(i, Vector256<float>.Count)), Vector256<float>.Zero)
+                .CopyTo(delta.Slice(i, Vector256<float>.Count));
+        }
+
+        for (; i < a.Length; i++)
+        {
+            if (a[i] <= 0)
+            {
+                delta[i] = 0;
+            }
+        }
+    }
+
+    /// <summary>A mini-batch, row-major per layer (row r of layer l holds its units' values for the batch's row r), and the buffers its products need.</summary>
+    private sealed class Batch(int[] sizes, int capacity)
+    {
+        private readonly float[][] _activations = [.. sizes.Select(s => new float[s * capacity])];
+        private readonly float[][] _deltas = [.. sizes.Select(s => new float[s * capacity])];
+        private readonly float[] _targets = new float[capacity];
+        private readonly float[] _transposed = new float[Enumerable.Range(0, sizes.Length - 1).Max(l => sizes[l] * sizes[l + 1])];
+        private readonly float[] _ones = Enumerable.Repeat(1f, capacity).ToArray();
+        private readonly float[] _scratch = new float[sizes.Max() * capacity];
+
+        public int Count { get; private set; }
+
+        public Span<float> Activations(int layer) => _activations[layer].AsSpan(0, Count * sizes[layer]);
+
+        public Span<float> Deltas(int layer) => _deltas[layer].AsSpan(0, Count * sizes[layer]);
+
+        public Span<float> Scratch(int length) => _scratch.AsSpan(0, length);
+
+        public ReadOnlySpan<float> Ones => _ones.AsSpan(0, Count);
+
+        /// <summary>The transpose of a rows×columns weight matrix, in a buffer reused by the next call.</summary>
+        public ReadOnlySpan<float> Transpose(ReadOnlySpan<float> matrix, int rows, int columns)
+        {
+            var result = _transposed.AsSpan(0, rows * columns);
+            for (var r = 0; r < rows; r++)
+            {
+                for (var c = 0; c < columns; c++)
+                {
+                    result[(c * rows) + r] = matrix[(r * columns) + c];
+                }
+            }
+
+            return result;
+        }
+
+        /// <summary>Copies the members' standardized rows and labels in.</summary>
+        public void Load(float[] x, int width, bool[] y, ReadOnlySpan<int> members)
+        {
+            Count = members.Length;
+            for (var r = 0; r < members.Length; r++)
+            {
+                x.AsSpan(members[r] * width, width).CopyTo(_activations[0].AsSpan(r * width));
+                _targets[r] = y[members[r]] ? 1 : 0;
+            }
+        }
+
+        /// <summary>Sets the output deltas p - y and returns the batch's summed log loss, clipped as scikit-learn does.</summary>
+        public double OutputLossAndDelta()
+        {
+            var output = sizes.Length - 1;
+            var p = Activations(output);
+            var loss = 0.0;
+            for (var r = 0; r < Count; r++)
+            {
+                var q = Math.Clamp((double)p[r], 1e-15, 1 - 1e-15);
+                loss -= _targets[r] == 1 ? Math.Log(q) : Math.Log(1 - q);
+            }
+
+            TensorPrimitives.Subtract(p, _targets.AsSpan(0, Count), Deltas(output));
+            return loss;
         }
     }
 }
