@@ -53,6 +53,33 @@ public sealed class ClusterShapeTests
         Assert.Equal(4, model.GetProperty("invocations").GetInt64());
     }
 
+    [Fact]
+    public async Task The_autoscalers_latest_decision_is_shown_by_the_endpoint_view_and_the_metrics()
+    {
+        var postgres = await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("autoscaler");
+        // MaxInstances 1: the loop runs and decides, but never has a reason to start another process.
+        await using var server = await RunningServer.StartAsync(
+            "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={postgres}",
+            $"--Flotilla:DataDirectory={Directory.CreateTempSubdirectory("flotilla-autoscaler-").FullName}",
+            $"--Flotilla:Fleet:ClusterId=test-{Guid.NewGuid():N}", $"--Flotilla:Fleet:SiloPort={FreePort()}", "--Flotilla:Fleet:GatewayPort=0",
+            "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1",
+            "--Flotilla:Fleet:Autoscaler:Enabled=true", "--Flotilla:Fleet:Autoscaler:Interval=00:00:00.2",
+            "--Flotilla:Fleet:Autoscaler:MinInstances=1", "--Flotilla:Fleet:Autoscaler:MaxInstances=1");
+
+        JsonElement autoscaler = default;
+        await EventuallyAsync(async () =>
+        {
+            autoscaler = (await server.Client.GetFromJsonAsync<JsonElement>("/api/endpoint")).GetProperty("autoscaler");
+            return autoscaler.ValueKind == JsonValueKind.Object;
+        }, "the endpoint view carries an autoscaler decision");
+
+        Assert.Equal(1, autoscaler.GetProperty("current").GetInt32());
+        Assert.Equal(1, autoscaler.GetProperty("desired").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(autoscaler.GetProperty("reason").GetString()));
+        var metrics = await server.Client.GetStringAsync("/metrics");
+        Assert.Contains("flotilla_autoscaler_current_instances 1", metrics);
+    }
+
     private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
