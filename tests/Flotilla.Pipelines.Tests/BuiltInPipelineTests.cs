@@ -31,6 +31,9 @@ public sealed class BuiltInPipelineTests
         Assert.Equal(1, register.Outputs!["version"]!.GetValue<long>());
         Assert.Equal(2, second.Steps.Single(s => s.Name == "Register").Outputs!["version"]!.GetValue<long>());
         Assert.Equal(first.Id, second.Steps.Single(s => s.Name == "Preprocess").CachedFrom);
+        var tune = first.Steps.Single(s => s.Name == "Tune");
+        Assert.Equal(Math.Min(2, Environment.ProcessorCount), tune.Outputs!["parallelism"]!.GetValue<int>());
+        Assert.Equal(2, tune.Outputs["requestedParallelism"]!.GetValue<int>());
         Assert.Equal(StepStatus.Skipped, first.Steps.Single(s => s.Name == "MetricBelowThreshold").Status);
 
         var package = await host.Registry.GetPackageAsync(register.Outputs["packageId"]!.GetValue<string>(), CancellationToken.None);

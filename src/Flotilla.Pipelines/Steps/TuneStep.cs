@@ -113,13 +113,18 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         {
             context.Log.Line($"resuming: {completed.Count} of {options.MaxTrials} trials were already completed and are kept");
         }
-        context.Log.Line($"tuning {string.Join(", ", options.Algorithms ?? ["all families"])} with {options.Strategy}, {options.MaxTrials} trials, {options.Folds} folds, scorer {options.Scorer}");
+        var executor = new InProcessTrialExecutor(train);
+        var parallelism = Math.Min(options.MaxParallelTrials, executor.Capacity);
+        context.Log.Line($"tuning {string.Join(", ", options.Algorithms ?? ["all families"])} with {options.Strategy}, {options.MaxTrials} trials, {options.Folds} folds, scorer {options.Scorer}, pruning {options.Pruning}");
+        context.Log.Line(parallelism < options.MaxParallelTrials
+            ? $"{parallelism} trials at once: MaxTuningParallelJobs {options.MaxParallelTrials} is capped by this machine's {executor.Capacity} cores (proposals still follow {options.MaxParallelTrials}, so the result does not depend on the machine)"
+            : $"{parallelism} trials at once");
 
         TuningResult result;
         try
         {
             result = await new Tuner(time).RunAsync(
-                new InProcessTrialExecutor(train),
+                executor,
                 options,
                 async (e, ct) =>
                 {
@@ -152,6 +157,8 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             ["trials"] = result.Trials.Count,
             ["pruned"] = result.Pruned,
             ["failed"] = result.Failed,
+            ["parallelism"] = result.EffectiveParallelism,
+            ["requestedParallelism"] = result.RequestedParallelism,
         };
     }
 
