@@ -56,6 +56,9 @@ public sealed class FleetClient(
     public Task<IReadOnlyList<DeploymentRecord>> HistoryAsync(string group, CancellationToken cancellationToken) =>
         store.HistoryAsync(group, cancellationToken);
 
+    public Task<IReadOnlyList<DeploymentFailure>> FailuresAsync(string group, CancellationToken cancellationToken) =>
+        store.FailuresAsync(group, cancellationToken);
+
     /// <summary>Pins <paramref name="group"/> to one of its approved versions (reason: manual).</summary>
     public Task<DeploymentOutcome> DeployManuallyAsync(string group, int version) =>
         grains.GetGrain<IDeploymentGrain>(group).PinAsync(version);

@@ -40,6 +40,31 @@ public sealed class DeployerTests
     }
 
     [Fact]
+    public async Task A_version_whose_model_will_not_load_is_recorded_as_a_failed_deployment_and_the_alias_stays()
+    {
+        await using var fleet = await FleetCluster.StartAsync();
+        var v1 = await fleet.RegisterAsync(Group, TinyModels.Artifact(1));
+        await ApproveAsync(fleet, v1);
+        await DeployedAsync(fleet, 1);
+        var v2 = await fleet.RegisterAsync(Group, TinyModels.Artifact(2));
+        var path = Path.Combine(fleet.DataDirectory, "artifacts", "sha256", v2.Artifact.Sha256[..2], v2.Artifact.Sha256);
+        File.SetAttributes(path, FileAttributes.Normal);
+        await File.WriteAllBytesAsync(path, TinyModels.Artifact(3));
+
+        await ApproveAsync(fleet, v2);
+
+        var store = fleet.Silo(0).GetRequiredService<AliasStore>();
+        DeploymentFailure? failure = null;
+        await FleetCluster.EventuallyAsync(async () =>
+            (failure = (await store.FailuresAsync(Group, CancellationToken.None)).SingleOrDefault()) is not null,
+            "the failed deployment of v2 is recorded");
+        Assert.Equal((v2.Id, 2, DeploymentReason.Approval), (failure!.PackageId, failure.Version, failure.Reason));
+        Assert.Contains("SHA-256", failure.Error);
+        Assert.True(fleet.AliasCacheOf(0).TryGet(Group, out var serving) && serving.Version == 1, "v1 keeps serving");
+        Assert.Single(await store.HistoryAsync(Group, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Repeated_and_out_of_order_approvals_keep_the_latest_approved_version()
     {
         await using var fleet = await FleetCluster.StartAsync();

@@ -34,6 +34,17 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
                 end_reason TEXT,
                 PRIMARY KEY (group_name, sequence))
             """),
+        new(Component, 2, """
+            CREATE TABLE IF NOT EXISTS fleet_deployment_failures (
+                group_name TEXT NOT NULL,
+                at_ms BIGINT NOT NULL,
+                package_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                artifact_sha256 TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                error TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS fleet_deployment_failures_group ON fleet_deployment_failures (group_name, at_ms)
+            """),
     ];
 
     public async Task<IReadOnlyList<Deployment>> ListAsync(CancellationToken cancellationToken)
@@ -63,6 +74,34 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
             FROM fleet_deployments WHERE group_name = @group ORDER BY sequence
             """, new { group }, cancellationToken: cancellationToken));
         return [.. rows.Select(r => r.ToRecord())];
+    }
+
+    /// <summary>The attempts to deploy a version of <paramref name="group"/> that failed (the alias stayed where it was), oldest first.</summary>
+    public async Task<IReadOnlyList<DeploymentFailure>> FailuresAsync(string group, CancellationToken cancellationToken)
+    {
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<FailureRow>(new CommandDefinition(
+            """
+            SELECT group_name, at_ms, package_id, version, artifact_sha256, reason, error
+            FROM fleet_deployment_failures WHERE group_name = @group ORDER BY at_ms
+            """, new { group }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToFailure())];
+    }
+
+    /// <summary>Records that <paramref name="version"/> of <paramref name="group"/> could not be deployed, and why.</summary>
+    public async Task<DeploymentFailure> RecordFailureAsync(
+        string group, string packageId, int version, string artifactSha256, DeploymentReason reason, string error, CancellationToken cancellationToken)
+    {
+        var failure = new DeploymentFailure(group, packageId, version, artifactSha256, reason, time.GetUtcNow(), error);
+        await using var connection = await store.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO fleet_deployment_failures (group_name, at_ms, package_id, version, artifact_sha256, reason, error)
+            VALUES (@group, @at, @packageId, @version, @artifactSha256, @reasonText, @error)
+            """,
+            new { group, at = failure.At.ToUnixTimeMilliseconds(), packageId, version = (long)version, artifactSha256, reasonText = reason.ToString(), error },
+            cancellationToken: cancellationToken));
+        return failure;
     }
 
     /// <summary>
@@ -117,6 +156,20 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
 
         public Deployment ToDeployment() =>
             new(GroupName, PackageId, (int)Version, ArtifactSha256, DateTimeOffset.FromUnixTimeMilliseconds(DeployedMs), Revision);
+    }
+
+    private sealed class FailureRow
+    {
+        public string GroupName { get; set; } = "";
+        public long AtMs { get; set; }
+        public string PackageId { get; set; } = "";
+        public long Version { get; set; }
+        public string ArtifactSha256 { get; set; } = "";
+        public string Reason { get; set; } = "";
+        public string Error { get; set; } = "";
+
+        public DeploymentFailure ToFailure() => new(
+            GroupName, PackageId, (int)Version, ArtifactSha256, Enum.Parse<DeploymentReason>(Reason), DateTimeOffset.FromUnixTimeMilliseconds(AtMs), Error);
     }
 
     private sealed class HistoryRow

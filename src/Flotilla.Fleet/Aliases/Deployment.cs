@@ -38,3 +38,14 @@ public sealed record DeploymentRecord(
     [property: Id(6)] DateTimeOffset From,
     [property: Id(7)] DateTimeOffset? To,
     [property: Id(8)] DeploymentReason? EndReason);
+
+/// <summary>An attempt to deploy a version that failed (its model would not load), so the alias stayed where it was.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DeploymentFailure(
+    [property: Id(0)] string Group,
+    [property: Id(1)] string PackageId,
+    [property: Id(2)] int Version,
+    [property: Id(3)] string ArtifactSha256,
+    [property: Id(4)] DeploymentReason Reason,
+    [property: Id(5)] DateTimeOffset At,
+    [property: Id(6)] string Error);

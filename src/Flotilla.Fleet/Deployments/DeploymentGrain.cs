@@ -101,6 +101,7 @@ internal sealed partial class DeploymentGrain(
             if (!warm.Loaded)
             {
                 LogNotDeployed(_group, target.Version, warm.Error!);
+                await store.RecordFailureAsync(_group, target.Id, (int)target.Version, target.Artifact.Sha256, reason, warm.Error!, CancellationToken.None);
                 return new DeploymentOutcome(false, false, false,
                     $"Version {target.Version} of '{_group}' was not deployed: {warm.Error}", _current);
             }

@@ -67,6 +67,11 @@ internal static class EndpointApi
             .WithName("GetDeployments")
             .WithSummary("Which version served a group from when to when, and why (approval, rejection, manual).");
 
+        app.MapGet("/api/registry/groups/{group}/deployments/failures", async (string group, FleetClient fleet, CancellationToken cancellationToken) =>
+            TypedResults.Ok(await fleet.FailuresAsync(group, cancellationToken)))
+            .WithName("GetDeploymentFailures")
+            .WithSummary("Attempts to deploy a version of the group that failed (its model would not load), with the reason; the alias stayed where it was.");
+
         app.MapPut("/api/endpoint/aliases/{group}", async Task<IResult> (string group, PinRequest request, FleetClient fleet) =>
         {
             var outcome = await fleet.DeployManuallyAsync(group, request.Version);

@@ -37,6 +37,42 @@ public sealed class DeploymentTests
         Assert.Equal(HttpStatusCode.OK, invoked.StatusCode);
     }
 
+    [Fact]
+    public async Task A_pin_to_a_version_whose_model_will_not_load_is_refused_and_served_as_a_failed_deployment()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var v1 = await DeployedModelServer.RegisterAsync(server.Services, Group, TinyModels.Artifact(1), ApprovalStatus.Approved);
+        await DeployedAsync(server.Services.GetRequiredService<FleetClient>(), v1.Artifact.Sha256);
+        var v2 = await DeployedModelServer.RegisterAsync(server.Services, Group, TinyModels.Artifact(2), ApprovalStatus.PendingManualApproval);
+        var path = Path.Combine(server.DataDirectory, "artifacts", "sha256", v2.Artifact.Sha256[..2], v2.Artifact.Sha256);
+        File.SetAttributes(path, FileAttributes.Normal);
+        await File.WriteAllBytesAsync(path, TinyModels.Artifact(3));
+        await server.Services.GetRequiredService<ModelRegistry>().UpdateApprovalStatusAsync(v2.Id, ApprovalStatus.Approved, null, "test", CancellationToken.None);
+
+        JsonElement failures = default;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(50);
+            failures = await server.Client.GetFromJsonAsync<JsonElement>($"/api/registry/groups/{Group}/deployments/failures");
+            Assert.True(DateTime.UtcNow < deadline, "the approval's failed deployment was not recorded within 30 s");
+        }
+        while (failures.GetArrayLength() == 0);
+        var pin = await server.Client.PutAsJsonAsync($"/api/endpoint/aliases/{Group}", new { version = 2 });
+        failures = await server.Client.GetFromJsonAsync<JsonElement>($"/api/registry/groups/{Group}/deployments/failures");
+
+        Assert.Equal(HttpStatusCode.Conflict, pin.StatusCode);
+        Assert.Contains("was not deployed", await pin.Content.ReadAsStringAsync());
+        Assert.Equal(["Approval", "Manual"], failures.EnumerateArray().Select(f => f.GetProperty("reason").GetString()));
+        Assert.All(failures.EnumerateArray(), f =>
+        {
+            Assert.Equal(2, f.GetProperty("version").GetInt32());
+            Assert.Contains("SHA-256", f.GetProperty("error").GetString());
+        });
+        var invoked = await server.Client.PostAsync($"/models/{Group}/invocations", new StringContent("7.5,6.0,red"));
+        Assert.Equal(HttpStatusCode.OK, invoked.StatusCode);
+    }
+
     private static async Task DeployedAsync(FleetClient fleet, string sha256)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);

@@ -75,14 +75,43 @@ public sealed class RegistryPageTests(RunningServer server, BrowserSession brows
         Assert.Empty(errors);
     }
 
+    [Fact]
+    public async Task A_version_whose_model_would_not_load_shows_as_a_failed_deployment_on_its_group_page()
+    {
+        // Other data than the other tests' packages: the same bytes would already be loaded, and nothing would fail.
+        var package = await RegisterPendingPackageAsync("multimodel-ui-broken", dataSeed: 6);
+        var sha = package.Artifact.Sha256;
+        var path = Path.Combine(server.DataDirectory, "artifacts", "sha256", sha[..2], sha);
+        File.SetAttributes(path, FileAttributes.Normal);
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(path, bytes);
+        await server.Services.GetRequiredService<ModelRegistry>().UpdateApprovalStatusAsync(package.Id, ApprovalStatus.Approved, null, "test", CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await server.Client.GetFromJsonAsync<JsonArray>($"/api/registry/groups/{package.Group}/deployments/failures"))!.Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the failed deployment was not recorded within 30 s");
+            await Task.Delay(50);
+        }
+
+        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+        await page.GotoAsync($"/#/registry/{package.Group}");
+
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Failed deployments");
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("SHA-256");
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("No version is deployed yet");
+        await BrowserSession.ScreenshotAsync(page, "registry-group-failed-deployment");
+        Assert.Empty(errors);
+    }
+
     /// <summary>
     /// A real model registered as a pipeline's Register step would: fit on the demo's churn data,
     /// evaluate on a held-out split, store the artifact, register it pending approval. Faster than a run.
     /// </summary>
-    private async Task<ModelPackage> RegisterPendingPackageAsync(string group)
+    private async Task<ModelPackage> RegisterPendingPackageAsync(string group, int dataSeed = 5)
     {
         var csv = Path.Combine(server.DataDirectory, group + ".csv");
-        await File.WriteAllTextAsync(csv, ExampleDatasets.Churn(5).Csv);
+        await File.WriteAllTextAsync(csv, ExampleDatasets.Churn(dataSeed).Csv);
         var table = TableReader.Read(csv, new CsvOptions("churned") { Exclude = ["customer_id"] }, CancellationToken.None);
         var (train, test) = table.Split(0.2, stratify: true, seed: 42);
         var model = AlgorithmCatalog.Get("LogisticRegression").Fit(train, HyperParameters.Empty, 42, CancellationToken.None);

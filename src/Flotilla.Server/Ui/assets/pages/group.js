@@ -8,9 +8,10 @@ export async function render(main, group) {
     h('p', {}, h('a', { href: '#/registry' }, '← Registry')),
     h('h1', {}, group));
   try {
-    const [packages, deployments, endpoint] = await Promise.all([
+    const [packages, deployments, failures, endpoint] = await Promise.all([
       api(`${path}/packages`),
       api(`${path}/deployments`).catch(() => []),
+      api(`${path}/deployments/failures`).catch(() => []),
       api('/api/endpoint').catch(() => ({})),
     ]);
     const serving = list(endpoint, 'aliases').find(a => a.group === group);
@@ -32,7 +33,16 @@ export async function render(main, group) {
         { title: 'Until', value: d => d.to ? when(d.to) : badge('Serving') },
         { title: 'Why it started', value: d => d.reason ?? '' },
         { title: 'Why it ended', value: d => d.endReason ?? '' },
-      ], 'Never deployed.')));
+      ], 'Never deployed.')),
+      ...(list(failures).length === 0 ? [] : [
+        h('h2', {}, 'Failed deployments'),
+        h('p', { class: 'sub' }, 'Versions that could not be deployed: the model did not load, so the endpoint kept serving what it served.'),
+        h('div', { class: 'panel' }, table(list(failures), [
+          { title: 'Version', value: f => h('a', { href: `#/registry/packages/${encodeURIComponent(f.packageId)}` }, `v${f.version}`) },
+          { title: 'When', value: f => when(f.at) },
+          { title: 'Why it was tried', value: f => f.reason ?? '' },
+          { title: 'Error', value: f => f.error ?? '' },
+        ]))]));
   } catch (error) {
     main.append(errorBox(error));
   }
