@@ -59,6 +59,17 @@ public sealed class Tuner(TimeProvider timeProvider)
         return await run.ExecuteAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// How many trials run at once: the requested <see cref="TuningOptions.MaxParallelTrials"/>, capped by what the
+    /// executor can usefully run (in process, the cores). Proposals still follow the requested value.
+    /// </summary>
+    public static int EffectiveParallelism(TuningOptions options, ITrialExecutor executor)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(executor);
+        return Math.Min(options.MaxParallelTrials, Math.Max(1, executor.Capacity));
+    }
+
     internal static IReadOnlyList<SearchSpace> ResolveSpaces(TuningOptions options)
     {
         var overrides = options.SearchSpaces ?? [];
@@ -98,7 +109,7 @@ public sealed class Tuner(TimeProvider timeProvider)
         private readonly TimeProvider _time = time;
         private readonly int _planned = Math.Min(options.MaxTrials, sampler.Size ?? int.MaxValue);
         private readonly int _lag = options.MaxParallelTrials;
-        private readonly int _parallelism = Math.Min(options.MaxParallelTrials, Math.Max(1, executor.Capacity));
+        private readonly int _parallelism = EffectiveParallelism(options, executor);
         private readonly SortedDictionary<int, TrialRecord> _finished = new(options.Completed.ToDictionary(t => t.Number));
 
         // Earlier runs' trials are renumbered below zero: older than every trial of this run, and unique.

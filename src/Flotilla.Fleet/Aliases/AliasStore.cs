@@ -89,19 +89,17 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
     }
 
     /// <summary>Records that <paramref name="version"/> of <paramref name="group"/> could not be deployed, and why.</summary>
-    public async Task<DeploymentFailure> RecordFailureAsync(
+    public async Task RecordFailureAsync(
         string group, string packageId, int version, string artifactSha256, DeploymentReason reason, string error, CancellationToken cancellationToken)
     {
-        var failure = new DeploymentFailure(group, packageId, version, artifactSha256, reason, time.GetUtcNow(), error);
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO fleet_deployment_failures (group_name, at_ms, package_id, version, artifact_sha256, reason, error)
             VALUES (@group, @at, @packageId, @version, @artifactSha256, @reasonText, @error)
             """,
-            new { group, at = failure.At.ToUnixTimeMilliseconds(), packageId, version = (long)version, artifactSha256, reasonText = reason.ToString(), error },
+            new { group, at = time.GetUtcNow().ToUnixTimeMilliseconds(), packageId, version = (long)version, artifactSha256, reasonText = reason.ToString(), error },
             cancellationToken: cancellationToken));
-        return failure;
     }
 
     /// <summary>

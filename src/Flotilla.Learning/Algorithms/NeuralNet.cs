@@ -14,7 +14,7 @@ namespace Flotilla.Learning.Algorithms;
 /// Not early stopping on a held-out split (scikit-learn's early_stopping=True, which the reference leaves off):
 /// measured on breast-cancer, a 10% split made the refit of one configuration score test AUC 0.985–0.996
 /// depending on the seed alone, so the CV winner was a lottery ticket; on all the rows the same refits score
-/// 0.993–0.996 (bench/README.md, "Tuning").
+/// 0.995–0.997 (bench/README.md, "Tuning").
 /// </para>
 /// </summary>
 internal sealed class NeuralNet : Algorithm

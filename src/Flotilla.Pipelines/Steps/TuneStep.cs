@@ -77,9 +77,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             throw new StepFailedException($"{context.Where}.inputs.maxSeconds: must be 0 (no budget) or a positive number of seconds (was {maxSeconds.ToString(CultureInfo.InvariantCulture)}).");
         }
 
-        var completed = context.CompletedTrials
-            .Select(t => JsonSerializer.Deserialize<TrialRecord>(t.Data, TrialJson)!)
-            .ToList();
+        var completed = context.CompletedTrials.Select(ToTrialRecord).ToList();
         var options = new TuningOptions
         {
             Scorer = StepInputs.String(inputs, "scorer", "roc_auc"),
@@ -114,7 +112,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             context.Log.Line($"resuming: {completed.Count} of {options.MaxTrials} trials were already completed and are kept");
         }
         var executor = new InProcessTrialExecutor(train);
-        var parallelism = Math.Min(options.MaxParallelTrials, executor.Capacity);
+        var parallelism = Tuner.EffectiveParallelism(options, executor);
         context.Log.Line($"tuning {string.Join(", ", options.Algorithms ?? ["all families"])} with {options.Strategy}, {options.MaxTrials} trials, {options.Folds} folds, scorer {options.Scorer}, pruning {options.Pruning}");
         context.Log.Line(parallelism < options.MaxParallelTrials
             ? $"{parallelism} trials at once: MaxTuningParallelJobs {options.MaxParallelTrials} is capped by this machine's {executor.Capacity} cores (proposals still follow {options.MaxParallelTrials}, so the result does not depend on the machine)"
@@ -188,7 +186,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             foreach (var tune in tunes)
             {
                 var kept = await executions.GetTrialsAsync(earlier!.Id, tune.Name, cancellationToken);
-                trials.AddRange(kept.Select(t => JsonSerializer.Deserialize<TrialRecord>(t.Data, TrialJson)!));
+                trials.AddRange(kept.Select(ToTrialRecord));
                 used.Add(package.Version);
             }
         }
@@ -202,6 +200,8 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
     private static bool Comparable(JsonObject? outputs, TuningOptions options) =>
         outputs?["scorer"]?.GetValue<string>() == options.Scorer
         && outputs["folds"] is JsonValue folds && folds.TryGetValue<int>(out var n) && n == options.Folds;
+
+    private static TrialRecord ToTrialRecord(ExecutionTrial trial) => JsonSerializer.Deserialize<TrialRecord>(trial.Data, TrialJson)!;
 
     internal static ExecutionTrial ToExecutionTrial(string step, TrialRecord t) => new(
         step, t.Number, t.Algorithm, JsonSerializer.SerializeToNode(t.Parameters), t.FoldScores, t.Mean,
