@@ -47,9 +47,7 @@ public sealed class DeployerTests
         await ApproveAsync(fleet, v1);
         await DeployedAsync(fleet, 1);
         var v2 = await fleet.RegisterAsync(Group, TinyModels.Artifact(2));
-        var path = Path.Combine(fleet.DataDirectory, "artifacts", "sha256", v2.Artifact.Sha256[..2], v2.Artifact.Sha256);
-        File.SetAttributes(path, FileAttributes.Normal);
-        await File.WriteAllBytesAsync(path, TinyModels.Artifact(3));
+        await StoredArtifacts.ReplaceAsync(fleet.DataDirectory, v2.Artifact.Sha256, TinyModels.Artifact(3));
 
         await ApproveAsync(fleet, v2);
 

@@ -51,9 +51,7 @@ public sealed class ModelGrainTests
     {
         await using var fleet = await FleetCluster.StartAsync();
         var sha = await fleet.StoreAsync(TinyModels.Artifact(1));
-        var path = Path.Combine(fleet.DataDirectory, "artifacts", "sha256", sha[..2], sha);
-        File.SetAttributes(path, FileAttributes.Normal);
-        await File.WriteAllBytesAsync(path, TinyModels.Artifact(2));
+        await StoredArtifacts.ReplaceAsync(fleet.DataDirectory, sha, TinyModels.Artifact(2));
 
         var result = await fleet.Grains.GetGrain<IModelGrain>(sha).InvokeAsync(CsvRow);
 

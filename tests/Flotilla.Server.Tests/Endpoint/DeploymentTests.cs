@@ -44,9 +44,7 @@ public sealed class DeploymentTests
         var v1 = await DeployedModelServer.RegisterAsync(server.Services, Group, TinyModels.Artifact(1), ApprovalStatus.Approved);
         await DeployedAsync(server.Services.GetRequiredService<FleetClient>(), v1.Artifact.Sha256);
         var v2 = await DeployedModelServer.RegisterAsync(server.Services, Group, TinyModels.Artifact(2), ApprovalStatus.PendingManualApproval);
-        var path = Path.Combine(server.DataDirectory, "artifacts", "sha256", v2.Artifact.Sha256[..2], v2.Artifact.Sha256);
-        File.SetAttributes(path, FileAttributes.Normal);
-        await File.WriteAllBytesAsync(path, TinyModels.Artifact(3));
+        await StoredArtifacts.ReplaceAsync(server.DataDirectory, v2.Artifact.Sha256, TinyModels.Artifact(3));
         await server.Services.GetRequiredService<ModelRegistry>().UpdateApprovalStatusAsync(v2.Id, ApprovalStatus.Approved, null, "test", CancellationToken.None);
 
         JsonElement failures = default;

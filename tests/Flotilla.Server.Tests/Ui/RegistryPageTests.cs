@@ -8,6 +8,7 @@ using Flotilla.Learning.Data;
 using Flotilla.Learning.Evaluation;
 using Flotilla.Registry;
 using Flotilla.Storage.Artifacts;
+using Flotilla.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
@@ -81,11 +82,9 @@ public sealed class RegistryPageTests(RunningServer server, BrowserSession brows
         // Other data than the other tests' packages: the same bytes would already be loaded, and nothing would fail.
         var package = await RegisterPendingPackageAsync("multimodel-ui-broken", dataSeed: 6);
         var sha = package.Artifact.Sha256;
-        var path = Path.Combine(server.DataDirectory, "artifacts", "sha256", sha[..2], sha);
-        File.SetAttributes(path, FileAttributes.Normal);
-        var bytes = await File.ReadAllBytesAsync(path);
+        var bytes = await File.ReadAllBytesAsync(StoredArtifacts.PathOf(server.DataDirectory, sha));
         bytes[^1] ^= 0xFF;
-        await File.WriteAllBytesAsync(path, bytes);
+        await StoredArtifacts.ReplaceAsync(server.DataDirectory, sha, bytes);
         await server.Services.GetRequiredService<ModelRegistry>().UpdateApprovalStatusAsync(package.Id, ApprovalStatus.Approved, null, "test", CancellationToken.None);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while ((await server.Client.GetFromJsonAsync<JsonArray>($"/api/registry/groups/{package.Group}/deployments/failures"))!.Count == 0)
