@@ -25,11 +25,14 @@ internal static class FlotillaCli
             ReviewCommand.Reject(),
             new InvokeCommand(),
             new EndpointCommand(),
+            new KeysCommand(),
+            new AuditCommand(),
             StackCommand.Plan(),
             StackCommand.Apply(),
             StackCommand.Destroy(),
         };
         root.Options.Add(GlobalOptions.Server);
+        root.Options.Add(GlobalOptions.Token);
         root.Options.Add(GlobalOptions.Json);
         return root;
     }

@@ -28,6 +28,16 @@ internal static class GlobalOptions
         },
     };
 
+    public const string TokenEnvironmentVariable = "FLOTILLA_TOKEN";
+
+    public static readonly Option<string?> Token = new("--token")
+    {
+        Description = $"API key to send (default: ${TokenEnvironmentVariable}; for a server on this machine, the admin key in its data folder).",
+        HelpName = "KEY",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(TokenEnvironmentVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : null,
+    };
+
     public static readonly Option<bool> Json = new("--json")
     {
         Description = "Print the server's JSON instead of tables (for scripts).",

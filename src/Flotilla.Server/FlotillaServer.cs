@@ -1,6 +1,7 @@
 using Flotilla.Server.Datasets;
 using Flotilla.Server.Endpoint;
 using Flotilla.Server.Hosting;
+using Flotilla.Server.Identity;
 using Flotilla.Server.Pipelines;
 using Flotilla.Server.Registry;
 using Flotilla.Server.Ui;
@@ -18,6 +19,7 @@ public static class FlotillaServer
         var builder = WebApplication.CreateBuilder(args);
         builder.AddFlotillaHosting();
         builder.AddStorage();
+        builder.AddIdentity();
         builder.AddRegistry();
         builder.AddPipelines();
         builder.AddFleet();
@@ -25,7 +27,10 @@ public static class FlotillaServer
 
         var app = builder.Build();
         app.UseFlotillaHosting();
+        app.UseIdentity();
         app.MapHealth();
+        app.MapKeysApi();
+        app.MapAuditApi();
         app.MapDatasetsApi();
         app.MapPipelinesApi();
         app.MapRegistryApi();

@@ -1,7 +1,11 @@
+using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Flotilla.Server.Hosting;
+using Flotilla.Server.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Server.Tests;
 
@@ -15,6 +19,10 @@ public sealed class RunningServer : IAsyncLifetime, IAsyncDisposable
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("flotilla-test-").FullName;
     public Uri BaseAddress { get; private set; } = null!;
+    /// <summary>The admin key the server's first start wrote to its data folder; <see cref="Client"/> sends it.</summary>
+    public string AdminKey { get; private set; } = "";
+
+    /// <summary>A client with the admin key.</summary>
     public HttpClient Client { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
 
@@ -34,7 +42,40 @@ public sealed class RunningServer : IAsyncLifetime, IAsyncDisposable
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
-        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        AdminKey = await AdminKeyAsync();
+        Client = CreateClient(AdminKey);
+    }
+
+    /// <summary>
+    /// The key the server's first start wrote to its data folder; for a server that joined a database another one
+    /// bootstrapped (and so wrote no file), an admin key made in its store.
+    /// </summary>
+    private async Task<string> AdminKeyAsync()
+    {
+        var file = Path.Combine(Services.GetRequiredService<IOptions<FlotillaOptions>>().Value.DataDirectory, "admin.key");
+        if (File.Exists(file))
+            return (await File.ReadAllTextAsync(file)).Trim();
+        var issued = await Services.GetRequiredService<ApiKeyStore>().CreateAsync("test-admin", ["admin"], null, null, "test", CancellationToken.None);
+        await Services.GetRequiredService<KeyRing>().ReloadAsync(CancellationToken.None);
+        return issued.Secret;
+    }
+
+    /// <summary>A client sending <paramref name="key"/> as its bearer token, or no credentials at all when null.</summary>
+    public HttpClient CreateClient(string? key)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (key is not null)
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>Makes a key with <paramref name="roles"/> (limited to <paramref name="groups"/> when given) and returns its secret.</summary>
+    public async Task<string> CreateKeyAsync(string name, string[] roles, string[]? groups = null)
+    {
+        using var response = await Client.PostAsJsonAsync("/api/keys", new { name, roles, groups });
+        response.EnsureSuccessStatusCode();
+        var created = await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>();
+        return created!["key"]!.GetValue<string>();
     }
 
     async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();

@@ -18,8 +18,13 @@ internal sealed class FlotillaClient(HttpClient http) : IDisposable
 
     public Uri BaseAddress => http.BaseAddress!;
 
-    public static FlotillaClient Create(Uri server) =>
-        new(new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromMinutes(5) });
+    public static FlotillaClient Create(Uri server, string? token)
+    {
+        var http = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromMinutes(5) };
+        if (token is not null)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return new(http);
+    }
 
     public Task<JsonNode> GetAsync(string path, CancellationToken cancellationToken) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
@@ -102,10 +107,8 @@ internal sealed class FlotillaClient(HttpClient http) : IDisposable
                 var detail = problem["detail"]?.GetValue<string>() ?? problem["title"]?.GetValue<string>();
                 if (!string.IsNullOrWhiteSpace(detail))
                 {
-                    var errors = problem["errors"] is JsonObject fields
-                        ? " " + string.Join(" ", fields.Select(f => $"{f.Key}: {string.Join("; ", f.Value!.AsArray().Select(v => v!.ToString()))}."))
-                        : "";
-                    return detail.TrimEnd() + errors;
+                    // A refused definition's detail already lists every {where, message} of its errors.
+                    return detail.TrimEnd();
                 }
             }
         }

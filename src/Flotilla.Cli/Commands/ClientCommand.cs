@@ -17,7 +17,8 @@ internal abstract class ClientCommand : Command
         {
             var invocation = parseResult.InvocationConfiguration;
             var console = CliConsole.Create(invocation.Output, invocation.Error, parseResult.GetValue(GlobalOptions.Json));
-            using var client = FlotillaClient.Create(parseResult.GetRequiredValue(GlobalOptions.Server));
+            var server = parseResult.GetRequiredValue(GlobalOptions.Server);
+            using var client = FlotillaClient.Create(server, Credentials.Resolve(parseResult.GetValue(GlobalOptions.Token), server));
             return await RunGuardedAsync(console, () => ExecuteAsync(parseResult, console, client, cancellationToken));
         });
     }

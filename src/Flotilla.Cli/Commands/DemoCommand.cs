@@ -61,11 +61,15 @@ internal sealed class DemoCommand : Command
             {
                 var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
                 console.Markup($"Flotilla server on [link]{address}[/] (data in {Markup.Escape(data)})");
-                using var client = FlotillaClient.Create(address);
+                // The server wrote its first admin key into the demo's own data folder; the demo uses it, and the
+                // browser gets it in the URL fragment, which the browser never sends to the server.
+                var key = Credentials.ReadKeyFile(data)
+                    ?? throw new InvalidOperationException($"The embedded server wrote no {Credentials.AdminKeyFile} in {data}.");
+                using var client = FlotillaClient.Create(address, key);
                 var exit = await ClientCommand.RunGuardedAsync(console,
                     () => RunDemoAsync(client, console, data, parseResult.GetValue(QuickOption), cancellationToken));
 
-                console.Markup($"Web UI: [link]{address}[/]   API: {address}openapi/v1.json");
+                console.Markup($"Web UI (logged in by this link): [link]{address}#key={key}[/]   API: {address}openapi/v1.json (send 'Authorization: Bearer' and the key in {Markup.Escape(Path.Combine(data, Credentials.AdminKeyFile))})");
                 if (!parseResult.GetValue(ExitOption) && exit == ExitCodes.Success)
                 {
                     console.Line("Serving until Ctrl+C.");
@@ -96,7 +100,7 @@ internal sealed class DemoCommand : Command
         {
             var file = new FileInfo(Path.Combine(folder, dataset.Name + ".csv"));
             await File.WriteAllTextAsync(file.FullName, dataset.Csv, cancellationToken);
-            await DatasetAddCommand.AddAsync(client, dataset.Name, file, dataset.Target, dataset.Exclude, upload: false, cancellationToken);
+            await DatasetAddCommand.AddAsync(client, dataset.Name, file, dataset.Target, dataset.Exclude, upload: true, cancellationToken);
             console.Line($"Dataset {dataset.Name}: {dataset.Description}");
         }
 

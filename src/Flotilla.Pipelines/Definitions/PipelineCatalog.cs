@@ -61,10 +61,13 @@ public sealed class PipelineCatalog(MetadataStore store, StepCatalog steps, Time
     public async Task<StoredPipeline> GetAsync(string name, CancellationToken ct) =>
         await FindAsync(name, ct) ?? throw new NotFoundException($"No pipeline named '{name}'. GET /api/pipelines lists them; POST /api/pipelines creates one.");
 
+    /// <summary>Validates a definition without storing it; throws <see cref="DefinitionException"/> naming every problem.</summary>
+    public PipelineDefinition Read(string source) => DefinitionReader.Parse(source, steps);
+
     /// <summary>Validates and stores a definition; throws <see cref="DefinitionException"/> naming every problem.</summary>
     public async Task<StoredPipeline> CreateAsync(string source, CancellationToken ct)
     {
-        var definition = DefinitionReader.Parse(source, steps);
+        var definition = Read(source);
         if (definition.Name == BuiltInName)
         {
             throw new ConflictException($"'{BuiltInName}' is the built-in pipeline and cannot be replaced; give yours another name.");

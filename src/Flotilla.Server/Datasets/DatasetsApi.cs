@@ -1,4 +1,5 @@
 using Flotilla.Pipelines.Datasets;
+using Flotilla.Server.Identity;
 using Flotilla.Server.Pipelines;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -15,14 +16,16 @@ internal static class DatasetsApi
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var datasets = app.MapGroup("/api/datasets").WithTags("Datasets").AddEndpointFilter<DomainErrors>();
-        datasets.MapPost("/", RegisterAsync).DisableAntiforgery();
-        datasets.MapGet("/", async (DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok(await catalog.ListAsync(ct)));
-        datasets.MapGet("/{name}", async (string name, DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok(await catalog.GetAsync(name, ct)));
+        datasets.MapPost("/", RegisterAsync).DisableAntiforgery().RequireAuthorization(Roles.Operator);
+        datasets.MapGet("/", async (DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok(await catalog.ListAsync(ct)))
+            .RequireAuthorization(Roles.Viewer);
+        datasets.MapGet("/{name}", async (string name, DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok(await catalog.GetAsync(name, ct)))
+            .RequireAuthorization(Roles.Viewer);
         datasets.MapDelete("/{name}", async (string name, DatasetCatalog catalog, CancellationToken ct) =>
         {
             await catalog.DeleteAsync(name, ct);
             return TypedResults.NoContent();
-        });
+        }).RequireAuthorization(Roles.Operator);
         return app;
     }
 

@@ -4,6 +4,7 @@ using Flotilla.Fleet;
 using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Server.Hosting;
+using Flotilla.Server.Identity;
 using Orleans.Configuration;
 
 namespace Flotilla.Server.Endpoint;
@@ -60,17 +61,20 @@ internal static class EndpointApi
         app.MapGet("/api/endpoint", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
             TypedResults.Ok(EndpointView.From(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last)))
             .WithName("GetEndpoint")
-            .WithSummary("The alias map, the instances, the models each holds, bytes used and cache counters.");
+            .WithSummary("The alias map, the instances, the models each holds, bytes used and cache counters.")
+            .RequireAuthorization(Roles.Viewer);
 
         app.MapGet("/api/registry/groups/{group}/deployments", async (string group, FleetClient fleet, CancellationToken cancellationToken) =>
             TypedResults.Ok(await fleet.HistoryAsync(group, cancellationToken)))
             .WithName("GetDeployments")
-            .WithSummary("Which version served a group from when to when, and why (approval, rejection, manual).");
+            .WithSummary("Which version served a group from when to when, and why (approval, rejection, manual).")
+            .RequireAuthorization(Roles.Viewer);
 
         app.MapGet("/api/registry/groups/{group}/deployments/failures", async (string group, FleetClient fleet, CancellationToken cancellationToken) =>
             TypedResults.Ok(await fleet.FailuresAsync(group, cancellationToken)))
             .WithName("GetDeploymentFailures")
-            .WithSummary("Attempts to deploy a version of the group that failed (its model would not load), with the reason; the alias stayed where it was.");
+            .WithSummary("Attempts to deploy a version of the group that failed (its model would not load), with the reason; the alias stayed where it was.")
+            .RequireAuthorization(Roles.Viewer);
 
         app.MapPut("/api/endpoint/aliases/{group}", async Task<IResult> (string group, PinRequest request, FleetClient fleet) =>
         {
@@ -81,13 +85,15 @@ internal static class EndpointApi
                     title: "Not deployed");
         })
             .WithName("PinDeployment")
-            .WithSummary("Deploys one approved version of a group by hand (reason: manual); the model is loaded before the alias moves.");
+            .WithSummary("Deploys one approved version of a group by hand (reason: manual); the model is loaded before the alias moves.")
+            .RequireAuthorization(Roles.Approver);
 
         app.MapGet("/metrics", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
             TypedResults.Text(PrometheusText.Write(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last),
                 "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("GetMetrics")
-            .WithSummary("Fleet counters in the Prometheus text format.");
+            .WithSummary("Fleet counters in the Prometheus text format.")
+            .RequireAuthorization(Roles.Viewer);
         return app;
     }
 

@@ -22,13 +22,16 @@ internal static class Invocations
     {
         app.MapPost("/invocations", InvokeByHeaderAsync)
             .WithName("InvokeByTargetHeader")
-            .WithSummary("Scores rows with the model named by the X-Target-Model header (an artifact SHA-256 or a group).");
+            .WithSummary("Scores rows with the model named by the X-Target-Model header (an artifact SHA-256 or a group).")
+            .ForInvokers(app);
         app.MapPost("/models/{group}/invocations", InvokeGroupAsync)
             .WithName("InvokeGroup")
-            .WithSummary("Scores rows with the version currently deployed for a group.");
+            .WithSummary("Scores rows with the version currently deployed for a group.")
+            .ForInvokers(app);
         app.MapPost("/invoke", InvokeReferencePayloadAsync)
             .WithName("InvokeReferencePayload")
-            .WithSummary("The reference's front door: {\"model\": \"<pipeline>-<dataset>\", \"data\": \"<csv rows>\"}.");
+            .WithSummary("The reference's front door: {\"model\": \"<pipeline>-<dataset>\", \"data\": \"<csv rows>\"}.")
+            .ForInvokers(app);
         return app;
     }
 
@@ -51,7 +54,12 @@ internal static class Invocations
         var fleet = context.RequestServices.GetRequiredService<FleetClient>();
         if (!fleet.TryResolve(target, out var sha256))
         {
-            await UnknownModelAsync(context, target);
+            await (InvokerScope.Permits(context.User, target, "", fleet) ? UnknownModelAsync(context, target) : ForbiddenAsync(context));
+            return;
+        }
+        if (!InvokerScope.Permits(context.User, target, sha256, fleet))
+        {
+            await ForbiddenAsync(context);
             return;
         }
         var body = await ReadBodyAsync(context);
@@ -102,7 +110,12 @@ internal static class Invocations
         }
         if (!fleet.TryResolve(model, out var sha256))
         {
-            await UnknownModelAsync(context, model);
+            await (InvokerScope.Permits(context.User, model, "", fleet) ? UnknownModelAsync(context, model) : ForbiddenAsync(context));
+            return;
+        }
+        if (!InvokerScope.Permits(context.User, model, sha256, fleet))
+        {
+            await ForbiddenAsync(context);
             return;
         }
         await ScoreAsync(context, fleet, model, sha256, new InvocationRequest(data, PayloadFormat.Csv, OutputFormat(context.Request)));
@@ -209,6 +222,9 @@ internal static class Invocations
         ProblemAsync(context, StatusCodes.Status404NotFound, "Unknown model",
             $"No model named '{target}': it is neither a deployed group nor a stored artifact SHA-256. " +
             "List deployed groups with GET /api/endpoint; a group is deployed when one of its versions is approved.");
+
+    private static Task ForbiddenAsync(HttpContext context) =>
+        ProblemAsync(context, StatusCodes.Status403Forbidden, "Forbidden", InvokerScope.Refusal(context.User));
 
     private static Task TooLargeAsync(HttpContext context, long limit) =>
         ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Body too large",

@@ -1,3 +1,5 @@
+using Flotilla.Server.Identity;
+
 namespace Flotilla.Server.Hosting;
 
 internal static class HostingSetup
@@ -18,13 +20,13 @@ internal static class HostingSetup
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi();
+        app.MapOpenApi().RequireAuthorization(Roles.Viewer);
         return app;
     }
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        app.MapGet("/healthz", () => TypedResults.Text("ok")).AllowAnonymous();
         return app;
     }
 }

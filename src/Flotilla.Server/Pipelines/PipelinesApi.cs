@@ -7,6 +7,7 @@ using Flotilla.Pipelines;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
 using Flotilla.Server.Hosting;
+using Flotilla.Server.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -32,17 +33,17 @@ internal static class PipelinesApi
     public static IEndpointRouteBuilder MapPipelinesApi(this IEndpointRouteBuilder app)
     {
         var pipelines = app.MapGroup("/api/pipelines").WithTags("Pipelines").AddEndpointFilter<DomainErrors>();
-        pipelines.MapGet("/", ListPipelinesAsync);
-        pipelines.MapPost("/", CreatePipelineAsync);
-        pipelines.MapGet("/{pipeline}", GetPipelineAsync);
-        pipelines.MapPost("/{pipeline}/executions", StartAsync);
+        pipelines.MapGet("/", ListPipelinesAsync).RequireAuthorization(Roles.Viewer);
+        pipelines.MapPost("/", CreatePipelineAsync).RequireAuthorization(Roles.Operator);
+        pipelines.MapGet("/{pipeline}", GetPipelineAsync).RequireAuthorization(Roles.Viewer);
+        pipelines.MapPost("/{pipeline}/executions", StartAsync).RequireAuthorization(Roles.Operator).RequireRateLimiting(RateLimits.ExecutionStarts);
 
         var executions = app.MapGroup("/api/executions").WithTags("Executions").AddEndpointFilter<DomainErrors>();
-        executions.MapGet("/", ListExecutionsAsync);
-        executions.MapGet("/{id}", (string id, Executions e, CancellationToken ct) => e.GetAsync(id, ct));
-        executions.MapPost("/{id}/stop", StopAsync);
-        executions.MapGet("/{id}/trials", (string id, Executions e, CancellationToken ct) => e.TrialsAsync(id, ct));
-        executions.MapGet("/{id}/events", EventsAsync);
+        executions.MapGet("/", ListExecutionsAsync).RequireAuthorization(Roles.Viewer);
+        executions.MapGet("/{id}", (string id, Executions e, CancellationToken ct) => e.GetAsync(id, ct)).RequireAuthorization(Roles.Viewer);
+        executions.MapPost("/{id}/stop", StopAsync).RequireAuthorization(Roles.Operator);
+        executions.MapGet("/{id}/trials", (string id, Executions e, CancellationToken ct) => e.TrialsAsync(id, ct)).RequireAuthorization(Roles.Viewer);
+        executions.MapGet("/{id}/events", EventsAsync).RequireAuthorization(Roles.Viewer);
         return app;
     }
 
@@ -78,7 +79,8 @@ internal static class PipelinesApi
     /// <summary>
     /// The body is the definition itself: YAML (any text type) or JSON; or JSON <c>{"definition": "&lt;yaml or json text&gt;"}</c>.
     /// </summary>
-    private static async Task<Created<PipelineView>> CreatePipelineAsync(HttpRequest request, PipelineCatalog catalog, CancellationToken ct)
+    private static async Task<Results<Created<PipelineView>, ProblemHttpResult>> CreatePipelineAsync(
+        HttpRequest request, PipelineCatalog catalog, CancellationToken ct)
     {
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
         var text = await reader.ReadToEndAsync(ct);
@@ -97,13 +99,22 @@ internal static class PipelinesApi
             }
         }
 
+        // A Process step runs a command on the server: only an admin may define one.
+        if (catalog.Read(text).Steps.Any(s => s.Type == "Process") && !request.HttpContext.User.IsInRole(Roles.Admin))
+        {
+            return TypedResults.Problem(
+                $"This definition has a Process step, which runs a command on the server; only a key with role '{Roles.Admin}' may define one.",
+                statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", extensions: new Dictionary<string, object?> { ["requiredRole"] = Roles.Admin });
+        }
         var stored = await catalog.CreateAsync(text, ct);
         return TypedResults.Created($"/api/pipelines/{stored.Definition.Name}", View(stored, withSource: true));
     }
 
-    private static async Task<Accepted<Started>> StartAsync(string pipeline, StartRequest? body, Executions executions, CancellationToken ct)
+    private static async Task<Accepted<Started>> StartAsync(
+        string pipeline, StartRequest? body, HttpContext http, Executions executions, CancellationToken ct)
     {
         var id = await executions.StartAsync(pipeline, body?.Parameters, ct);
+        AuditActions.SetTarget(http, id);
         return TypedResults.Accepted($"/api/executions/{id}", new Started(id, pipeline, nameof(ExecutionStatus.Executing)));
     }
 

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using System.Text.Json;
 using Flotilla.Registry;
 using Flotilla.Registry.Events;
 using Flotilla.Server.Hosting;
+using Flotilla.Server.Identity;
 using Flotilla.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -11,9 +13,6 @@ namespace Flotilla.Server.Registry;
 /// <summary>Storage (metadata and artifacts), the model registry with its event outbox, and /api/registry.</summary>
 internal static class RegistryApi
 {
-    /// <summary>Who changed an approval status, when a client says so; otherwise "api".</summary>
-    public const string UserHeader = "X-Flotilla-User";
-
     public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
     {
         builder.Services.AddFlotillaStorage(_ => { });
@@ -33,6 +32,7 @@ internal static class RegistryApi
     public static WebApplicationBuilder AddRegistry(this WebApplicationBuilder builder)
     {
         builder.Services.AddFlotillaRegistry();
+        builder.Services.AddOptions<ApprovalOptions>().BindConfiguration(ApprovalOptions.Section);
         builder.Services.Configure<OutboxOptions>(builder.Configuration.GetSection($"{FlotillaOptions.Section}:Outbox"));
         return builder;
     }
@@ -40,10 +40,10 @@ internal static class RegistryApi
     public static IEndpointRouteBuilder MapRegistryApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/registry").WithTags("Registry");
-        api.MapGet("/groups", ListGroupsAsync);
-        api.MapGet("/groups/{group}/packages", ListPackagesAsync);
-        api.MapGet("/packages/{id}", GetPackageAsync);
-        api.MapPatch("/packages/{id}", UpdatePackageAsync);
+        api.MapGet("/groups", ListGroupsAsync).RequireAuthorization(Roles.Viewer);
+        api.MapGet("/groups/{group}/packages", ListPackagesAsync).RequireAuthorization(Roles.Viewer);
+        api.MapGet("/packages/{id}", GetPackageAsync).RequireAuthorization(Roles.Viewer);
+        api.MapPatch("/packages/{id}", UpdatePackageAsync).RequireAuthorization(Roles.Approver);
         return app;
     }
 
@@ -83,11 +83,22 @@ internal static class RegistryApi
             : UnknownPackage(id);
 
     private static async Task<Results<Ok<ModelPackage>, ProblemHttpResult>> UpdatePackageAsync(
-        string id, UpdateApprovalRequest request, HttpRequest http, ModelRegistry registry, CancellationToken cancellationToken)
+        string id, UpdateApprovalRequest request, HttpContext http, ModelRegistry registry, AuditLog audit,
+        IOptions<ApprovalOptions> approval, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.ApprovalStatus) || !TryParseStatus(request.ApprovalStatus, out var status))
             return BadStatus("approvalStatus", request.ApprovalStatus);
-        var who = http.Headers[UserHeader].ToString() is { Length: > 0 } user ? user : "api";
+        // The authenticated principal, never a header the caller writes.
+        var who = Principals.NameOf(http.User);
+        if (approval.Value.RequireDifferentApprover && status == ApprovalStatus.Approved
+            && await registry.GetPackageAsync(id, cancellationToken) is { Lineage.ExecutionId: { } execution }
+            && await audit.StarterOfAsync(execution, cancellationToken) is { } starter
+            && starter == http.User.FindFirstValue(ClaimTypes.NameIdentifier))
+        {
+            return TypedResults.Problem(
+                $"'{who}' started execution {execution}, which registered {id}; {ApprovalOptions.Section}:RequireDifferentApprover asks another principal to approve it.",
+                statusCode: StatusCodes.Status403Forbidden, title: "Four-eyes rule");
+        }
         try
         {
             return TypedResults.Ok(await registry.UpdateApprovalStatusAsync(id, status, request.Description, who, cancellationToken));
@@ -112,6 +123,15 @@ internal static class RegistryApi
     private static ProblemHttpResult UnknownPackage(string id) => TypedResults.Problem(
         $"Model package '{id}' does not exist. Package ids look like '<group>-v<version>'; list a group's packages with GET /api/registry/groups/{{group}}/packages.",
         statusCode: StatusCodes.Status404NotFound, title: "Unknown model package");
+}
+
+/// <summary>Configuration section <c>Flotilla:Registry</c>.</summary>
+public sealed class ApprovalOptions
+{
+    public const string Section = "Flotilla:Registry";
+
+    /// <summary>The four-eyes rule: the principal that started an execution cannot approve the version it registered.</summary>
+    public bool RequireDifferentApprover { get; set; }
 }
 
 /// <summary>PATCH /api/registry/packages/{id}: the new status and why.</summary>

@@ -14,8 +14,8 @@ internal static class UiEndpoints
 
     public static IEndpointRouteBuilder MapUi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", () => Serve("index.html")).ExcludeFromDescription();
-        app.MapGet("/ui/{**path}", (string path) => Serve(path)).ExcludeFromDescription();
+        app.MapGet("/", () => Serve("index.html")).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/ui/{**path}", (string path) => Serve(path)).ExcludeFromDescription().AllowAnonymous();
         return app;
     }
 

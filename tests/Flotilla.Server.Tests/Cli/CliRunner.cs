@@ -24,6 +24,7 @@ internal static class CliRunner
         return new CliResult(exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>Against <paramref name="server"/>, with its admin key.</summary>
     public static Task<CliResult> RunAsync(RunningServer server, params string[] args) =>
-        RunAsync([.. args, "--server", server.BaseAddress.ToString()]);
+        RunAsync([.. args, "--server", server.BaseAddress.ToString(), "--token", server.AdminKey]);
 }

@@ -19,7 +19,8 @@ public sealed class ServerCommandTests
 
             var health = await UntilAnsweringAsync(http, running);
             var page = await http.GetStringAsync("/");
-            var listed = await CliRunner.RunAsync("dataset", "list", "--server", url);
+            var key = (await File.ReadAllTextAsync(Path.Combine(data.FullName, "admin.key"))).Trim();
+            var listed = await CliRunner.RunAsync("dataset", "list", "--server", url, "--token", key);
 
             Assert.Equal("ok", health);
             Assert.Contains("""<script type="module" src="/ui/app.js">""", page);

@@ -74,17 +74,19 @@ public sealed class RegistryApiTests(RunningServer server) : IClassFixture<Runni
     }
 
     [Fact]
-    public async Task Approving_through_the_api_records_the_caller_and_emits_the_event()
+    public async Task Approving_through_the_api_records_the_authenticated_caller_not_a_header_and_emits_the_event()
     {
         var id = (await SeedAsync(NewGroup(), 1))[0];
         var dispatcher = server.Services.GetRequiredService<OutboxDispatcher>();
+        using var ana = server.CreateClient(await server.CreateKeyAsync("ana", ["approver"]));
         using var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/registry/packages/{id}")
         {
             Content = JsonContent.Create(new { approvalStatus = "Approved", description = "ship it" }),
         };
-        request.Headers.Add("X-Flotilla-User", "ana");
+        // The header that once named the approver is ignored: the identity is the key's.
+        request.Headers.Add("X-Flotilla-User", "mallory");
 
-        using var response = await server.Client.SendAsync(request);
+        using var response = await ana.SendAsync(request);
         var package = await response.Content.ReadFromJsonAsync<JsonObject>();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

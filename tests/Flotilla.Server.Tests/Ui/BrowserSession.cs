@@ -30,7 +30,16 @@ public sealed class BrowserSession : IAsyncLifetime
         });
     }
 
-    public async Task<(IPage Page, List<string> Errors)> OpenAsync(Uri baseAddress)
+    /// <summary>A new page logged in to <paramref name="server"/> the way `flotilla demo`'s link does: the admin key in the URL fragment.</summary>
+    public async Task<(IPage Page, List<string> Errors)> OpenAsync(RunningServer server)
+    {
+        var (page, errors) = await OpenAnonymousAsync(server.BaseAddress);
+        await page.GotoAsync("/#key=" + Uri.EscapeDataString(server.AdminKey));
+        await page.WaitForURLAsync(url => url.EndsWith("#/executions", StringComparison.Ordinal));
+        return (page, errors);
+    }
+
+    public async Task<(IPage Page, List<string> Errors)> OpenAnonymousAsync(Uri baseAddress)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {

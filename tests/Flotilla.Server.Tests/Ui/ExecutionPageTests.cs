@@ -19,7 +19,7 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
         var started = await server.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters });
         started.EnsureSuccessStatusCode();
         var id = (string)(await started.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!;
-        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+        var (page, errors) = await browser.OpenAsync(server);
 
         // Opened while the execution runs: the page follows it to the end by itself.
         await page.GotoAsync($"/#/executions/{id}");
@@ -57,7 +57,7 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
         var started = await server.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters });
         started.EnsureSuccessStatusCode();
         var id = (string)(await started.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!;
-        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+        var (page, errors) = await browser.OpenAsync(server);
 
         await page.GotoAsync($"/#/executions/{id}");
         await page.GetByTestId("stop").ClickAsync();

@@ -20,7 +20,7 @@ public sealed class RegistryPageTests(RunningServer server, BrowserSession brows
     public async Task Approving_a_pending_version_in_the_browser_deploys_it()
     {
         var package = await RegisterPendingPackageAsync("multimodel-ui-churn");
-        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+        var (page, errors) = await browser.OpenAsync(server);
 
         await page.GotoAsync($"/#/registry/packages/{package.Id}");
         await Assertions.Expect(page.GetByTestId("approval-status")).ToContainTextAsync("Pending approval");
@@ -60,7 +60,7 @@ public sealed class RegistryPageTests(RunningServer server, BrowserSession brows
     public async Task Rejecting_in_the_browser_records_the_comment_and_deploys_nothing()
     {
         var package = await RegisterPendingPackageAsync("multimodel-ui-rejected");
-        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+        var (page, errors) = await browser.OpenAsync(server);
 
         await page.GotoAsync($"/#/registry/packages/{package.Id}");
         await page.GetByLabel("Comment").FillAsync("recall too low");
@@ -93,7 +93,7 @@ public sealed class RegistryPageTests(RunningServer server, BrowserSession brows
             await Task.Delay(50);
         }
 
-        var (page, errors) = await browser.OpenAsync(server.BaseAddress);
+        var (page, errors) = await browser.OpenAsync(server);
         await page.GotoAsync($"/#/registry/{package.Group}");
 
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Failed deployments");

@@ -1,4 +1,4 @@
-import { api, list, pick } from '../api.js';
+import { api, events, list, pick } from '../api.js';
 import { every } from '../app.js';
 import { badge, duration, errorBox, h, number, table, when } from '../dom.js';
 import { chart, dag } from '../svg.js';
@@ -109,21 +109,18 @@ export async function render(main, id) {
   await load();
 
   // Live: the event stream says "something changed"; polling covers proxies that buffer SSE.
-  let source;
-  if (!finished && 'EventSource' in window) {
-    source = new EventSource(`${path}/events`);
+  const stream = new AbortController();
+  if (!finished) {
     let pending = false;
     const refresh = () => {
       if (pending) return;
       pending = true;
-      setTimeout(async () => { pending = false; await load(); if (finished) source.close(); }, 150);
+      setTimeout(async () => { pending = false; await load(); if (finished) stream.abort(); }, 150);
     };
-    source.onmessage = refresh;
-    ['snapshot', 'step', 'trial', 'execution'].forEach(type => source.addEventListener(type, refresh));
-    source.onerror = () => { if (finished) source.close(); };
+    events(`${path}/events`, refresh, stream.signal).catch(() => { /* polling below keeps the page current */ });
   }
   const stopPolling = every(1500, async () => { if (!finished) await load(); });
-  return () => { stopPolling(); source?.close(); };
+  return () => { stopPolling(); stream.abort(); };
 }
 
 /** Children without the null placeholders (replaceChildren would print them as "null"). */

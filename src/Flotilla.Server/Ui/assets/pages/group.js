@@ -31,7 +31,7 @@ export async function render(main, group) {
         { title: 'Version', value: d => h('a', { href: `#/registry/packages/${encodeURIComponent(d.packageId)}` }, `v${d.version}`) },
         { title: 'Served from', value: d => when(pick(d, 'from', 'deployedAt')) },
         { title: 'Until', value: d => d.to ? when(d.to) : badge('Serving') },
-        { title: 'Why it started', value: d => d.reason ?? '' },
+        { title: 'Why it started', value: d => [d.reason ?? '', ' ', h('a', { href: `#/audit?target=${encodeURIComponent(d.packageId)}` }, '(audit)')] },
         { title: 'Why it ended', value: d => d.endReason ?? '' },
       ], 'Never deployed.')),
       ...(list(failures).length === 0 ? [] : [

@@ -65,7 +65,8 @@ export async function render(main, id) {
     h('p', {}, h('a', { href: '#/registry' }, 'Registry'), ' / ', h('a', { href: `#/registry/${encodeURIComponent(group)}` }, group)),
     h('div', { class: 'row' }, h('h1', {}, `${group} v${pkg.version}`), status),
     h('p', { class: 'sub' }, `Package ${pkg.id} · registered ${when(pkg.createdAt)}`,
-      pkg.lineage?.executionId ? [' by execution ', h('a', { href: `#/executions/${encodeURIComponent(pkg.lineage.executionId)}` }, pkg.lineage.executionId)] : ''),
+      pkg.lineage?.executionId ? [' by execution ', h('a', { href: `#/executions/${encodeURIComponent(pkg.lineage.executionId)}` }, pkg.lineage.executionId)] : '',
+      ' · ', h('a', { href: `#/audit?target=${encodeURIComponent(pkg.id)}`, 'data-testid': 'audit-link' }, 'who approved or rejected it (audit)')),
     h('div', { class: 'cards' }, HEADLINE.filter(m => typeof metrics[m] === 'number').map(m =>
       h('div', { class: 'card' }, h('div', { class: 'k' }, LABELS[m] ?? m), h('div', { class: 'v', 'data-metric': m }, number(metrics[m], 3))))),
     h('div', { class: 'panel' },
