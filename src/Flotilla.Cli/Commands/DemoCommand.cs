@@ -69,7 +69,8 @@ internal sealed class DemoCommand : Command
                 var exit = await ClientCommand.RunGuardedAsync(console,
                     () => RunDemoAsync(client, console, data, parseResult.GetValue(QuickOption), cancellationToken));
 
-                console.Markup($"Web UI (logged in by this link): [link]{address}#key={key}[/]   API: {address}openapi/v1.json (send 'Authorization: Bearer' and the key in {Markup.Escape(Path.Combine(data, Credentials.AdminKeyFile))})");
+                console.Markup($"Web UI (logged in by this link): [link]{address}#key={key}[/]");
+                console.Markup($"API: {address}openapi/v1.json, with 'Authorization: Bearer' and the admin key in {Markup.Escape(Path.Combine(data, Credentials.AdminKeyFile))}");
                 if (!parseResult.GetValue(ExitOption) && exit == ExitCodes.Success)
                 {
                     console.Line("Serving until Ctrl+C.");

@@ -19,7 +19,9 @@ public sealed class DemoTests
                 Assert.Contains($"Predictions of {group} for 6 new rows", result.Output);
             }
             Assert.Contains("Deployed multimodel-churn, multimodel-credit to the endpoint", result.Output);
-            Assert.Contains("Web UI: http://127.0.0.1:", result.Output);
+            // The link logs the browser in: the admin key rides in the fragment, which a browser never sends.
+            var key = (await File.ReadAllTextAsync(Path.Combine(data.FullName, "admin.key"))).Trim();
+            Assert.Matches($"Web UI \\(logged in by this link\\): http://127\\.0\\.0\\.1:\\d+/#key={key}", result.Output);
         }
         finally
         {
