@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines;
+using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
 using Flotilla.Server.Hosting;
@@ -25,7 +26,10 @@ internal static class PipelinesApi
         builder.Services.AddOptions<PipelineOptions>()
             .Configure<IOptions<FlotillaOptions>>((pipelines, flotilla) => pipelines.DataDirectory = flotilla.Value.DataDirectory)
             .BindConfiguration($"{FlotillaOptions.Section}:Pipelines");
+        builder.Services.AddOptions<DatasetSourceOptions>().BindConfiguration(DatasetSourceOptions.Section);
         builder.Services.AddHttpClient();
+        builder.Services.AddHttpClient(UrlPolicy.ClientName)
+            .ConfigurePrimaryHttpMessageHandler(services => services.GetRequiredService<UrlPolicy>().CreateHandler());
         return builder;
     }
 
