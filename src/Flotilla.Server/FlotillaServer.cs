@@ -1,6 +1,7 @@
 using Flotilla.Server.Datasets;
 using Flotilla.Server.Endpoint;
 using Flotilla.Server.Hosting;
+using Flotilla.Server.Limits;
 using Flotilla.Server.Pipelines;
 using Flotilla.Server.Registry;
 using Flotilla.Server.Ui;
@@ -21,10 +22,12 @@ public static class FlotillaServer
         builder.AddRegistry();
         builder.AddPipelines();
         builder.AddFleet();
+        builder.AddRequestLimits();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseFlotillaHosting();
+        app.UseRequestLimits();
         app.MapHealth();
         app.MapDatasetsApi();
         app.MapPipelinesApi();

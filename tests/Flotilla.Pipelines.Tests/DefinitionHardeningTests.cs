@@ -7,15 +7,16 @@ public sealed class DefinitionHardeningTests(HostFixture fixture) : IClassFixtur
 {
     /// <summary>The 421-byte "billion laughs": nine levels of nine aliases each, 9^9 strings once expanded.</summary>
     public const string BillionLaughs = """
-        a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-        b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-        c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-        d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-        e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-        f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-        g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-        h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-        i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+        name: x
+        a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
         """;
 
     private DefinitionError Refusal(string text) =>
@@ -28,7 +29,8 @@ public sealed class DefinitionHardeningTests(HostFixture fixture) : IClassFixtur
         var error = Refusal(BillionLaughs);
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
-        Assert.Equal("line 1, column 4", error.Where);
+        Assert.Equal(421, System.Text.Encoding.UTF8.GetByteCount(BillionLaughs));
+        Assert.Equal("line 2, column 4", error.Where);
         Assert.Contains("anchors", error.Message);
     }
 
