@@ -40,6 +40,9 @@ public static class PipelinesServiceCollectionExtensions
         services.AddSingleton<ExecutionRunner>();
         services.AddSingleton<Executions>();
         services.AddSingleton<DatasetCatalog>();
+        services.AddOptions<DatasetSourceOptions>();
+        services.AddSingleton<UrlPolicy>();
+        services.AddHostedService<ImportsFolder>();
         services.AddHostedService<ExecutionWorker>();
         return services;
     }

@@ -27,7 +27,18 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
     /// Versions are 1, 2, 3… without gaps or duplicates however many registrations run at once: the group row's
     /// counter is incremented inside the transaction, which serialises concurrent registrations of one group.
     /// </summary>
-    public async Task<ModelPackage> RegisterAsync(RegisterModelPackage request, CancellationToken cancellationToken)
+    public async Task<ModelPackage> RegisterAsync(RegisterModelPackage request, CancellationToken cancellationToken) =>
+        (await RegisterCoreAsync(request, reuseSameArtifact: false, cancellationToken)).Package;
+
+    /// <summary>
+    /// Like <see cref="RegisterAsync"/>, unless the group's latest version has the same artifact (SHA-256): then
+    /// that version is returned and nothing is written, so re-running a fully cached execution does not pile up
+    /// identical versions. The check and the registration share one transaction, so concurrent runs agree.
+    /// </summary>
+    public Task<(ModelPackage Package, bool Registered)> RegisterUnlessLatestAsync(RegisterModelPackage request, CancellationToken cancellationToken) =>
+        RegisterCoreAsync(request, reuseSameArtifact: true, cancellationToken);
+
+    private async Task<(ModelPackage Package, bool Registered)> RegisterCoreAsync(RegisterModelPackage request, bool reuseSameArtifact, CancellationToken cancellationToken)
     {
         ValidateGroupName(request.Group);
         if (request.ApprovalStatus == ApprovalStatus.Rejected)
@@ -36,11 +47,25 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
         var parameters = ObjectOrEmpty(request.Parameters);
         var now = timeProvider.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        var package = await store.InTransactionAsync(async (connection, transaction, ct) =>
+        var result = await store.InTransactionAsync<(ModelPackage Package, bool Registered)>(async (connection, transaction, ct) =>
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO registry_groups (name, latest_version, created_ms) VALUES (@Group, 0, @Now) ON CONFLICT (name) DO NOTHING",
                 new { request.Group, Now = nowMs }, transaction, cancellationToken: ct));
+            if (reuseSameArtifact)
+            {
+                // A no-op update takes the group row's lock first (PostgreSQL), so two runs cannot both see "different".
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE registry_groups SET latest_version = latest_version WHERE name = @Group",
+                    new { request.Group }, transaction, cancellationToken: ct));
+                var latest = (await connection.QueryAsync<PackageRow>(new CommandDefinition(
+                    $"{SelectPackages} WHERE p.group_name = @Group ORDER BY p.version DESC LIMIT 1",
+                    new { request.Group }, transaction, cancellationToken: ct))).Select(r => r.ToPackage()).FirstOrDefault();
+                if (latest is not null && latest.Artifact.Sha256 == request.Artifact.Sha256)
+                {
+                    return (latest, false);
+                }
+            }
             var version = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "UPDATE registry_groups SET latest_version = latest_version + 1 WHERE name = @Group RETURNING latest_version",
                 new { request.Group }, transaction, cancellationToken: ct));
@@ -66,10 +91,13 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
                     ChangedBy = request.RegisteredBy, Now = nowMs,
                 }, transaction, cancellationToken: ct));
             await WriteEventAsync(connection, transaction, package, 1, null, request.RegisteredBy, nowMs, ct);
-            return package;
+            return (package, true);
         }, cancellationToken);
-        outboxSignal.Notify();
-        return package;
+        if (result.Registered)
+        {
+            outboxSignal.Notify();
+        }
+        return result;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Flotilla.Server.Datasets;
 using Flotilla.Server.Endpoint;
 using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
+using Flotilla.Server.Limits;
 using Flotilla.Server.Pipelines;
 using Flotilla.Server.Registry;
 using Flotilla.Server.Ui;
@@ -23,10 +24,12 @@ public static class FlotillaServer
         builder.AddRegistry();
         builder.AddPipelines();
         builder.AddFleet();
+        builder.AddRequestLimits();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseFlotillaHosting();
+        app.UseRequestLimits();
         app.UseIdentity();
         app.MapHealth();
         app.MapKeysApi();

@@ -42,7 +42,8 @@ public sealed class PipelineHost : IAsyncDisposable
         await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("pipelines");
 
     public static async Task<PipelineHost> StartAsync(
-        Backend backend = Backend.Sqlite, string? dataDirectory = null, int workers = 16, string? postgresDatabase = null)
+        Backend backend = Backend.Sqlite, string? dataDirectory = null, int workers = 16, string? postgresDatabase = null,
+        Action<PipelineOptions>? configure = null)
     {
         var directory = dataDirectory ?? Directory.CreateTempSubdirectory("flotilla-pipelines-").FullName;
         var postgres = postgresDatabase ?? (backend == Backend.Postgres ? await NewPostgresDatabaseAsync() : null);
@@ -58,6 +59,11 @@ public sealed class PipelineHost : IAsyncDisposable
         {
             o.DataDirectory = directory;
             o.MaxConcurrentExecutions = workers;
+            // The engine's tests drive the DAG with Process steps and read the shared datasets by path; the
+            // tests of those gates switch them back through configure.
+            o.AllowProcessSteps = true;
+            o.DataRoots = [SharedData.Folder];
+            configure?.Invoke(o);
         });
         var host = builder.Build();
         await host.StartAsync();
@@ -103,7 +109,9 @@ public static class SharedData
 {
     public static string RepositoryRoot { get; } = FindRoot();
 
-    public static string Dataset(string file) => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "datasets", file));
+    public static string Folder { get; } = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "datasets"));
+
+    public static string Dataset(string file) => Path.Combine(Folder, file);
 
     private static string FindRoot()
     {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net;
 using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
@@ -7,8 +6,9 @@ using Flotilla.Cli.Terminal;
 namespace Flotilla.Cli.Commands;
 
 /// <summary>
-/// <c>flotilla dataset add NAME --csv PATH --target COLUMN [--exclude COL …]</c>. A server on this machine
-/// reads the file by path; a remote one (or <c>--upload</c>) receives it as a multipart upload.
+/// <c>flotilla dataset add NAME --csv PATH --target COLUMN [--exclude COL …] [--server-path]</c>. The file is
+/// uploaded: a server reads paths only under its data roots, so a path of the CLI's machine is no use to it.
+/// <c>--server-path</c> sends the path instead, for a file already in one of the server's data roots.
 /// </summary>
 internal sealed class DatasetAddCommand : ClientCommand
 {
@@ -16,7 +16,7 @@ internal sealed class DatasetAddCommand : ClientCommand
     private static readonly Option<FileInfo> CsvOption = new("--csv") { Description = "The CSV file, with a header row.", Required = true, HelpName = "PATH" };
     private static readonly Option<string> TargetOption = new("--target") { Description = "The label column (two distinct values).", Required = true, HelpName = "COLUMN" };
     private static readonly Option<string[]> ExcludeOption = new("--exclude") { Description = "Columns to leave out of the features (ids, leaks).", AllowMultipleArgumentsPerToken = true, HelpName = "COLUMN" };
-    private static readonly Option<bool> UploadOption = new("--upload") { Description = "Send the file's bytes instead of its path (automatic for a remote server)." };
+    private static readonly Option<bool> ServerPathOption = new("--server-path") { Description = "Send the path instead of the file: the server reads it from one of its data roots (default <data>/imports)." };
 
     public DatasetAddCommand() : base("add", "Register a CSV file as a dataset.")
     {
@@ -24,7 +24,7 @@ internal sealed class DatasetAddCommand : ClientCommand
         Options.Add(CsvOption);
         Options.Add(TargetOption);
         Options.Add(ExcludeOption);
-        Options.Add(UploadOption);
+        Options.Add(ServerPathOption);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
@@ -33,12 +33,13 @@ internal sealed class DatasetAddCommand : ClientCommand
         var csv = parseResult.GetRequiredValue(CsvOption);
         var target = parseResult.GetRequiredValue(TargetOption);
         var exclude = parseResult.GetValue(ExcludeOption) ?? [];
-        if (!csv.Exists)
+        var serverPath = parseResult.GetValue(ServerPathOption);
+        if (!serverPath && !csv.Exists)
         {
             throw new CliInputException($"--csv {csv.FullName} does not exist; pass the path of a CSV file with a header row.");
         }
 
-        var dataset = await AddAsync(client, name, csv, target, exclude, parseResult.GetValue(UploadOption), cancellationToken);
+        var dataset = await AddAsync(client, name, csv, target, exclude, serverPath, cancellationToken);
         if (console.Json)
         {
             console.WriteJson(dataset);
@@ -50,9 +51,9 @@ internal sealed class DatasetAddCommand : ClientCommand
         return ExitCodes.Success;
     }
 
-    public static Task<JsonNode> AddAsync(FlotillaClient client, string name, FileInfo csv, string target, IReadOnlyList<string> exclude, bool upload, CancellationToken cancellationToken)
+    public static Task<JsonNode> AddAsync(FlotillaClient client, string name, FileInfo csv, string target, IReadOnlyList<string> exclude, bool serverPath, CancellationToken cancellationToken)
     {
-        if (upload || !IsLocal(client.BaseAddress))
+        if (!serverPath)
         {
             var fields = new Dictionary<string, string> { ["name"] = name, ["target"] = target };
             if (exclude.Count > 0)
@@ -63,7 +64,4 @@ internal sealed class DatasetAddCommand : ClientCommand
         }
         return client.PostJsonAsync("/api/datasets", new { name, path = csv.FullName, target, exclude }, cancellationToken);
     }
-
-    private static bool IsLocal(Uri server) =>
-        server.IsLoopback || (IPAddress.TryParse(server.Host, out var ip) && IPAddress.IsLoopback(ip));
 }

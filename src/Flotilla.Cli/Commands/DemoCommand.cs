@@ -101,7 +101,7 @@ internal sealed class DemoCommand : Command
         {
             var file = new FileInfo(Path.Combine(folder, dataset.Name + ".csv"));
             await File.WriteAllTextAsync(file.FullName, dataset.Csv, cancellationToken);
-            await DatasetAddCommand.AddAsync(client, dataset.Name, file, dataset.Target, dataset.Exclude, upload: true, cancellationToken);
+            await DatasetAddCommand.AddAsync(client, dataset.Name, file, dataset.Target, dataset.Exclude, serverPath: false, cancellationToken);
             console.Line($"Dataset {dataset.Name}: {dataset.Description}");
         }
 

@@ -32,7 +32,7 @@ internal sealed class StackPlan(FlotillaClient client, CliConsole console)
                     throw new StackException($"datasets '{dataset.Name}': csv {csv.FullName} does not exist.");
                 }
                 changes.Add(new('+', "dataset", dataset.Name, $"{dataset.Csv}, target {dataset.Target}",
-                    ct => DatasetAddCommand.AddAsync(client, dataset.Name, csv, dataset.Target, dataset.Exclude, upload: false, ct)));
+                    ct => DatasetAddCommand.AddAsync(client, dataset.Name, csv, dataset.Target, dataset.Exclude, serverPath: false, ct)));
             }
             else if (ExecutionSnapshot.Str(existing, "target", "targetColumn") is { } target && target != dataset.Target)
             {

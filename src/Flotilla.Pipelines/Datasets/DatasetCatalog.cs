@@ -31,7 +31,14 @@ public sealed class DatasetException(string message, Exception? inner = null) : 
 /// Datasets by name, in the metadata store. A dataset is accepted only after its CSV was read in full with its
 /// label, so a pipeline never starts on a file that cannot be modelled. Registering a name again replaces it.
 /// </summary>
-public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions> options, TimeProvider time)
+/// <remarks>
+/// A path is a file under the data roots (symbolic links resolved, checked before the file is opened); a URL is
+/// fetched only from an allowed host (<see cref="UrlPolicy"/>). For a file the caller did not send, errors name
+/// the line and column but never quote the file's content: a refusal must not become a way to read the
+/// server's files. An upload is stored as <c>datasets/&lt;name&gt;.csv</c>, relative to the data folder, and is
+/// the only file deleting a dataset deletes.
+/// </remarks>
+public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions> options, UrlPolicy urls, TimeProvider time)
 {
     private sealed class Row
     {
@@ -46,34 +53,148 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         public string LabelBalance { get; set; } = "{}";
         public long CreatedMs { get; set; }
         public long UpdatedMs { get; set; }
+
+        /// <summary>1: the file is this dataset's upload; 0: registered by path; null: a row from before this was kept.</summary>
+        public long? Uploaded { get; set; }
     }
 
-    /// <summary>Registers a CSV the server can read at <paramref name="path"/>.</summary>
+    /// <summary>Registers a CSV under the data roots at <paramref name="path"/>.</summary>
     public async Task<Dataset> RegisterAsync(string name, string path, string target, IReadOnlyList<string>? exclude, CancellationToken ct)
     {
         CheckName(name);
         if (string.IsNullOrWhiteSpace(path))
         {
-            throw new DatasetException("'path' is required: a CSV file the server can read.");
+            throw new DatasetException("'path' is required: a CSV file under the server's data roots, or an http(s) URL on an allowed host.");
         }
         if (string.IsNullOrWhiteSpace(target))
         {
             throw new DatasetException("'target' is required: the header name of the label column.");
         }
 
-        var full = System.IO.Path.GetFullPath(path);
-        var roots = options.Value.DataRoots.Select(r => System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(r))).ToList();
-        if (roots.Count > 0 && !roots.Any(r => full.StartsWith(r + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal)))
-        {
-            throw new DatasetException($"'{path}' is outside the folders this server may read datasets from ({string.Join(", ", roots)}). Move the file there, or upload it instead.");
-        }
-
-        var table = await ReadAsync(full, target, exclude ?? [], ct);
-        return await SaveAsync(name, full, target, exclude ?? [], table, ct);
+        var resolved = InsideRoots(path);
+        var table = await ReadAsync(resolved, target, exclude ?? [], ct, new Shown(path, Quoting: false));
+        return await SaveAsync(name, resolved, uploaded: false, target, exclude ?? [], table, ct);
     }
 
     /// <summary>Saves an uploaded CSV as <c>&lt;DataDirectory&gt;/datasets/&lt;name&gt;.csv</c> and registers it.</summary>
-    public async Task<Dataset> UploadAsync(string name, Stream csv, string target, IReadOnlyList<string>? exclude, CancellationToken ct)
+    public Task<Dataset> UploadAsync(string name, Stream csv, string target, IReadOnlyList<string>? exclude, CancellationToken ct) =>
+        StoreAsync(name, csv, target, exclude, new Shown($"{name}.csv", Quoting: true), ct);
+
+    /// <summary>Downloads an http(s) CSV from an allowed host into the data folder and registers it, like an upload.</summary>
+    /// <remarks>
+    /// Every failure to fetch gets the same answer, whatever happened (no answer, refused, not found): the
+    /// difference between a closed port and an open one must not be readable from outside.
+    /// </remarks>
+    public async Task<Dataset> DownloadAsync(string name, Uri url, string target, IReadOnlyList<string>? exclude, HttpClient http, CancellationToken ct)
+    {
+        CheckName(name);
+        if (urls.Refusal(url) is { } refusal)
+        {
+            throw new DatasetException($"{url}: {refusal}");
+        }
+
+        var failed = $"{url}: the CSV could not be downloaded (no connection, or no 200 answer). Check the URL, or upload the file.";
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
+        }
+        catch (HttpRequestException e) when (e.InnerException is UrlRefusedException refused)
+        {
+            throw new DatasetException($"{url}: {refused.Message}", e);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new DatasetException(failed, e);
+        }
+
+        using (response)
+        {
+            if (response.StatusCode != System.Net.HttpStatusCode.OK)
+            {
+                throw new DatasetException(failed);
+            }
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            return await StoreAsync(name, body, target, exclude, new Shown(url.ToString(), Quoting: false), ct);
+        }
+    }
+
+    public async Task<IReadOnlyList<Dataset>> ListAsync(CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return [.. (await c.QueryAsync<Row>(new CommandDefinition("SELECT * FROM datasets ORDER BY name", cancellationToken: ct))).Select(ToDataset)];
+    }
+
+    public async Task<Dataset?> FindAsync(string name, CancellationToken ct)
+    {
+        var row = await FindRowAsync(name, ct);
+        return row is null ? null : ToDataset(row);
+    }
+
+    public async Task<Dataset> GetAsync(string name, CancellationToken ct) =>
+        await FindAsync(name, ct) ?? throw new NotFoundException($"No dataset named '{name}'. Register it first: POST /api/datasets or `flotilla dataset add {name} --csv PATH --target COLUMN`.");
+
+    /// <summary>Reads a registered dataset's table afresh, so the hash an execution records is of the content it used.</summary>
+    public async Task<(Dataset Dataset, Table Table)> LoadAsync(string name, CancellationToken ct)
+    {
+        var dataset = await GetAsync(name, ct);
+        var row = await FindRowAsync(name, ct);
+        // A file registered by path is checked again: it may have been replaced by a link since.
+        var path = row?.Uploaded == 1 ? dataset.Path : InsideRoots(dataset.Path);
+        var table = await ReadAsync(path, dataset.Target, dataset.Exclude, ct, new Shown(dataset.Path, Quoting: row?.Uploaded == 1));
+        return (dataset, table);
+    }
+
+    /// <summary>Forgets a dataset; the file is deleted only if this dataset's own upload created it.</summary>
+    public async Task DeleteAsync(string name, CancellationToken ct)
+    {
+        var row = await FindRowAsync(name, ct)
+            ?? throw new NotFoundException($"No dataset named '{name}'. GET /api/datasets lists them.");
+        await using (var c = await store.OpenConnectionAsync(ct))
+        {
+            await c.ExecuteAsync(new CommandDefinition("DELETE FROM datasets WHERE name = @Name", new { Name = name }, cancellationToken: ct));
+        }
+        if (OwnsFile(row))
+        {
+            File.Delete(FullPath(row));
+        }
+    }
+
+    internal static CsvOptions CsvOptionsFor(Dataset dataset) => new(dataset.Target) { Exclude = dataset.Exclude };
+
+    private sealed record Shown(string Name, bool Quoting);
+
+    // Rows from before ownership was kept: an upload always wrote datasets/<its own name>.csv.
+    private bool OwnsFile(Row row) => row.Uploaded switch
+    {
+        1 => true,
+        0 => false,
+        _ => System.IO.Path.GetFullPath(FullPath(row)) == System.IO.Path.GetFullPath(System.IO.Path.Combine(options.Value.DatasetsDirectory, $"{row.Name}.csv")),
+    };
+
+    // Uploads are stored relative to the data folder, so a moved data folder still finds them; older rows hold absolute paths.
+    private string FullPath(Row row) => System.IO.Path.IsPathFullyQualified(row.Path)
+        ? row.Path
+        : System.IO.Path.GetFullPath(System.IO.Path.Combine(options.Value.DataDirectory, row.Path));
+
+    private string InsideRoots(string path)
+    {
+        var roots = options.Value.EffectiveDataRoots;
+        string resolved;
+        try
+        {
+            resolved = SafePath.Resolve(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            resolved = "";
+        }
+        return resolved.Length > 0 && SafePath.IsUnder(resolved, roots)
+            ? resolved
+            : throw new DatasetException($"'{path}' is outside the folders this server may read datasets from ({string.Join(", ", roots)}; symbolic links resolved). Put the file there, or upload it instead (`flotilla dataset add` uploads by default).");
+    }
+
+    private async Task<Dataset> StoreAsync(string name, Stream csv, string target, IReadOnlyList<string>? exclude, Shown shown, CancellationToken ct)
     {
         CheckName(name);
         if (string.IsNullOrWhiteSpace(target))
@@ -92,9 +213,9 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
             }
 
             // Read before replacing, so a bad upload never damages the dataset already stored under this name.
-            var table = await ReadAsync(temporary, target, exclude ?? [], ct, shownAs: $"{name}.csv");
+            var table = await ReadAsync(temporary, target, exclude ?? [], ct, shown);
             File.Move(temporary, final, overwrite: true);
-            return await SaveAsync(name, final, target, exclude ?? [], table, ct);
+            return await SaveAsync(name, final, uploaded: true, target, exclude ?? [], table, ct);
         }
         finally
         {
@@ -102,90 +223,34 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         }
     }
 
-    /// <summary>Downloads an http(s) CSV into the data folder and registers it, like an upload.</summary>
-    public async Task<Dataset> DownloadAsync(string name, Uri url, string target, IReadOnlyList<string>? exclude, HttpClient http, CancellationToken ct)
+    private static async Task<Table> ReadAsync(string path, string target, IReadOnlyList<string> exclude, CancellationToken ct, Shown shown)
     {
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new DatasetException($"{url}: cannot download the CSV: {e.Message}", e);
-        }
-
-        using (response)
-        {
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new DatasetException($"{url}: the server answered {(int)response.StatusCode} {response.ReasonPhrase}; expected the CSV.");
-            }
-            await using var body = await response.Content.ReadAsStreamAsync(ct);
-            return await UploadAsync(name, body, target, exclude, ct);
-        }
-    }
-
-    public async Task<IReadOnlyList<Dataset>> ListAsync(CancellationToken ct)
-    {
-        await using var c = await store.OpenConnectionAsync(ct);
-        return [.. (await c.QueryAsync<Row>(new CommandDefinition("SELECT * FROM datasets ORDER BY name", cancellationToken: ct))).Select(ToDataset)];
-    }
-
-    public async Task<Dataset?> FindAsync(string name, CancellationToken ct)
-    {
-        await using var c = await store.OpenConnectionAsync(ct);
-        var row = await c.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
-            "SELECT * FROM datasets WHERE name = @Name", new { Name = name }, cancellationToken: ct));
-        return row is null ? null : ToDataset(row);
-    }
-
-    public async Task<Dataset> GetAsync(string name, CancellationToken ct) =>
-        await FindAsync(name, ct) ?? throw new NotFoundException($"No dataset named '{name}'. Register it first: POST /api/datasets or `flotilla dataset add {name} --csv PATH --target COLUMN`.");
-
-    /// <summary>Reads a registered dataset's table afresh, so the hash an execution records is of the content it used.</summary>
-    public async Task<(Dataset Dataset, Table Table)> LoadAsync(string name, CancellationToken ct)
-    {
-        var dataset = await GetAsync(name, ct);
-        var table = await ReadAsync(dataset.Path, dataset.Target, dataset.Exclude, ct);
-        return (dataset, table);
-    }
-
-    /// <summary>Forgets a dataset; an uploaded file (under the data folder) is deleted with it.</summary>
-    public async Task DeleteAsync(string name, CancellationToken ct)
-    {
-        var dataset = await GetAsync(name, ct);
-        await using (var c = await store.OpenConnectionAsync(ct))
-        {
-            await c.ExecuteAsync(new CommandDefinition("DELETE FROM datasets WHERE name = @Name", new { Name = name }, cancellationToken: ct));
-        }
-        if (System.IO.Path.GetDirectoryName(dataset.Path) == System.IO.Path.GetFullPath(options.Value.DatasetsDirectory))
-        {
-            File.Delete(dataset.Path);
-        }
-    }
-
-    internal static CsvOptions CsvOptionsFor(Dataset dataset) => new(dataset.Target) { Exclude = dataset.Exclude };
-
-    private static async Task<Table> ReadAsync(string path, string target, IReadOnlyList<string> exclude, CancellationToken ct, string? shownAs = null)
-    {
+        Table table;
         try
         {
             // Parsing is CPU-bound; keep it off the request thread.
-            return await Task.Run(() => TableReader.Read(path, new CsvOptions(target.Trim()) { Exclude = exclude }, ct), ct);
+            table = await Task.Run(() => TableReader.Read(path, new CsvOptions(target.Trim()) { Exclude = exclude }, ct), ct);
         }
         catch (DataFormatException e)
         {
-            var message = shownAs is null ? e.Message : e.Message.Replace(System.IO.Path.GetFileName(path), shownAs, StringComparison.Ordinal);
-            throw new DatasetException(message, e);
+            var message = e.Message.Replace(path, shown.Name, StringComparison.Ordinal)
+                .Replace(System.IO.Path.GetFileName(path), shown.Name, StringComparison.Ordinal);
+            throw new DatasetException(shown.Quoting ? message : CsvErrors.WithoutContent(message, shown.Name, target.Trim()), e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new DatasetException($"{shownAs ?? path}: cannot read the file: {e.Message}", e);
+            throw new DatasetException($"{shown.Name}: cannot read the file.", e);
         }
+
+        if (table.Columns.Count == 0)
+        {
+            throw new DatasetException(
+                $"{shown.Name}: no feature columns are left: the file has only the label column '{target.Trim()}', or every other column is in exclude. A model needs at least one feature.");
+        }
+        return table;
     }
 
-    private async Task<Dataset> SaveAsync(string name, string path, string target, IReadOnlyList<string> exclude, Table table, CancellationToken ct)
+    private async Task<Dataset> SaveAsync(string name, string path, bool uploaded, string target, IReadOnlyList<string> exclude, Table table, CancellationToken ct)
     {
         var columns = table.Columns.Select(c => new DatasetColumn(
             c.Name, c.Kind.ToString(), c.MissingCount, [.. c.Categories.Take(50)])).ToList();
@@ -198,7 +263,7 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         var row = new Row
         {
             Name = name,
-            Path = path,
+            Path = uploaded ? System.IO.Path.GetRelativePath(options.Value.DataDirectory, path) : path,
             Target = target.Trim(),
             Exclude = JsonSerializer.Serialize(exclude),
             Sha256 = table.Sha256,
@@ -208,18 +273,27 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
             LabelBalance = JsonSerializer.Serialize(balance),
             CreatedMs = now,
             UpdatedMs = now,
+            Uploaded = uploaded ? 1 : 0,
         };
         await using var c = await store.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO datasets (name, path, target, exclude, sha256, size_bytes, row_count, columns, label_balance, created_ms, updated_ms)
-            VALUES (@Name, @Path, @Target, @Exclude, @Sha256, @SizeBytes, @RowCount, @Columns, @LabelBalance, @CreatedMs, @UpdatedMs)
+            INSERT INTO datasets (name, path, target, exclude, sha256, size_bytes, row_count, columns, label_balance, created_ms, updated_ms, uploaded)
+            VALUES (@Name, @Path, @Target, @Exclude, @Sha256, @SizeBytes, @RowCount, @Columns, @LabelBalance, @CreatedMs, @UpdatedMs, @Uploaded)
             ON CONFLICT (name) DO UPDATE SET path = excluded.path, target = excluded.target, exclude = excluded.exclude,
                 sha256 = excluded.sha256, size_bytes = excluded.size_bytes, row_count = excluded.row_count,
-                columns = excluded.columns, label_balance = excluded.label_balance, updated_ms = excluded.updated_ms
+                columns = excluded.columns, label_balance = excluded.label_balance, updated_ms = excluded.updated_ms,
+                uploaded = excluded.uploaded
             """,
             row, cancellationToken: ct));
         return (await FindAsync(name, ct))!;
+    }
+
+    private async Task<Row?> FindRowAsync(string name, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+            "SELECT * FROM datasets WHERE name = @Name", new { Name = name }, cancellationToken: ct));
     }
 
     private static void CheckName(string name)
@@ -230,8 +304,8 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         }
     }
 
-    private static Dataset ToDataset(Row r) => new(
-        r.Name, r.Path, r.Target, JsonSerializer.Deserialize<string[]>(r.Exclude) ?? [], r.Sha256, r.SizeBytes, r.RowCount,
+    private Dataset ToDataset(Row r) => new(
+        r.Name, FullPath(r), r.Target, JsonSerializer.Deserialize<string[]>(r.Exclude) ?? [], r.Sha256, r.SizeBytes, r.RowCount,
         JsonSerializer.Deserialize<DatasetColumn[]>(r.Columns) ?? [],
         JsonSerializer.Deserialize<Dictionary<string, long>>(r.LabelBalance) ?? [],
         DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedMs), DateTimeOffset.FromUnixTimeMilliseconds(r.UpdatedMs));

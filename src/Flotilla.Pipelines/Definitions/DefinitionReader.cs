@@ -1,9 +1,6 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Steps;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Flotilla.Pipelines.Definitions;
 
@@ -31,18 +28,30 @@ public static class DefinitionReader
         return errors.Count > 0 ? throw new DefinitionException(errors) : definition!;
     }
 
+    /// <summary>
+    /// The largest definition accepted, in characters. The built-in pipeline is about 6,000; the cap keeps a
+    /// request from making the server hold a document far larger than any pipeline needs.
+    /// </summary>
+    public const int MaxDefinitionChars = 1024 * 1024;
+
     internal static JsonNode ToJson(string text)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
             throw new DefinitionException([new("(document)", "The definition is empty.")]);
         }
+        if (text.Length > MaxDefinitionChars)
+        {
+            throw new DefinitionException([new("(document)", $"The definition has {text.Length:N0} characters; at most {MaxDefinitionChars:N0} are accepted.")]);
+        }
 
         if (text.TrimStart().StartsWith('{'))
         {
             try
             {
-                if (JsonNode.Parse(text) is { } json)
+                // Duplicate keys are refused here, where the parser knows their place; a JsonObject holding
+                // them would only fail later, when first read.
+                if (JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) is { } json)
                 {
                     return json;
                 }
@@ -53,51 +62,7 @@ public static class DefinitionReader
             }
         }
 
-        try
-        {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            if (stream.Documents.Count == 0)
-            {
-                throw new DefinitionException([new("(document)", "The definition is empty.")]);
-            }
-
-            return FromYaml(stream.Documents[0].RootNode)
-                ?? throw new DefinitionException([new("(document)", "The definition is null.")]);
-        }
-        catch (YamlException e)
-        {
-            throw new DefinitionException([new($"line {e.Start.Line}, column {e.Start.Column}", $"Not valid YAML: {e.InnerException?.Message ?? e.Message}")]);
-        }
-    }
-
-    private static JsonNode? FromYaml(YamlNode node) => node switch
-    {
-        YamlMappingNode map => new JsonObject(map.Children.Select(kv =>
-            KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", FromYaml(kv.Value)))),
-        YamlSequenceNode seq => new JsonArray([.. seq.Children.Select(FromYaml)]),
-        YamlScalarNode scalar => Scalar(scalar),
-        _ => null,
-    };
-
-    // YAML 1.2 core schema for plain scalars: null, booleans and numbers are typed; quoted scalars stay strings.
-    private static JsonNode? Scalar(YamlScalarNode scalar)
-    {
-        var value = scalar.Value ?? "";
-        if (scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded)
-        {
-            return JsonValue.Create(value);
-        }
-
-        return value switch
-        {
-            "" or "~" or "null" or "Null" or "NULL" => null,
-            "true" or "True" or "TRUE" => JsonValue.Create(true),
-            "false" or "False" or "FALSE" => JsonValue.Create(false),
-            _ when long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) => JsonValue.Create(l),
-            _ when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !double.IsNaN(d) => JsonValue.Create(d),
-            _ => JsonValue.Create(value),
-        };
+        return YamlToJson.Read(text);
     }
 
     private sealed class ShapeReader(List<DefinitionError> errors)

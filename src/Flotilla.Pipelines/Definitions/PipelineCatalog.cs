@@ -3,6 +3,7 @@ using Dapper;
 using Flotilla.Pipelines.Execution;
 using Flotilla.Pipelines.Steps;
 using Flotilla.Storage.Metadata;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Pipelines.Definitions;
 
@@ -14,7 +15,7 @@ public sealed record StoredPipeline(PipelineDefinition Definition, string Source
 /// through the API, kept in the metadata store. Creating a pipeline with an existing name replaces it;
 /// executions keep the text they started with.
 /// </summary>
-public sealed class PipelineCatalog(MetadataStore store, StepCatalog steps, TimeProvider time)
+public sealed class PipelineCatalog(MetadataStore store, StepCatalog steps, IOptions<PipelineOptions> options, TimeProvider time)
 {
     public const string BuiltInName = "multimodel";
 
@@ -68,6 +69,7 @@ public sealed class PipelineCatalog(MetadataStore store, StepCatalog steps, Time
     public async Task<StoredPipeline> CreateAsync(string source, CancellationToken ct)
     {
         var definition = Read(source);
+        ProcessStep.EnsureAllowed(definition, options.Value);
         if (definition.Name == BuiltInName)
         {
             throw new ConflictException($"'{BuiltInName}' is the built-in pipeline and cannot be replaced; give yours another name.");

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Flotilla.Pipelines.Steps;
 
 namespace Flotilla.Pipelines.Definitions;
 
@@ -73,6 +74,10 @@ public sealed record PipelineDefinition(
         ?? Parameters.FirstOrDefault(p => p.Aliases?.Contains(nameOrAlias, StringComparer.OrdinalIgnoreCase) == true);
 
     public StepDefinition? FindStep(string name) => Steps.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>Whether a step runs a user command: such a pipeline needs Process steps switched on, and a trusted author.</summary>
+    [JsonIgnore]
+    public bool HasProcessStep => Steps.Any(s => s.Type == ProcessStep.TypeName);
 }
 
 /// <summary>A step input: a literal, a parameter, or another step's output (optionally a value inside it by path).</summary>

@@ -1,13 +1,16 @@
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
+using Flotilla.Pipelines.Steps;
 using Flotilla.Pipelines.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Pipelines.Execution;
 
 /// <summary>The door to executions: start, stop, read, follow. The HTTP API and tests go through here.</summary>
 public sealed class Executions(
-    PipelineCatalog pipelines, DatasetCatalog datasets, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events)
+    PipelineCatalog pipelines, DatasetCatalog datasets, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events,
+    IOptions<PipelineOptions> options)
 {
     /// <summary>
     /// Validates the parameters (unknown names and bad values refused with <see cref="ParameterException"/>),
@@ -16,6 +19,8 @@ public sealed class Executions(
     public async Task<string> StartAsync(string pipeline, IReadOnlyDictionary<string, JsonNode?>? parameters, CancellationToken ct)
     {
         var stored = await pipelines.GetAsync(pipeline, ct);
+        // A pipeline stored while Process steps were allowed must not run after they were switched off.
+        ProcessStep.EnsureAllowed(stored.Definition, options.Value);
         var bound = ParameterBinder.Bind(stored.Definition, parameters);
         await CheckDatasetsAsync(stored.Definition, bound, ct);
         var id = Guid.CreateVersion7().ToString("N");

@@ -10,7 +10,8 @@ namespace Flotilla.Pipelines.Steps;
 /// <summary>
 /// Registers the model in group <c>&lt;pipeline&gt;-&lt;dataset&gt;</c> with its artifact, evaluation report, the
 /// execution's parameters and lineage. Run again after a crash, it finds the package this execution already
-/// registered instead of making a second version.
+/// registered instead of making a second version; and when the group's latest version already has the same
+/// artifact (a re-run that changed nothing), it reports that version instead of registering a duplicate.
 /// </summary>
 public sealed class RegisterStep(ModelRegistry registry, IArtifactStore artifacts) : StepKind
 {
@@ -68,7 +69,7 @@ public sealed class RegisterStep(ModelRegistry registry, IArtifactStore artifact
             JsonObject o => JsonSerializer.SerializeToElement(o),
             var other => throw new StepFailedException($"{context.Where}.inputs.evaluation: expected the evaluation report or its file, not {other?.ToJsonString() ?? "null"}."),
         };
-        var package = await registry.RegisterAsync(new RegisterModelPackage(
+        var (package, registered) = await registry.RegisterUnlessLatestAsync(new RegisterModelPackage(
             group,
             artifact,
             evaluation,
@@ -77,7 +78,9 @@ public sealed class RegisterStep(ModelRegistry registry, IArtifactStore artifact
             status,
             inputs["description"] is JsonValue d ? d.GetValue<string>() : $"Registered by execution {context.ExecutionId} of {context.Pipeline.Name}."),
             cancellationToken);
-        context.Log.Line($"registered {package.Id} (version {package.Version}, {package.ApprovalStatus}) with artifact {artifact.Sha256}");
+        context.Log.Line(registered
+            ? $"registered {package.Id} (version {package.Version}, {package.ApprovalStatus}) with artifact {artifact.Sha256}"
+            : $"not registered again: the group's latest version {package.Id} ({package.ApprovalStatus}) has the same artifact {artifact.Sha256}");
         return Describe(package);
     }
 

@@ -81,5 +81,11 @@ public static class PipelineMigrations
             ALTER TABLE pipeline_executions ADD COLUMN owner TEXT;
             ALTER TABLE pipeline_executions ADD COLUMN lease_ms BIGINT
             """),
+        // Whether a dataset's file is its own upload (1) or registered by path (0): only an upload's file is
+        // deleted with it. Rows from before stay null and are judged by the upload's file name.
+        new(Component, 3,
+            """
+            ALTER TABLE datasets ADD COLUMN uploaded BIGINT
+            """),
     ];
 }

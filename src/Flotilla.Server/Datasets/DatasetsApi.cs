@@ -64,7 +64,7 @@ internal static class DatasetsApi
                 return TypedResults.Problem(statusCode: 400, title: "Invalid body", detail: "'name' is required.");
             }
             dataset = Uri.TryCreate(body.Path, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
-                ? await catalog.DownloadAsync(body.Name, url, body.Target ?? "", body.Exclude, http.CreateClient(nameof(DatasetsApi)), ct)
+                ? await catalog.DownloadAsync(body.Name, url, body.Target ?? "", body.Exclude, http.CreateClient(UrlPolicy.ClientName), ct)
                 : await catalog.RegisterAsync(body.Name, body.Path ?? "", body.Target ?? "", body.Exclude, ct);
         }
         return TypedResults.Created($"/api/datasets/{dataset.Name}", dataset);

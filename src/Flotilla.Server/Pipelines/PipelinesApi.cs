@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines;
+using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
 using Flotilla.Server.Hosting;
@@ -26,7 +27,10 @@ internal static class PipelinesApi
         builder.Services.AddOptions<PipelineOptions>()
             .Configure<IOptions<FlotillaOptions>>((pipelines, flotilla) => pipelines.DataDirectory = flotilla.Value.DataDirectory)
             .BindConfiguration($"{FlotillaOptions.Section}:Pipelines");
+        builder.Services.AddOptions<DatasetSourceOptions>().BindConfiguration(DatasetSourceOptions.Section);
         builder.Services.AddHttpClient();
+        builder.Services.AddHttpClient(UrlPolicy.ClientName)
+            .ConfigurePrimaryHttpMessageHandler(services => services.GetRequiredService<UrlPolicy>().CreateHandler());
         return builder;
     }
 
@@ -100,7 +104,7 @@ internal static class PipelinesApi
         }
 
         // A Process step runs a command on the server: only an admin may define one.
-        if (catalog.Read(text).Steps.Any(s => s.Type == "Process") && !request.HttpContext.User.IsInRole(Roles.Admin))
+        if (catalog.Read(text).HasProcessStep && !request.HttpContext.User.IsInRole(Roles.Admin))
         {
             return TypedResults.Problem(
                 $"This definition has a Process step, which runs a command on the server; only a key with role '{Roles.Admin}' may define one.",

@@ -12,8 +12,9 @@ public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<Runni
     [Fact]
     public async Task A_dataset_registered_by_path_shows_schema_row_count_and_label_balance()
     {
+        var path = Imported(server, "breast-cancer.csv");
         using var response = await Client.PostAsJsonAsync("/api/datasets",
-            new { name = "breast-cancer", path = SharedDatasets.Path("breast-cancer.csv"), target = "CLASS", exclude = new[] { "mean area" } });
+            new { name = "breast-cancer", path, target = "CLASS", exclude = new[] { "mean area" } });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var dataset = (await Client.GetFromJsonAsync<JsonObject>("/api/datasets/breast-cancer"))!;
@@ -53,7 +54,7 @@ public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<Runni
     [Fact]
     public async Task A_broken_csv_is_refused_naming_file_and_line_and_unknown_names_are_404()
     {
-        var path = Path.Combine(server.DataDirectory, "broken.csv");
+        var path = Path.Combine(server.DataDirectory, "imports", "broken.csv");
         await File.WriteAllTextAsync(path, "a,b,y\n1,2,0\n3,4,1,9\n");
 
         using var response = await Client.PostAsJsonAsync("/api/datasets", new { name = "broken", path, target = "y" });
@@ -65,6 +66,14 @@ public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<Runni
         Assert.Contains("line 3", detail);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
+
+    /// <summary>A shared dataset copied into the server's default data root, where a path may point.</summary>
+    internal static string Imported(RunningServer server, string file)
+    {
+        var path = Path.Combine(server.DataDirectory, "imports", file);
+        File.Copy(SharedDatasets.Path(file), path, overwrite: true);
+        return path;
+    }
 }
 
 public sealed class DatasetSourcesTests
@@ -72,10 +81,11 @@ public sealed class DatasetSourcesTests
     [Fact]
     public async Task A_dataset_at_an_http_url_is_downloaded_into_the_data_folder()
     {
-        await using var server = await RunningServer.StartAsync();
+        // Listed by name, a host may resolve to loopback: the administrator chose it.
+        await using var server = await RunningServer.StartAsync("--Flotilla:Datasets:AllowedUrlHosts:0=localhost");
         var port = FreePort();
         using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Prefixes.Add($"http://localhost:{port}/");
         listener.Start();
         var serve = Task.Run(async () =>
         {
@@ -88,7 +98,7 @@ public sealed class DatasetSourcesTests
         var header = (await File.ReadAllLinesAsync(SharedDatasets.Path("banknote-authentication.csv")))[0].Split(',');
 
         using var response = await server.Client.PostAsJsonAsync("/api/datasets",
-            new { name = "banknotes", path = $"http://127.0.0.1:{port}/banknote-authentication.csv", target = header[^1] });
+            new { name = "banknotes", path = $"http://localhost:{port}/banknote-authentication.csv", target = header[^1] });
         await serve;
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);

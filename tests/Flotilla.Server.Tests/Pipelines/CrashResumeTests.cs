@@ -25,10 +25,13 @@ public sealed class CrashResumeTests : IDisposable
         List<JsonObject> seen;
         int kept;
         string id;
+        // A path must be under the server's data roots: by default <data>/imports.
+        var imported = Path.Combine(Directory.CreateDirectory(Path.Combine(_data, "imports")).FullName, "bc.csv");
+        File.Copy(SharedDatasets.Path("breast-cancer.csv"), imported);
         await using (var first = await ChildServer.StartAsync(_data))
         {
             using var dataset = await first.Client.PostAsJsonAsync("/api/datasets",
-                new { name = "bc", path = SharedDatasets.Path("breast-cancer.csv"), target = "CLASS" });
+                new { name = "bc", path = imported, target = "CLASS" });
             Assert.Equal(HttpStatusCode.Created, dataset.StatusCode);
             using var start = await first.Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new
             {

@@ -2,12 +2,23 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Flotilla.Pipelines.Execution;
 
 namespace Flotilla.Server.Tests.Pipelines;
 
-public sealed class PipelinesApiTests(RunningServer server) : IClassFixture<RunningServer>
+/// <summary>A server with Process steps switched on: these tests define pipelines with them.</summary>
+public sealed class ProcessStepsServer : IAsyncLifetime
 {
-    private HttpClient Client => server.Client;
+    public RunningServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await RunningServer.StartAsync($"--{PipelineOptions.AllowProcessStepsSetting}=true");
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+public sealed class PipelinesApiTests(ProcessStepsServer fixture) : IClassFixture<ProcessStepsServer>
+{
+    private HttpClient Client => fixture.Server.Client;
 
     private async Task<string> CreateAsync(string yamlAfterName)
     {

@@ -11,7 +11,7 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
     public async Task The_execution_page_draws_the_graph_live_with_the_trials_and_the_best_so_far_chart()
     {
         var dataset = ExampleDatasets.Churn(9);
-        var csv = Path.Combine(server.DataDirectory, "ui-churn.csv");
+        var csv = Path.Combine(server.DataDirectory, "imports", "ui-churn.csv");
         await File.WriteAllTextAsync(csv, dataset.Csv);
         (await server.Client.PostAsJsonAsync("/api/datasets", new { name = "ui-churn", path = csv, target = "churned", exclude = new[] { "customer_id" } })).EnsureSuccessStatusCode();
         // Parameter names are case-sensitive: a dictionary keeps them as written (an anonymous type would be camelCased).
@@ -49,7 +49,7 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
     [Fact]
     public async Task Stopping_a_running_execution_from_its_page_ends_it_as_stopped()
     {
-        var csv = Path.Combine(server.DataDirectory, "ui-stop.csv");
+        var csv = Path.Combine(server.DataDirectory, "imports", "ui-stop.csv");
         await File.WriteAllTextAsync(csv, ExampleDatasets.Credit(4).Csv);
         (await server.Client.PostAsJsonAsync("/api/datasets", new { name = "ui-stop", path = csv, target = "defaulted" })).EnsureSuccessStatusCode();
         // Fast families only, so the trial running when Stop is clicked ends at once.

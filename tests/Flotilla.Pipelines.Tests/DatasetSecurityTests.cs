@@ -1,0 +1,149 @@
+using Flotilla.Pipelines.Datasets;
+
+namespace Flotilla.Pipelines.Tests;
+
+public sealed class DatasetSecurityTests
+{
+    private static Task<PipelineHost> StartWithDefaultRootsAsync() => PipelineHost.StartAsync(configure: o => o.DataRoots = []);
+
+    [Fact]
+    public async Task By_default_only_the_imports_folder_is_a_data_root_and_it_exists_at_start()
+    {
+        await using var host = await StartWithDefaultRootsAsync();
+        var imports = Path.Combine(host.DataDirectory, "imports");
+        File.Copy(SharedData.Dataset("breast-cancer.csv"), Path.Combine(imports, "bc.csv"));
+
+        var dataset = await host.Datasets.RegisterAsync("bc", Path.Combine(imports, "bc.csv"), "CLASS", [], CancellationToken.None);
+
+        Assert.Equal(569, dataset.RowCount);
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("/etc/shadow")]
+    [InlineData("imports/../flotilla.db")]
+    [InlineData("/no/such/file.csv")]
+    public async Task Reading_a_file_outside_the_data_roots_is_refused_without_quoting_it(string path)
+    {
+        await using var host = await StartWithDefaultRootsAsync();
+        var full = path.StartsWith('/') ? path : Path.Combine(host.DataDirectory, path);
+
+        var error = await Assert.ThrowsAsync<DatasetException>(() => host.Datasets.RegisterAsync("leak", full, "root", [], CancellationToken.None));
+
+        Assert.Contains("outside the folders", error.Message);
+        Assert.DoesNotContain("root:", error.Message);
+        Assert.DoesNotContain("SQLite", error.Message);
+        Assert.Empty(await host.Datasets.ListAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_symlink_inside_the_data_root_to_a_file_outside_is_refused_before_it_is_opened()
+    {
+        await using var host = await StartWithDefaultRootsAsync();
+        var imports = Path.Combine(host.DataDirectory, "imports");
+        File.CreateSymbolicLink(Path.Combine(imports, "passwd.csv"), "/etc/passwd");
+        Directory.CreateSymbolicLink(Path.Combine(imports, "etc"), "/etc");
+
+        var file = await Assert.ThrowsAsync<DatasetException>(() =>
+            host.Datasets.RegisterAsync("leak", Path.Combine(imports, "passwd.csv"), "root", [], CancellationToken.None));
+        var folder = await Assert.ThrowsAsync<DatasetException>(() =>
+            host.Datasets.RegisterAsync("leak", Path.Combine(imports, "etc", "passwd"), "root", [], CancellationToken.None));
+
+        Assert.Contains("outside the folders", file.Message);
+        Assert.Contains("outside the folders", folder.Message);
+        Assert.DoesNotContain("root:", file.Message + folder.Message);
+    }
+
+    [Fact]
+    public async Task A_file_in_the_root_that_is_not_a_dataset_is_refused_naming_the_line_but_not_its_content()
+    {
+        await using var host = await StartWithDefaultRootsAsync();
+        var secret = Path.Combine(host.DataDirectory, "imports", "secrets.csv");
+        await File.WriteAllTextAsync(secret, "user,password,admin\nalice,hunter2,no\nbob,swordfish,yes\ncarol,letmein,maybe\n");
+
+        var missing = await Assert.ThrowsAsync<DatasetException>(() => host.Datasets.RegisterAsync("s", secret, "label", [], CancellationToken.None));
+        var third = await Assert.ThrowsAsync<DatasetException>(() => host.Datasets.RegisterAsync("s", secret, "admin", [], CancellationToken.None));
+        var single = await Assert.ThrowsAsync<DatasetException>(() => host.Datasets.RegisterAsync("s", secret, "user,password,admin", [], CancellationToken.None));
+
+        Assert.Equal($"{secret}, line 1: the label column 'label' is not in the header.", missing.Message);
+        Assert.Equal($"{secret}, line 4, column 'admin': a third label value. The label must have exactly two classes.", third.Message);
+        foreach (var message in new[] { missing.Message, third.Message, single.Message })
+        {
+            Assert.DoesNotContain("password", message.Replace("user,password,admin", "", StringComparison.Ordinal));
+            Assert.DoesNotContain("hunter2", message);
+            Assert.DoesNotContain("maybe", message);
+        }
+        Assert.Empty(await host.Datasets.ListAsync(CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("y\n1\n0\n1\n", new string[0])]
+    [InlineData("id,y\n1,1\n2,0\n3,1\n", new[] { "id" })]
+    public async Task A_dataset_without_a_feature_column_is_refused_at_registration(string csv, string[] exclude)
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await using var upload = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(csv));
+
+        var error = await Assert.ThrowsAsync<DatasetException>(() => host.Datasets.UploadAsync("bare", upload, "y", exclude, CancellationToken.None));
+
+        Assert.Contains("no feature columns", error.Message);
+        Assert.Null(await host.Datasets.FindAsync("bare", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Deleting_a_dataset_registered_at_another_ones_upload_keeps_that_upload()
+    {
+        var data = Directory.CreateTempSubdirectory("flotilla-owned-").FullName;
+        await using var host = await PipelineHost.StartAsync(dataDirectory: data, configure: o => o.DataRoots = [data]);
+        await using (var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
+        {
+            await host.Datasets.UploadAsync("first", csv, "y", [], CancellationToken.None);
+        }
+        var uploaded = (await host.Datasets.GetAsync("first", CancellationToken.None)).Path;
+        await host.Datasets.RegisterAsync("second", uploaded, "y", [], CancellationToken.None);
+
+        await host.Datasets.DeleteAsync("second", CancellationToken.None);
+
+        Assert.True(File.Exists(uploaded));
+        Assert.Equal(3, (await host.Datasets.LoadAsync("first", CancellationToken.None)).Table.RowCount);
+        await host.Datasets.DeleteAsync("first", CancellationToken.None);
+        Assert.False(File.Exists(uploaded));
+    }
+
+    [Fact]
+    public async Task An_upload_is_found_after_its_data_folder_moved()
+    {
+        var data = Directory.CreateTempSubdirectory("flotilla-moved-").FullName;
+        var moved = data + "-moved";
+        var before = await PipelineHost.StartAsync(dataDirectory: data);
+        await using (var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
+        {
+            await before.Datasets.UploadAsync("kept", csv, "y", [], CancellationToken.None);
+        }
+        await before.StopAsync();
+        Directory.Move(data, moved);
+
+        await using var after = await PipelineHost.StartAsync(dataDirectory: moved);
+        var (dataset, table) = await after.Datasets.LoadAsync("kept", CancellationToken.None);
+
+        Assert.Equal(Path.Combine(moved, "datasets", "kept.csv"), dataset.Path);
+        Assert.Equal(3, table.RowCount);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("172.20.0.1", false)]
+    [InlineData("192.168.1.1", false)]
+    [InlineData("169.254.169.254", false)]
+    [InlineData("100.64.0.1", false)]
+    [InlineData("0.0.0.0", false)]
+    [InlineData("::1", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("fd00::1", false)]
+    [InlineData("::ffff:127.0.0.1", false)]
+    [InlineData("93.184.216.34", true)]
+    [InlineData("2606:2800:220:1:248:1893:25c8:1946", true)]
+    public void Only_public_addresses_count_as_public(string address, bool expected) =>
+        Assert.Equal(expected, UrlPolicy.IsPublic(System.Net.IPAddress.Parse(address)));
+}
