@@ -21,13 +21,18 @@ internal sealed class BenchServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string _data;
 
-    private BenchServer(WebApplication app, string data, Uri address)
+    private BenchServer(WebApplication app, string data, Uri address, string adminKey)
     {
         _app = app;
         _data = data;
         Address = address;
+        AdminKey = adminKey;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
+        Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
     }
+
+    /// <summary>The key the server's first start wrote to its data folder; <see cref="Client"/> sends it.</summary>
+    public string AdminKey { get; }
 
     public Uri Address { get; }
 
@@ -37,17 +42,31 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public FleetClient Fleet => Services.GetRequiredService<FleetClient>();
 
-    public static async Task<BenchServer> StartAsync(params string[] settings)
+    public static Task<BenchServer> StartAsync(params string[] settings) => StartAsync(null, settings);
+
+    /// <summary>A server whose builder <paramref name="configure"/> may change (benchmark hosts only, e.g. to switch a cost off).</summary>
+    public static async Task<BenchServer> StartAsync(Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var data = Directory.CreateTempSubdirectory("flotilla-fleet-bench-").FullName;
         var app = FlotillaServer.Build(
         [
             "--urls", "http://127.0.0.1:0", $"--Flotilla:DataDirectory={data}",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.AspNetCore=Warning", .. settings,
-        ]);
+        ], configure);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new BenchServer(app, data, new Uri(address));
+        var key = (await File.ReadAllTextAsync(Path.Combine(data, "admin.key"))).Trim();
+        return new BenchServer(app, data, new Uri(address), key);
+    }
+
+    /// <summary>Makes an API key with <paramref name="roles"/> and returns its secret.</summary>
+    public async Task<string> CreateKeyAsync(string name, string[] roles, CancellationToken cancellationToken)
+    {
+        using var response = await Client.PostAsync("/api/keys",
+            new StringContent(JsonSerializer.Serialize(new { name, roles }), System.Text.Encoding.UTF8, "application/json"), cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var created = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return created.RootElement.GetProperty("key").GetString()!;
     }
 
     /// <summary>Stores an artifact and registers it, approved, as the next version of <paramref name="group"/>.</summary>

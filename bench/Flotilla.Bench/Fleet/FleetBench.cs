@@ -28,6 +28,7 @@ internal static partial class FleetBench
             case "load": return await LoadAsync(data, options, cancellationToken);
             case "zipf": return await ZipfAsync(data, options, cancellationToken);
             case "micro": return await MicroAsync(data, options, cancellationToken);
+            case "auth": return await AuthAsync(data, options, cancellationToken);
             case "all":
                 var failed = await WrkAsync(data, options, cancellationToken);
                 failed |= await LoadAsync(data, options, cancellationToken);
@@ -35,7 +36,7 @@ internal static partial class FleetBench
                 return failed;
             default:
                 Console.Error.WriteLine(
-                    "usage: fleet [wrk|load|zipf|micro|all] [--duration 10] [--rounds 3] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
+                    "usage: fleet [wrk|load|zipf|micro|auth|all] [--duration 10] [--rounds 3] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
                 return 2;
         }
     }
@@ -57,7 +58,8 @@ internal static partial class FleetBench
 
         var script = Path.Combine(Path.GetTempPath(), $"flotilla-invoke-{Environment.ProcessId}.lua");
         await File.WriteAllTextAsync(script,
-            $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"text/csv\"\nwrk.headers[\"Accept\"] = \"text/csv\"\nwrk.body = \"{data.FirstRow}\"\n",
+            $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"text/csv\"\nwrk.headers[\"Accept\"] = \"text/csv\"\n" +
+            $"wrk.headers[\"Authorization\"] = \"Bearer {server.AdminKey}\"\nwrk.body = \"{data.FirstRow}\"\n",
             cancellationToken);
         try
         {
