@@ -16,7 +16,6 @@ namespace Flotilla.Server.Identity;
 /// </summary>
 internal static class IdentitySetup
 {
-    public const string BearerScheme = "Bearer";
     public const string OidcScheme = "Oidc";
 
     public static WebApplicationBuilder AddIdentity(this WebApplicationBuilder builder)
@@ -30,9 +29,11 @@ internal static class IdentitySetup
         services.AddHostedService<AdminKeyBootstrap>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRing>());
 
-        services.AddAuthentication(BearerScheme)
-            .AddPolicyScheme(BearerScheme, "API key or OpenID Connect token", o => o.ForwardDefaultSelector = SchemeOf)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null)
+        // One handler per request on the hot path: the API-key scheme is the default and hands a token that is not
+        // a Flotilla key to OpenID Connect itself, rather than a policy scheme choosing between the two.
+        services.AddSingleton<HandlerLoggers>();
+        services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, o => o.ForwardDefaultSelector = OidcTokenScheme)
             .AddJwtBearer(OidcScheme);
         services.AddOptions<JwtBearerOptions>(OidcScheme).Configure<IOptions<AuthOptions>>((jwt, auth) => ConfigureOidc(jwt, auth.Value.Oidc));
 
@@ -61,14 +62,13 @@ internal static class IdentitySetup
         return authorization;
     }
 
-    /// <summary>Flotilla keys carry a prefix; anything else that looks like a JWT goes to OpenID Connect when it is configured.</summary>
-    private static string SchemeOf(HttpContext context)
+    /// <summary>Flotilla keys carry a prefix; any other bearer token goes to OpenID Connect when it is configured.</summary>
+    private static string? OidcTokenScheme(HttpContext context)
     {
         var token = ApiKeyAuthentication.BearerToken(context.Request);
         if (token is null || token.StartsWith(ApiKeyStore.SecretPrefix, StringComparison.Ordinal))
-            return ApiKeyAuthentication.SchemeName;
-        var oidc = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Oidc;
-        return oidc.Enabled ? OidcScheme : ApiKeyAuthentication.SchemeName;
+            return null;
+        return context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Oidc.Enabled ? OidcScheme : null;
     }
 
     private static void ConfigureOidc(JwtBearerOptions jwt, OidcOptions oidc)
