@@ -59,13 +59,15 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
     public override async Task<JsonObject> RunAsync(StepContext context, CancellationToken cancellationToken)
     {
         var inputs = context.Inputs;
-        var strategyText = StepInputs.String(inputs, "strategy", nameof(TuningStrategy.Tpe));
+        // An input left out takes the tuner's own default: each is written once, in TuningOptions.
+        var defaults = new TuningOptions();
+        var strategyText = StepInputs.String(inputs, "strategy", defaults.Strategy.ToString());
         if (!Enum.TryParse<TuningStrategy>(strategyText, ignoreCase: true, out var strategy))
         {
             throw new StepFailedException($"{context.Where}.inputs.strategy: '{strategyText}' is not one of {string.Join(", ", Enum.GetNames<TuningStrategy>())}.");
         }
 
-        var pruningText = StepInputs.String(inputs, "pruning", nameof(PruningMode.Median));
+        var pruningText = StepInputs.String(inputs, "pruning", defaults.Pruning.ToString());
         if (!Enum.TryParse<PruningMode>(pruningText, ignoreCase: true, out var pruning))
         {
             throw new StepFailedException($"{context.Where}.inputs.pruning: '{pruningText}' is not one of {string.Join(", ", Enum.GetNames<PruningMode>())}.");
@@ -80,13 +82,13 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         var completed = context.CompletedTrials.Select(ToTrialRecord).ToList();
         var options = new TuningOptions
         {
-            Scorer = StepInputs.String(inputs, "scorer", "roc_auc"),
-            Folds = StepInputs.Int(inputs, "folds", 5),
+            Scorer = StepInputs.String(inputs, "scorer", defaults.Scorer),
+            Folds = StepInputs.Int(inputs, "folds", defaults.Folds),
             Strategy = strategy,
-            MaxTrials = StepInputs.Int(inputs, "maxTrials", 60),
-            MaxParallelTrials = StepInputs.Int(inputs, "parallelism", 6),
+            MaxTrials = StepInputs.Int(inputs, "maxTrials", defaults.MaxTrials),
+            MaxParallelTrials = StepInputs.Int(inputs, "parallelism", defaults.MaxParallelTrials),
             Algorithms = StepInputs.List(inputs, "algorithms"),
-            Seed = StepInputs.Int(inputs, "seed", 42),
+            Seed = StepInputs.Int(inputs, "seed", defaults.Seed),
             Pruning = pruning,
             WallClockBudget = maxSeconds > 0 ? TimeSpan.FromSeconds(maxSeconds) : null,
             Completed = completed,

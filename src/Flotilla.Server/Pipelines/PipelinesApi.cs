@@ -6,9 +6,7 @@ using System.Text.Json.Nodes;
 using Flotilla.Pipelines;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
-using Flotilla.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Flotilla.Server.Pipelines;
 
@@ -21,10 +19,9 @@ internal static class PipelinesApi
 {
     public static WebApplicationBuilder AddPipelines(this WebApplicationBuilder builder)
     {
+        // The data folder comes from the storage's options (Flotilla:DataDirectory), the rest from Flotilla:Pipelines.
         builder.Services.AddFlotillaPipelines(_ => { });
-        builder.Services.AddOptions<PipelineOptions>()
-            .Configure<IOptions<FlotillaOptions>>((pipelines, flotilla) => pipelines.DataDirectory = flotilla.Value.DataDirectory)
-            .BindConfiguration($"{FlotillaOptions.Section}:Pipelines");
+        builder.Services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         builder.Services.AddHttpClient();
         return builder;
     }
