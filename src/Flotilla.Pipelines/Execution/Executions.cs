@@ -1,13 +1,14 @@
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
+using Flotilla.Pipelines.Steps;
 using Flotilla.Pipelines.Storage;
 
 namespace Flotilla.Pipelines.Execution;
 
 /// <summary>The door to executions: start, stop, read, follow. The HTTP API and tests go through here.</summary>
 public sealed class Executions(
-    PipelineCatalog pipelines, DatasetCatalog datasets, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events)
+    PipelineCatalog pipelines, StepCatalog steps, DatasetCatalog datasets, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events)
 {
     /// <summary>
     /// Validates the parameters (unknown names and bad values refused with <see cref="ParameterException"/>),
@@ -29,7 +30,7 @@ public sealed class Executions(
     {
         var errors = new List<DefinitionError>();
         var parameters = definition.Steps
-            .Where(s => s.Type == "Preprocess" && s.Inputs.GetValueOrDefault("dataset") is ParameterReference)
+            .Where(s => steps.Find(s.Type) is PreprocessStep && s.Inputs.GetValueOrDefault("dataset") is ParameterReference)
             .Select(s => definition.FindParameter(((ParameterReference)s.Inputs["dataset"]).Parameter)!.Name)
             .Distinct();
         foreach (var name in parameters)
@@ -57,7 +58,7 @@ public sealed class Executions(
 
         if (await store.RequestStopAsync(id, ct))
         {
-            events.Publish(new("execution", id, Status: nameof(ExecutionStatus.Stopping)));
+            events.Publish(new("execution", id, Status: ExecutionStatus.Stopping.ToString()));
         }
         queue.SignalStop(id);
         return await GetAsync(id, ct);

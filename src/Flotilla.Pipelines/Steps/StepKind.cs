@@ -30,6 +30,12 @@ public abstract class StepKind
     /// <summary>Whether a failure is worth another attempt; a Fail step or a false condition is not.</summary>
     public virtual bool Retryable => true;
 
+    /// <summary>Whether the step's finished trials are kept across attempts and crashes and handed back to it (Tune).</summary>
+    public virtual bool KeepsTrials => false;
+
+    /// <summary>Whether the step decides a branch: its <c>result</c> output picks <c>ifTrue</c> or <c>ifFalse</c> (Condition).</summary>
+    public virtual bool IsBranch => false;
+
     /// <summary>Checks of the fields only this type uses (a Condition's test, a Process's command).</summary>
     public virtual IEnumerable<DefinitionError> Validate(StepDefinition step, string where) => [];
 

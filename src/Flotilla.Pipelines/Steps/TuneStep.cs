@@ -28,6 +28,9 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
 
     public override string Type => "Tune";
 
+    // A retried or resumed tuning run goes on from the trials it finished instead of starting over.
+    public override bool KeepsTrials => true;
+
     public override IReadOnlyList<InputSpec> Inputs { get; } =
     [
         new("train", ValueType.String),
