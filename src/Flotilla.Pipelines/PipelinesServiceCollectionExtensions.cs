@@ -37,6 +37,7 @@ public static class PipelinesServiceCollectionExtensions
         services.AddSingleton<ExecutionStore>();
         services.AddSingleton<ExecutionQueue>();
         services.AddSingleton<ExecutionEvents>();
+        services.AddSingleton<StepOutputFiles>();
         services.AddSingleton<StepRunner>();
         services.AddSingleton<ExecutionRunner>();
         services.AddSingleton<Executions>();

@@ -17,6 +17,7 @@ public sealed partial class ExecutionRunner(
     ExecutionStore store,
     StepCatalog catalog,
     StepRunner steps,
+    StepOutputFiles files,
     ExecutionQueue queue,
     ExecutionEvents events,
     TimeProvider time,
@@ -131,7 +132,7 @@ public sealed partial class ExecutionRunner(
             return null;
         }
 
-        var schedule = new StepSchedule(definition, catalog, execution.Parameters, rows);
+        var schedule = new StepSchedule(definition, catalog, files, execution.Parameters, rows);
         LogRunning(executionId, definition.Name, schedule.Rows.Count(r => r.Status == StepStatus.Succeeded));
         await store.SaveStepsAsync(schedule.ResumeInterrupted(Now), hostStopping);
         return (definition, schedule);

@@ -15,6 +15,7 @@ namespace Flotilla.Pipelines.Execution;
 public sealed partial class StepRunner(
     ExecutionStore store,
     StepCatalog catalog,
+    StepOutputFiles files,
     ExecutionEvents events,
     IOptions<PipelineOptions> options,
     TimeProvider time,
@@ -114,7 +115,7 @@ public sealed partial class StepRunner(
             {
                 log.Line($"[{Now:O}] attempt {attempt} of {step.Retry.MaxAttempts}");
                 Directory.CreateDirectory(work);
-                return (await kind.RunAsync(context, cancellationToken)).ToJsonString();
+                return files.ToStored(kind, await kind.RunAsync(context, cancellationToken));
             }
             catch (Exception e) when (e is not StepFailedException && !cancellationToken.IsCancellationRequested
                 && kind.Retryable && attempt < step.Retry.MaxAttempts)

@@ -15,6 +15,7 @@ internal sealed class StepSchedule
 {
     private readonly PipelineDefinition _definition;
     private readonly StepCatalog _catalog;
+    private readonly StepOutputFiles _files;
     private readonly string _parameters;
     private readonly Dictionary<string, StepRow> _rows;
     private readonly Dictionary<string, IReadOnlySet<string>> _dependencies;
@@ -23,10 +24,11 @@ internal sealed class StepSchedule
     private readonly Dictionary<string, string> _outputs = new(StringComparer.Ordinal);
     private readonly Dictionary<Task<StepOutcome>, string> _running = [];
 
-    public StepSchedule(PipelineDefinition definition, StepCatalog catalog, string parameters, IEnumerable<StepRow> rows)
+    public StepSchedule(PipelineDefinition definition, StepCatalog catalog, StepOutputFiles files, string parameters, IEnumerable<StepRow> rows)
     {
         _definition = definition;
         _catalog = catalog;
+        _files = files;
         _parameters = parameters;
         _rows = rows.ToDictionary(r => r.Name);
         _dependencies = definition.Steps.ToDictionary(s => s.Name, s => DefinitionValidator.DependenciesOf(s, definition));
@@ -88,7 +90,7 @@ internal sealed class StepSchedule
                 else if (_dependencies[step.Name].All(_outputs.ContainsKey))
                 {
                     var resolver = new ValueResolver(_definition, ParseObject(_parameters),
-                        _outputs.ToDictionary(kv => kv.Key, kv => ParseObject(kv.Value)));
+                        _outputs.ToDictionary(kv => kv.Key, kv => _files.ToResolved(_catalog[_rows[kv.Key].Type], ParseObject(kv.Value))));
                     _running[run(step, row, resolver)] = step.Name;
                 }
             }

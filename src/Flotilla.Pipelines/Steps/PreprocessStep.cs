@@ -21,8 +21,8 @@ public sealed class PreprocessStep(DatasetCatalog datasets) : StepKind
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } =
     [
-        new("train", ValueType.String),
-        new("test", ValueType.String),
+        new("train", ValueType.String, IsFile: true),
+        new("test", ValueType.String, IsFile: true),
         new("target", ValueType.String),
         new("datasetSha256", ValueType.String),
         new("rows", ValueType.Int),

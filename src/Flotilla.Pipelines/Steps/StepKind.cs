@@ -7,7 +7,11 @@ namespace Flotilla.Pipelines.Steps;
 
 public sealed record InputSpec(string Name, ValueType Type, bool Required = true);
 
-public sealed record OutputSpec(string Name, ValueType Type);
+/// <summary>
+/// An output a step gives. <see cref="IsFile"/>: a path of a file the step wrote in its work folder, stored
+/// relative to the data folder so that a folder moved or restored elsewhere still resumes and reruns.
+/// </summary>
+public sealed record OutputSpec(string Name, ValueType Type, bool IsFile = false);
 
 /// <summary>
 /// A step type: what it takes and gives (for validation when a definition is created) and what it does.

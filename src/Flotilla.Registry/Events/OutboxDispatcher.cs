@@ -249,7 +249,7 @@ public sealed partial class OutboxDispatcher(
 
         public ApprovalStatusChanged ToEvent() => new(
             Id, GroupName, PackageId, Version,
-            new ArtifactRef(ArtifactSha256, ArtifactSize, new Uri(ArtifactUri)),
+            new ArtifactRef(ArtifactSha256, ArtifactSize, ArtifactRef.ParseLocation(ArtifactUri)),
             OldStatus is null ? null : Enum.Parse<ApprovalStatus>(OldStatus),
             Enum.Parse<ApprovalStatus>(NewStatus), ChangedBy,
             DateTimeOffset.FromUnixTimeMilliseconds(OccurredMs));
