@@ -57,6 +57,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         new("scorer", ValueType.String),
         new("folds", ValueType.Int),
         new("trials", ValueType.Int),
+        new("planned", ValueType.Int),
     ];
 
     public override async Task<JsonObject> RunAsync(StepContext context, CancellationToken cancellationToken)
@@ -123,6 +124,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             ? $"{parallelism} trials at once: MaxTuningParallelJobs {options.MaxParallelTrials} is capped by this machine's {executor.Capacity} cores (proposals still follow {options.MaxParallelTrials}, so the result does not depend on the machine)"
             : $"{parallelism} trials at once");
 
+        int? planned = null;
         TuningResult result;
         try
         {
@@ -136,7 +138,8 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
                         var t = finished.Trial;
                         context.Log.Line(string.Create(CultureInfo.InvariantCulture,
                             $"trial {t.Number} {t.Algorithm} {t.Status} score {t.Mean?.ToString("0.####", CultureInfo.InvariantCulture) ?? "-"} in {t.Seconds:0.##} s ({finished.Finished}/{finished.Planned}){(t.Reason is null ? "" : ": " + t.Reason)}"));
-                        await context.TrialCompleted(ToExecutionTrial(context.Step.Name, t), ct);
+                        planned = finished.Planned;
+                        await context.TrialCompleted(ToExecutionTrial(context.Step.Name, t, finished.Planned), ct);
                     }
                 },
                 cancellationToken);
@@ -158,6 +161,8 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             ["scorer"] = options.Scorer,
             ["folds"] = options.Folds,
             ["trials"] = result.Trials.Count,
+            // What progress bars count to; a run whose trials were all kept from before knows no more than their number.
+            ["planned"] = planned ?? result.Trials.Count,
             ["pruned"] = result.Pruned,
             ["failed"] = result.Failed,
             ["parallelism"] = result.EffectiveParallelism,
@@ -208,7 +213,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
 
     private static TrialRecord ToTrialRecord(ExecutionTrial trial) => JsonSerializer.Deserialize<TrialRecord>(trial.Data, TrialJson)!;
 
-    internal static ExecutionTrial ToExecutionTrial(string step, TrialRecord t) => new(
+    internal static ExecutionTrial ToExecutionTrial(string step, TrialRecord t, int planned) => new(
         step, t.Number, t.Algorithm, JsonSerializer.SerializeToNode(t.Parameters), t.FoldScores, t.Mean,
-        t.Status.ToString(), t.Seconds, JsonSerializer.Serialize(t, TrialJson));
+        t.Status.ToString(), t.Seconds, JsonSerializer.Serialize(t, TrialJson), planned);
 }

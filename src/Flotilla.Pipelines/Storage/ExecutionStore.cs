@@ -56,6 +56,7 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         public string Status { get; set; } = "";
         public double Seconds { get; set; }
         public string Data { get; set; } = "";
+        public long? Planned { get; set; }
     }
 
     internal sealed class CacheRow
@@ -241,15 +242,15 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         await using var c = await store.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO pipeline_trials (execution_id, step, number, algorithm, parameters, fold_scores, score, status, seconds, data, created_ms)
-            VALUES (@ExecutionId, @Step, @Number, @Algorithm, @Parameters, @FoldScores, @Score, @Status, @Seconds, @Data, @CreatedMs)
+            INSERT INTO pipeline_trials (execution_id, step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned, created_ms)
+            VALUES (@ExecutionId, @Step, @Number, @Algorithm, @Parameters, @FoldScores, @Score, @Status, @Seconds, @Data, @Planned, @CreatedMs)
             ON CONFLICT (execution_id, step, number) DO NOTHING
             """,
             new
             {
                 ExecutionId = executionId, trial.Step, Number = (long)trial.Number, trial.Algorithm,
                 Parameters = trial.Parameters?.ToJsonString() ?? "{}", FoldScores = JsonSerializer.Serialize(trial.FoldScores),
-                trial.Score, trial.Status, trial.Seconds, trial.Data, CreatedMs = Now,
+                trial.Score, trial.Status, trial.Seconds, trial.Data, Planned = (long?)trial.Planned, CreatedMs = Now,
             },
             cancellationToken: ct));
         return trial;
@@ -260,13 +261,13 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         await using var c = await store.OpenConnectionAsync(ct);
         var rows = await c.QueryAsync<TrialRow>(new CommandDefinition(
             """
-            SELECT step, number, algorithm, parameters, fold_scores, score, status, seconds, data FROM pipeline_trials
+            SELECT step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned FROM pipeline_trials
             WHERE execution_id = @Id AND (@Step IS NULL OR step = @Step) ORDER BY step, number
             """,
             new { Id = executionId, Step = step }, cancellationToken: ct));
         return [.. rows.Select(r => new ExecutionTrial(
             r.Step, (int)r.Number, r.Algorithm, JsonNode.Parse(r.Parameters),
-            JsonSerializer.Deserialize<double[]>(r.FoldScores) ?? [], r.Score, r.Status, r.Seconds, r.Data))];
+            JsonSerializer.Deserialize<double[]>(r.FoldScores) ?? [], r.Score, r.Status, r.Seconds, r.Data, (int?)r.Planned))];
     }
 
     internal async Task<CacheRow?> FindCachedAsync(string key, CancellationToken ct)

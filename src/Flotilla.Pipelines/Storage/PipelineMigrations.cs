@@ -81,5 +81,10 @@ public static class PipelineMigrations
             ALTER TABLE pipeline_executions ADD COLUMN owner TEXT;
             ALTER TABLE pipeline_executions ADD COLUMN lease_ms BIGINT
             """),
+        // The tuner's planned trial count when a trial finished: progress totals without guessing from MaxTuningJobs.
+        new(Component, 3,
+            """
+            ALTER TABLE pipeline_trials ADD COLUMN planned BIGINT
+            """),
     ];
 }
