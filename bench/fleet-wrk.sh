@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The fleet's HTTP benchmark: wrk -t2 -c32 for 10 s against GET /healthz and against one-row
-# POST /models/{group}/invocations of a breast-cancer model, on one server started by the bench on 127.0.0.1.
+# The fleet's HTTP benchmark: wrk -t2 -c32 for 10 s against a minimal ASP.NET Core app answering "ok" and against one-row
+# POST /models/{group}/invocations of a breast-cancer model, on a server started by the bench on 127.0.0.1 as flotilla server starts it.
 # Prints both throughputs, p50/p99, their ratio and the failed calls. Options pass through, e.g.
 #   bench/fleet-wrk.sh --algorithm LogisticRegression --duration 30
 set -euo pipefail

@@ -6,6 +6,7 @@ using Flotilla.Pipelines.Storage;
 using Flotilla.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Pipelines;
 
@@ -18,10 +19,9 @@ public static class PipelinesServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddFlotillaPipelines(this IServiceCollection services, Action<PipelineOptions> configure)
     {
-        services.AddOptions<PipelineOptions>().Configure(configure)
-            .Validate(o => !string.IsNullOrWhiteSpace(o.DataDirectory), "Flotilla:DataDirectory must name a folder for execution work files.")
-            .Validate(o => o.MaxConcurrentExecutions is >= 1 and <= 1024, "Flotilla:Pipelines:MaxConcurrentExecutions must be within 1..1024.")
-            .ValidateOnStart();
+        services.AddOptions<PipelineOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PipelineOptions>, PipelineDataDirectory>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddFlotillaMigrations(PipelineMigrations.All);
         services.AddSingleton<StepKind, ConditionStep>();
@@ -37,6 +37,8 @@ public static class PipelinesServiceCollectionExtensions
         services.AddSingleton<ExecutionStore>();
         services.AddSingleton<ExecutionQueue>();
         services.AddSingleton<ExecutionEvents>();
+        services.AddSingleton<StepOutputFiles>();
+        services.AddSingleton<StepRunner>();
         services.AddSingleton<ExecutionRunner>();
         services.AddSingleton<Executions>();
         services.AddSingleton<DatasetCatalog>();

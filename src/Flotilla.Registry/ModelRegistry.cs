@@ -272,7 +272,7 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
 
         public ModelPackage ToPackage() => new(
             Id, GroupName, Version,
-            new ArtifactRef(ArtifactSha256, ArtifactSize, new Uri(ArtifactUri)),
+            new ArtifactRef(ArtifactSha256, ArtifactSize, ArtifactRef.ParseLocation(ArtifactUri)),
             ParseJson(EvaluationReport), ParseJson(Parameters),
             new PackageLineage(ExecutionId, StepName, DatasetHash),
             Enum.Parse<ApprovalStatus>(ApprovalStatus), ApprovalDescription, StatusChangedBy,

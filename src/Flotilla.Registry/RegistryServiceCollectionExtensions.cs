@@ -3,6 +3,7 @@ using Flotilla.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Registry;
 
@@ -16,7 +17,8 @@ public static class RegistryServiceCollectionExtensions
     public static IServiceCollection AddFlotillaRegistry(this IServiceCollection services, Action<OutboxOptions>? configureOutbox = null)
     {
         services.AddFlotillaMigrations(RegistrySchema.Migrations);
-        services.AddOptions<OutboxOptions>().Configure(o => configureOutbox?.Invoke(o));
+        services.AddOptions<OutboxOptions>().Configure(o => configureOutbox?.Invoke(o)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OutboxOptions>, OutboxOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<ModelRegistry>();

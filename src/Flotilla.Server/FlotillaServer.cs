@@ -18,6 +18,7 @@ public static class FlotillaServer
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        builder.AddLoggingDefaults();
         builder.AddFlotillaHosting();
         builder.AddStorage();
         builder.AddIdentity();

@@ -1,10 +1,19 @@
+using Microsoft.Extensions.Options;
+
 namespace Flotilla.Storage;
 
-/// <summary>Where the metadata and the artifacts live. Embedded by default: both under <see cref="DataDirectory"/>.</summary>
+/// <summary>
+/// Where the metadata and the artifacts live. Embedded by default: both under <see cref="DataDirectory"/>.
+/// The server binds it from the "Flotilla" section (<c>Flotilla:DataDirectory</c>, <c>Flotilla:PostgresConnectionString</c>,
+/// <c>Flotilla:S3:*</c>).
+/// </summary>
 public sealed class StorageOptions
 {
+    /// <summary>The data folder when none is configured: <c>.data</c> under the current folder. Written here only.</summary>
+    public static string DefaultDataDirectory => Path.Combine(Environment.CurrentDirectory, ".data");
+
     /// <summary>Holds <c>flotilla.db</c> (SQLite) and <c>artifacts/</c> unless the cluster settings below are given.</summary>
-    public string DataDirectory { get; set; } = Path.Combine(Environment.CurrentDirectory, ".data");
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
 
     /// <summary>When set, metadata goes to this PostgreSQL database instead of the SQLite file.</summary>
     public string? PostgresConnectionString { get; set; }
@@ -34,4 +43,15 @@ public sealed class S3ArtifactOptions
     public string? AccessKey { get; set; }
 
     public string? SecretKey { get; set; }
+}
+
+/// <summary>Fails the start with a message naming the setting, rather than the first read of the store.</summary>
+internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        return string.IsNullOrWhiteSpace(options.DataDirectory)
+            ? ValidateOptionsResult.Fail("Flotilla:DataDirectory must name a folder for the metadata, artifacts and work files (it was empty).")
+            : ValidateOptionsResult.Success;
+    }
 }

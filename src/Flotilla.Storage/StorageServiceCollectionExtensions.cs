@@ -16,7 +16,8 @@ public static class StorageServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddFlotillaStorage(this IServiceCollection services, Action<StorageOptions> configure)
     {
-        services.AddOptions<StorageOptions>().Configure(configure);
+        services.AddOptions<StorageOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<MetadataStore>(sp =>
         {

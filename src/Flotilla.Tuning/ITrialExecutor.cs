@@ -12,7 +12,7 @@ public delegate bool FoldCallback(int foldIndex, double foldScore);
 public sealed record TrialOutcome(IReadOnlyList<double> FoldScores, bool Stopped);
 
 /// <summary>
-/// The seam where trials run (DESIGN.md: "trial executor"): in this process (<see cref="InProcessTrialExecutor"/>)
+/// The seam where trials run (a real seam: a second executor, on the fleet, is planned): in this process (<see cref="InProcessTrialExecutor"/>)
 /// or, later, on the silos of the fleet. The tuner owns proposals, pruning decisions and bookkeeping; an executor
 /// only fits and scores, reporting each fold as it ends.
 /// </summary>

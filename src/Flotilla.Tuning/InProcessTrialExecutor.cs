@@ -6,7 +6,8 @@ namespace Flotilla.Tuning;
 
 /// <summary>
 /// Runs trials on this machine's cores: the learning core's cross-validation on folds prepared once per
-/// (table, folds, seed) and shared by every trial. Learners run single-threaded (see DESIGN.md field notes), so
+/// (table, folds, seed) and shared by every trial. Learners run single-threaded (a default-threaded LightGBM
+/// fit went from 17 ms to seconds under contention: docs/decisions.md), so
 /// one trial keeps one core busy and the useful capacity is the number of cores.
 /// </summary>
 public sealed class InProcessTrialExecutor(Table train) : ITrialExecutor

@@ -49,6 +49,30 @@ public sealed class BuiltInPipelineTests
     }
 
     [Fact]
+    public async Task A_grid_search_that_plans_fewer_trials_than_MaxTuningJobs_reports_its_planned_count()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+
+        var execution = await host.RunAsync("multimodel", new
+        {
+            DatasetName = "bc",
+            TuningStrategy = "Grid",
+            TuningPruning = "None",
+            MaxTuningJobs = 60,
+            Algorithms = "NaiveBayes",
+            CrossValidationFolds = 2,
+        });
+        var trials = await host.Executions.TrialsAsync(execution.Id, CancellationToken.None);
+
+        Assert.True(execution.Status == ExecutionStatus.Succeeded, execution.FailureReason);
+        var planned = execution.Steps.Single(s => s.Name == "Tune").Outputs!["planned"]!.GetValue<int>();
+        Assert.InRange(planned, 1, 59);
+        Assert.Equal(planned, trials.Count);
+        Assert.All(trials, t => Assert.Equal(planned, t.Planned));
+    }
+
+    [Fact]
     public async Task A_model_below_the_threshold_fails_the_execution_naming_metric_and_threshold()
     {
         await using var host = await PipelineHost.StartAsync();

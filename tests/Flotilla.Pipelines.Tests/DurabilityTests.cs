@@ -31,6 +31,61 @@ public sealed class DurabilityTests
     }
 
     [Fact]
+    public async Task A_data_folder_moved_between_two_starts_resumes_its_execution_and_runs_new_ones()
+    {
+        var before = Directory.CreateTempSubdirectory("flotilla-move-from-").FullName;
+        var after = Path.Combine(Directory.CreateTempSubdirectory("flotilla-move-to-").FullName, "data");
+        var first = await PipelineHost.StartAsync(dataDirectory: before);
+        await first.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+        await first.Pipelines.CreateAsync("""
+            name: movable
+            parameters:
+              - { name: DatasetName, type: string }
+            steps:
+              - { name: Preprocess, type: Preprocess, inputs: { dataset: { parameter: DatasetName } } }
+              - { name: pause, type: Process, command: [sh, -c, "sleep 2"], dependsOn: [Preprocess] }
+              - name: Tune
+                type: Tune
+                dependsOn: [pause]
+                inputs:
+                  train: { step: Preprocess, output: train }
+                  target: { step: Preprocess, output: target }
+                  maxTrials: 2
+                  algorithms: [NaiveBayes]
+              - name: Refit
+                type: Train
+                inputs:
+                  train: { step: Preprocess, output: train }
+                  target: { step: Preprocess, output: target }
+                  algorithm: { step: Tune, output: bestAlgorithm }
+                  parameters: { step: Tune, output: bestParameters }
+              - name: Evaluate
+                type: Evaluate
+                inputs:
+                  model: { step: Refit, output: model }
+                  test: { step: Preprocess, output: test }
+                  target: { step: Preprocess, output: target }
+            """, CancellationToken.None);
+        var parameters = PipelineHost.Parameters(new { DatasetName = "bc" });
+        var id = await first.Executions.StartAsync("movable", parameters, CancellationToken.None);
+        await EngineTests.WaitForAsync(first, id, e => e.Steps[1].Status == StepStatus.Executing);
+        await first.StopAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Move(before, after);
+
+        await using var second = await PipelineHost.StartAsync(dataDirectory: after);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var resumed = await second.Executions.WaitAsync(id, timeout.Token);
+        var rerun = await second.RunAsync("movable", new { DatasetName = "bc" });
+
+        Assert.True(resumed.Status == ExecutionStatus.Succeeded, resumed.FailureReason);
+        Assert.Equal(1, resumed.Steps[0].Attempts);
+        Assert.Equal($"executions/{id}/Preprocess/train.csv", resumed.Steps[0].Outputs!["train"]!.GetValue<string>());
+        Assert.True(rerun.Status == ExecutionStatus.Succeeded, rerun.FailureReason);
+        Assert.True(File.Exists(Path.Combine(after, rerun.Steps[^1].Outputs!["report"]!.GetValue<string>())));
+    }
+
+    [Fact]
     public async Task Servers_sharing_postgresql_never_run_an_execution_twice_and_one_takes_over_what_another_gave_up()
     {
         var database = await PipelineHost.NewPostgresDatabaseAsync();

@@ -17,7 +17,8 @@ public sealed class FolderArtifactStoreTests : IDisposable
 
         var refs = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => store.PutAsync(bytes, CancellationToken.None))));
 
-        Assert.Equal(Path.Combine(_root, "sha256", refs[0].Sha256[..2], refs[0].Sha256), refs[0].Uri.LocalPath);
+        Assert.Equal($"sha256/{refs[0].Sha256[..2]}/{refs[0].Sha256}", refs[0].Uri.OriginalString);
+        Assert.True(File.Exists(Path.Combine(_root, refs[0].Uri.OriginalString)));
         Assert.Single(Directory.GetFiles(Path.Combine(_root, "sha256"), "*", SearchOption.AllDirectories));
         Assert.Empty(Directory.GetFiles(Path.Combine(_root, "incoming")));
     }
@@ -27,7 +28,7 @@ public sealed class FolderArtifactStoreTests : IDisposable
     {
         var store = new FolderArtifactStore(_root);
         var stored = await store.PutAsync(Encoding.UTF8.GetBytes("original"), CancellationToken.None);
-        await File.WriteAllTextAsync(stored.Uri.LocalPath, "tampered");
+        await File.WriteAllTextAsync(Path.Combine(_root, stored.Uri.OriginalString), "tampered");
 
         var error = await Assert.ThrowsAsync<ArtifactIntegrityException>(() => store.ReadVerifiedAsync(stored.Sha256, CancellationToken.None));
 

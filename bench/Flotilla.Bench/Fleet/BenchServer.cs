@@ -15,7 +15,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Bench.Fleet;
 
-/// <summary>A real Flotilla server on 127.0.0.1 in this process, with a temporary data folder and quiet logs.</summary>
+/// <summary>
+/// A real Flotilla server on 127.0.0.1 in this process, with a temporary data folder, started as <c>flotilla server</c>
+/// starts it: its shipped logging defaults, nothing quieter, so the numbers are the ones a user gets.
+/// </summary>
 internal sealed class BenchServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -50,8 +53,7 @@ internal sealed class BenchServer : IAsyncDisposable
         var data = Directory.CreateTempSubdirectory("flotilla-fleet-bench-").FullName;
         var app = FlotillaServer.Build(
         [
-            "--urls", "http://127.0.0.1:0", $"--Flotilla:DataDirectory={data}",
-            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.AspNetCore=Warning", .. settings,
+            "--urls", "http://127.0.0.1:0", $"--Flotilla:DataDirectory={data}", .. settings,
         ], configure);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -8,7 +8,7 @@ using System.Text.Json.Nodes;
 namespace Flotilla.Cli.Client;
 
 /// <summary>
-/// The HTTP API of DESIGN.md as the CLI sees it. Answers are kept as JSON so the CLI prints what the
+/// The HTTP API of docs/contracts.md as the CLI sees it. Answers are kept as JSON so the CLI prints what the
 /// server sends (<c>--json</c>) and reads only the few fields it needs; errors become
 /// <see cref="FlotillaApiException"/> carrying the problem details' <c>detail</c>.
 /// </summary>

@@ -48,7 +48,7 @@ internal sealed class ExecutionsCommand : ClientCommand
         var snapshot = ExecutionSnapshot.From(execution, trials);
         console.Line($"Execution {snapshot.Id}: {snapshot.Status}, {ExecutionProgress.Clock(snapshot.Elapsed(TimeProvider.System.GetUtcNow()))} elapsed");
         console.Table(execution["steps"] as JsonArray ?? [], "name", "status", "attempts", "startedAt", "endedAt", "failureReason", "outputs");
-        console.Line($"Tuning: {snapshot.TrialsDone}/{snapshot.TrialsTotal} trials"
+        console.Line($"Tuning: {snapshot.TrialsDone}/{snapshot.TrialsTotal?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} trials"
             + (snapshot.BestScore is { } best ? $", best {snapshot.Scorer} {best:0.0000}" : ""));
         if (snapshot.Outcome() is { } outcome)
         {

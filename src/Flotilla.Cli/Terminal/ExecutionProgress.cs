@@ -124,7 +124,7 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
     }
 
     private static string Tuning(ExecutionSnapshot s) =>
-        $"trials {s.TrialsDone}/{s.TrialsTotal}" + (s.BestScore is { } best ? $" best {s.Scorer} {best.ToString("0.0000", CultureInfo.InvariantCulture)}" : "");
+        $"trials {s.TrialsDone}/{s.TrialsTotal?.ToString(CultureInfo.InvariantCulture) ?? "?"}" + (s.BestScore is { } best ? $" best {s.Scorer} {best.ToString("0.0000", CultureInfo.InvariantCulture)}" : "");
 
     private static bool IsTune(string step) => step.Contains("Tun", StringComparison.OrdinalIgnoreCase);
 

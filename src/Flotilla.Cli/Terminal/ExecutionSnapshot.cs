@@ -18,7 +18,7 @@ internal sealed record ExecutionSnapshot(
     DateTimeOffset? Ended,
     string? FailureReason,
     int TrialsDone,
-    int TrialsTotal,
+    int? TrialsTotal,
     double? BestScore,
     string? Scorer)
 {
@@ -42,7 +42,6 @@ internal sealed record ExecutionSnapshot(
             .ToList();
 
         var parameters = execution["parameters"] as JsonObject;
-        var total = parameters?["MaxTuningJobs"] is JsonNode max && int.TryParse(CliConsole.Text(max), out var t) ? t : 60;
         var scorer = parameters?["CrossValidationScorer"] is JsonNode sc ? CliConsole.Text(sc) : "roc_auc";
 
         var trialList = (trials as JsonArray ?? trials?["trials"] as JsonArray ?? []).OfType<JsonObject>().ToList();
@@ -53,6 +52,10 @@ internal sealed record ExecutionSnapshot(
             .OfType<double>()
             .Where(double.IsFinite)
             .ToList();
+
+        // The tuner's own count (a grid may plan fewer than MaxTuningJobs): on every trial, and on the Tune step once it ends.
+        var planned = trialList.Select(t => Num(t, "planned")).OfType<double>().Select(p => (int?)p).Max()
+            ?? steps.Select(s => s.Outputs is { } o ? Num(o, "planned") : null).OfType<double>().Select(p => (int?)p).Max();
 
         var failure = Str(execution, "failureReason", "failure", "error")
             ?? steps.FirstOrDefault(s => s.FailureReason is not null)?.FailureReason;
@@ -65,7 +68,7 @@ internal sealed record ExecutionSnapshot(
             Time(execution, "endedAt", "finishedAt", "completedAt", "endTime"),
             failure,
             finished.Count,
-            Math.Max(total, finished.Count),
+            planned is { } total ? Math.Max(total, finished.Count) : null,
             scores.Count > 0 ? scores.Max() : null,
             scorer);
     }

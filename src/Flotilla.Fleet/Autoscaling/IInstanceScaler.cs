@@ -1,8 +1,8 @@
 namespace Flotilla.Fleet.Autoscaling;
 
 /// <summary>
-/// The seam between the autoscaler's decision and whatever runs instances (DESIGN.md: "local processes or
-/// Kubernetes replicas"): <see cref="LocalProcessScaler"/> starts and stops child servers.
+/// The seam between the autoscaler's decision and whatever runs instances (local processes today,
+/// Kubernetes replicas being the other planned backend; docs/architecture.md): <see cref="LocalProcessScaler"/> starts and stops child servers.
 /// </summary>
 public interface IInstanceScaler
 {

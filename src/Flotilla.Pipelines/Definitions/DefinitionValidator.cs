@@ -72,7 +72,7 @@ public static partial class DefinitionValidator
                 errors.Add(new($"{where}.dependsOn", $"Unknown step '{dependency}'."));
             }
 
-            if (step.Type != "Condition" && (step.IfTrue is not null || step.IfFalse is not null || step.Condition is not null))
+            if (!kind.IsBranch && (step.IfTrue is not null || step.IfFalse is not null || step.Condition is not null))
             {
                 errors.Add(new(where, "condition, ifTrue and ifFalse belong to Condition steps only."));
             }

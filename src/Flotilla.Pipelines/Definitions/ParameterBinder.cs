@@ -62,6 +62,10 @@ public static class ParameterBinder
         return errors.Count > 0 ? throw new ParameterException(errors) : bound;
     }
 
+    /// <summary>The value as a bare type (a step's declared input: no range, no allowed values), or why it is not.</summary>
+    public static (JsonNode? Value, string? Error) Coerce(ValueType type, JsonNode? value) =>
+        Coerce(new ParameterDefinition("", type), value);
+
     /// <summary>The value as the parameter's type, or a message saying why it is not acceptable.</summary>
     public static (JsonNode? Value, string? Error) Coerce(ParameterDefinition parameter, JsonNode? value)
     {

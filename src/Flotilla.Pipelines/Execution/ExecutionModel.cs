@@ -46,7 +46,11 @@ public sealed record ExecutionDetail(
     public bool IsFinished => Status is ExecutionStatus.Stopped or ExecutionStatus.Failed or ExecutionStatus.Succeeded;
 }
 
-/// <summary>A tuning trial as persisted when it completed: kept across a crash and shown by the trials endpoint.</summary>
+/// <summary>
+/// A tuning trial as persisted when it completed: kept across a crash and shown by the trials endpoint.
+/// <see cref="Planned"/> is how many trials the tuner plans in all (fewer than MaxTuningJobs when a grid is
+/// smaller) when this one finished: what progress bars count to. Null for trials recorded before it was kept.
+/// </summary>
 public sealed record ExecutionTrial(
     string Step,
     int Number,
@@ -56,8 +60,10 @@ public sealed record ExecutionTrial(
     double? Score,
     string Status,
     double Seconds,
-    [property: JsonIgnore] string Data)
+    [property: JsonIgnore] string Data,
+    int? Planned = null)
 {
+
     /// <summary>Why a trial was pruned or failed; null for a complete one.</summary>
     public string? Reason => JsonNode.Parse(Data)?["reason"]?.GetValue<string>();
 }

@@ -9,7 +9,7 @@ namespace Flotilla.Pipelines.Execution;
 
 /// <summary>The door to executions: start, stop, read, follow. The HTTP API and tests go through here.</summary>
 public sealed class Executions(
-    PipelineCatalog pipelines, DatasetCatalog datasets, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events,
+    PipelineCatalog pipelines, StepCatalog steps, DatasetCatalog datasets, ExecutionStore store, ExecutionQueue queue, ExecutionEvents events,
     IOptions<PipelineOptions> options)
 {
     /// <summary>
@@ -34,7 +34,7 @@ public sealed class Executions(
     {
         var errors = new List<DefinitionError>();
         var parameters = definition.Steps
-            .Where(s => s.Type == "Preprocess" && s.Inputs.GetValueOrDefault("dataset") is ParameterReference)
+            .Where(s => steps.Find(s.Type) is PreprocessStep && s.Inputs.GetValueOrDefault("dataset") is ParameterReference)
             .Select(s => definition.FindParameter(((ParameterReference)s.Inputs["dataset"]).Parameter)!.Name)
             .Distinct();
         foreach (var name in parameters)
@@ -62,7 +62,7 @@ public sealed class Executions(
 
         if (await store.RequestStopAsync(id, ct))
         {
-            events.Publish(new("execution", id, Status: nameof(ExecutionStatus.Stopping)));
+            events.Publish(new("execution", id, Status: ExecutionStatus.Stopping.ToString()));
         }
         queue.SignalStop(id);
         return await GetAsync(id, ct);

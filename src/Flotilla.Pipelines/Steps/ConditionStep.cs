@@ -10,6 +10,8 @@ public sealed class ConditionStep : StepKind
 {
     public override string Type => "Condition";
 
+    public override bool IsBranch => true;
+
     public override IReadOnlyList<InputSpec> Inputs { get; } = [];
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } = [new("result", ValueType.Bool)];

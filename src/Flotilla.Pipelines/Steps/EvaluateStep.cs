@@ -25,7 +25,7 @@ public sealed class EvaluateStep : StepKind
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } =
     [
-        new("report", ValueType.String),
+        new("report", ValueType.String, IsFile: true),
         new("metrics", ValueType.Json),
     ];
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Datasets;
-using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
 using ValueType = Flotilla.Pipelines.Definitions.ValueType;
 
@@ -22,8 +21,8 @@ public sealed class PreprocessStep(DatasetCatalog datasets) : StepKind
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } =
     [
-        new("train", ValueType.String),
-        new("test", ValueType.String),
+        new("train", ValueType.String, IsFile: true),
+        new("test", ValueType.String, IsFile: true),
         new("target", ValueType.String),
         new("datasetSha256", ValueType.String),
         new("rows", ValueType.Int),
@@ -88,48 +87,4 @@ public sealed class PreprocessStep(DatasetCatalog datasets) : StepKind
             ["testRows"] = test.RowCount,
         };
     }
-}
-
-/// <summary>Typed reads of a step's resolved inputs, with the input named when one is missing or of the wrong type.</summary>
-internal static class StepInputs
-{
-    public static string String(JsonObject inputs, string name) =>
-        inputs[name] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0
-            ? s
-            : throw new StepFailedException($"input '{name}' must be a non-empty string (was {inputs[name]?.ToJsonString() ?? "missing"}).");
-
-    public static string String(JsonObject inputs, string name, string fallback) =>
-        inputs[name] is null ? fallback : String(inputs, name);
-
-    public static double Double(JsonObject inputs, string name, double fallback) => inputs[name] switch
-    {
-        null => fallback,
-        var n when JsonNumber.TryGet(n, out var d) => d,
-        JsonValue v when v.TryGetValue<string>(out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-        var other => throw new StepFailedException($"input '{name}' must be a number (was {other.ToJsonString()})."),
-    };
-
-    public static int Int(JsonObject inputs, string name, int fallback)
-    {
-        var value = Double(inputs, name, fallback);
-        return value == Math.Round(value) && value is >= int.MinValue and <= int.MaxValue
-            ? (int)value
-            : throw new StepFailedException($"input '{name}' must be a whole number (was {value.ToString(CultureInfo.InvariantCulture)}).");
-    }
-
-    public static bool Bool(JsonObject inputs, string name, bool fallback) => inputs[name] switch
-    {
-        null => fallback,
-        JsonValue v when v.TryGetValue<bool>(out var b) => b,
-        JsonValue v when v.TryGetValue<string>(out var s) && bool.TryParse(s, out var b) => b,
-        var other => throw new StepFailedException($"input '{name}' must be true or false (was {other.ToJsonString()})."),
-    };
-
-    public static IReadOnlyList<string>? List(JsonObject inputs, string name) => inputs[name] switch
-    {
-        null => null,
-        JsonArray a => [.. a.Select(i => i?.GetValue<string>() ?? "")],
-        JsonValue v when v.TryGetValue<string>(out var s) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-        var other => throw new StepFailedException($"input '{name}' must be a list of names (was {other.ToJsonString()})."),
-    };
 }

@@ -7,7 +7,11 @@ namespace Flotilla.Pipelines.Steps;
 
 public sealed record InputSpec(string Name, ValueType Type, bool Required = true);
 
-public sealed record OutputSpec(string Name, ValueType Type);
+/// <summary>
+/// An output a step gives. <see cref="IsFile"/>: a path of a file the step wrote in its work folder, stored
+/// relative to the data folder so that a folder moved or restored elsewhere still resumes and reruns.
+/// </summary>
+public sealed record OutputSpec(string Name, ValueType Type, bool IsFile = false);
 
 /// <summary>
 /// A step type: what it takes and gives (for validation when a definition is created) and what it does.
@@ -29,6 +33,12 @@ public abstract class StepKind
 
     /// <summary>Whether a failure is worth another attempt; a Fail step or a false condition is not.</summary>
     public virtual bool Retryable => true;
+
+    /// <summary>Whether the step's finished trials are kept across attempts and crashes and handed back to it (Tune).</summary>
+    public virtual bool KeepsTrials => false;
+
+    /// <summary>Whether the step decides a branch: its <c>result</c> output picks <c>ifTrue</c> or <c>ifFalse</c> (Condition).</summary>
+    public virtual bool IsBranch => false;
 
     /// <summary>Checks of the fields only this type uses (a Condition's test, a Process's command).</summary>
     public virtual IEnumerable<DefinitionError> Validate(StepDefinition step, string where) => [];

@@ -30,7 +30,7 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } =
     [
-        new("model", ValueType.String),
+        new("model", ValueType.String, IsFile: true),
         new("sha256", ValueType.String),
         new("size", ValueType.Int),
         new("algorithm", ValueType.String),

@@ -28,6 +28,9 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
 
     public override string Type => "Tune";
 
+    // A retried or resumed tuning run goes on from the trials it finished instead of starting over.
+    public override bool KeepsTrials => true;
+
     public override IReadOnlyList<InputSpec> Inputs { get; } =
     [
         new("train", ValueType.String),
@@ -54,18 +57,21 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         new("scorer", ValueType.String),
         new("folds", ValueType.Int),
         new("trials", ValueType.Int),
+        new("planned", ValueType.Int),
     ];
 
     public override async Task<JsonObject> RunAsync(StepContext context, CancellationToken cancellationToken)
     {
         var inputs = context.Inputs;
-        var strategyText = StepInputs.String(inputs, "strategy", nameof(TuningStrategy.Tpe));
+        // An input left out takes the tuner's own default: each is written once, in TuningOptions.
+        var defaults = new TuningOptions();
+        var strategyText = StepInputs.String(inputs, "strategy", defaults.Strategy.ToString());
         if (!Enum.TryParse<TuningStrategy>(strategyText, ignoreCase: true, out var strategy))
         {
             throw new StepFailedException($"{context.Where}.inputs.strategy: '{strategyText}' is not one of {string.Join(", ", Enum.GetNames<TuningStrategy>())}.");
         }
 
-        var pruningText = StepInputs.String(inputs, "pruning", nameof(PruningMode.Median));
+        var pruningText = StepInputs.String(inputs, "pruning", defaults.Pruning.ToString());
         if (!Enum.TryParse<PruningMode>(pruningText, ignoreCase: true, out var pruning))
         {
             throw new StepFailedException($"{context.Where}.inputs.pruning: '{pruningText}' is not one of {string.Join(", ", Enum.GetNames<PruningMode>())}.");
@@ -80,13 +86,13 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         var completed = context.CompletedTrials.Select(ToTrialRecord).ToList();
         var options = new TuningOptions
         {
-            Scorer = StepInputs.String(inputs, "scorer", "roc_auc"),
-            Folds = StepInputs.Int(inputs, "folds", 5),
+            Scorer = StepInputs.String(inputs, "scorer", defaults.Scorer),
+            Folds = StepInputs.Int(inputs, "folds", defaults.Folds),
             Strategy = strategy,
-            MaxTrials = StepInputs.Int(inputs, "maxTrials", 60),
-            MaxParallelTrials = StepInputs.Int(inputs, "parallelism", 6),
+            MaxTrials = StepInputs.Int(inputs, "maxTrials", defaults.MaxTrials),
+            MaxParallelTrials = StepInputs.Int(inputs, "parallelism", defaults.MaxParallelTrials),
             Algorithms = StepInputs.List(inputs, "algorithms"),
-            Seed = StepInputs.Int(inputs, "seed", 42),
+            Seed = StepInputs.Int(inputs, "seed", defaults.Seed),
             Pruning = pruning,
             WallClockBudget = maxSeconds > 0 ? TimeSpan.FromSeconds(maxSeconds) : null,
             Completed = completed,
@@ -118,6 +124,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             ? $"{parallelism} trials at once: MaxTuningParallelJobs {options.MaxParallelTrials} is capped by this machine's {executor.Capacity} cores (proposals still follow {options.MaxParallelTrials}, so the result does not depend on the machine)"
             : $"{parallelism} trials at once");
 
+        int? planned = null;
         TuningResult result;
         try
         {
@@ -131,7 +138,8 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
                         var t = finished.Trial;
                         context.Log.Line(string.Create(CultureInfo.InvariantCulture,
                             $"trial {t.Number} {t.Algorithm} {t.Status} score {t.Mean?.ToString("0.####", CultureInfo.InvariantCulture) ?? "-"} in {t.Seconds:0.##} s ({finished.Finished}/{finished.Planned}){(t.Reason is null ? "" : ": " + t.Reason)}"));
-                        await context.TrialCompleted(ToExecutionTrial(context.Step.Name, t), ct);
+                        planned = finished.Planned;
+                        await context.TrialCompleted(ToExecutionTrial(context.Step.Name, t, finished.Planned), ct);
                     }
                 },
                 cancellationToken);
@@ -153,6 +161,8 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             ["scorer"] = options.Scorer,
             ["folds"] = options.Folds,
             ["trials"] = result.Trials.Count,
+            // What progress bars count to; a run whose trials were all kept from before knows no more than their number.
+            ["planned"] = planned ?? result.Trials.Count,
             ["pruned"] = result.Pruned,
             ["failed"] = result.Failed,
             ["parallelism"] = result.EffectiveParallelism,
@@ -203,7 +213,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
 
     private static TrialRecord ToTrialRecord(ExecutionTrial trial) => JsonSerializer.Deserialize<TrialRecord>(trial.Data, TrialJson)!;
 
-    internal static ExecutionTrial ToExecutionTrial(string step, TrialRecord t) => new(
+    internal static ExecutionTrial ToExecutionTrial(string step, TrialRecord t, int planned) => new(
         step, t.Number, t.Algorithm, JsonSerializer.SerializeToNode(t.Parameters), t.FoldScores, t.Mean,
-        t.Status.ToString(), t.Seconds, JsonSerializer.Serialize(t, TrialJson));
+        t.Status.ToString(), t.Seconds, JsonSerializer.Serialize(t, TrialJson), planned);
 }

@@ -15,7 +15,10 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         public string Pipeline { get; set; } = "";
         public string Source { get; set; } = "";
         public string Parameters { get; set; } = "{}";
-        public string Status { get; set; } = "";
+
+        /// <summary>Read from the text column (Dapper parses the name); never written through this row.</summary>
+        public ExecutionStatus Status { get; set; }
+
         public string? FailureReason { get; set; }
         public long CreatedMs { get; set; }
         public long? EndedMs { get; set; }
@@ -27,7 +30,12 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         public string Name { get; set; } = "";
         public string Type { get; set; } = "";
         public long Ordinal { get; set; }
-        public string Status { get; set; } = nameof(StepStatus.Pending);
+        /// <summary>Read from the text column (Dapper parses the name); written as <see cref="StatusName"/>.</summary>
+        public StepStatus Status { get; set; } = StepStatus.Pending;
+
+        /// <summary>The column's text: Dapper would send an enum parameter as its number.</summary>
+        public string StatusName => Status.ToString();
+
         public long Attempts { get; set; }
         public long? StartedMs { get; set; }
         public long? EndedMs { get; set; }
@@ -35,8 +43,6 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         public string? Log { get; set; }
         public string? FailureReason { get; set; }
         public string? CachedFrom { get; set; }
-
-        public StepStatus State => Enum.Parse<StepStatus>(Status);
     }
 
     private sealed class TrialRow
@@ -50,6 +56,7 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         public string Status { get; set; } = "";
         public double Seconds { get; set; }
         public string Data { get; set; } = "";
+        public long? Planned { get; set; }
     }
 
     internal sealed class CacheRow
@@ -68,14 +75,14 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
                 INSERT INTO pipeline_executions (id, pipeline, source, parameters, status, created_ms)
                 VALUES (@Id, @Pipeline, @Source, @Parameters, @Status, @CreatedMs)
                 """,
-                new { Id = id, Pipeline = pipeline, Source = source, Parameters = parameters.ToJsonString(), Status = nameof(ExecutionStatus.Executing), CreatedMs = Now },
+                new { Id = id, Pipeline = pipeline, Source = source, Parameters = parameters.ToJsonString(), Status = ExecutionStatus.Executing.ToString(), CreatedMs = Now },
                 t, cancellationToken: token));
             await c.ExecuteAsync(new CommandDefinition(
                 """
                 INSERT INTO pipeline_steps (execution_id, name, type, ordinal, status, attempts)
-                VALUES (@ExecutionId, @Name, @Type, @Ordinal, 'Pending', 0)
+                VALUES (@ExecutionId, @Name, @Type, @Ordinal, @Status, 0)
                 """,
-                steps.Select((s, i) => new { ExecutionId = id, s.Name, s.Type, Ordinal = (long)i }),
+                steps.Select((s, i) => new { ExecutionId = id, s.Name, s.Type, Ordinal = (long)i, Status = StepStatus.Pending.ToString() }),
                 t, cancellationToken: token));
         }, ct);
 
@@ -103,10 +110,10 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
 
         var steps = await GetStepRowsAsync(id, ct);
         return new ExecutionDetail(
-            row.Id, row.Pipeline, Enum.Parse<ExecutionStatus>(row.Status), ParseObject(row.Parameters),
+            row.Id, row.Pipeline, row.Status, ParseObject(row.Parameters),
             Time(row.CreatedMs), TimeOrNull(row.EndedMs), row.FailureReason,
             [.. steps.Select(s => new StepState(
-                s.Name, s.Type, s.State, (int)s.Attempts, TimeOrNull(s.StartedMs), TimeOrNull(s.EndedMs),
+                s.Name, s.Type, s.Status, (int)s.Attempts, TimeOrNull(s.StartedMs), TimeOrNull(s.EndedMs),
                 s.Outputs is null ? null : ParseObject(s.Outputs), s.Log, s.FailureReason, s.CachedFrom))]);
     }
 
@@ -121,7 +128,7 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
             """,
             new { Pipeline = pipeline, Status = status?.ToString(), Limit = (long)limit }, cancellationToken: ct));
         return [.. rows.Select(r => new ExecutionSummary(
-            r.Id, r.Pipeline, Enum.Parse<ExecutionStatus>(r.Status), ParseObject(r.Parameters),
+            r.Id, r.Pipeline, r.Status, ParseObject(r.Parameters),
             Time(r.CreatedMs), TimeOrNull(r.EndedMs), r.FailureReason))];
     }
 
@@ -207,7 +214,7 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         await using var c = await store.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE pipeline_steps SET status = @Status, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
+            UPDATE pipeline_steps SET status = @StatusName, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
                 outputs = @Outputs, log = @Log, failure_reason = @FailureReason, cached_from = @CachedFrom
             WHERE execution_id = @ExecutionId AND name = @Name
             """,
@@ -223,7 +230,7 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
 
         await store.InTransactionAsync((c, t, token) => c.ExecuteAsync(new CommandDefinition(
             """
-            UPDATE pipeline_steps SET status = @Status, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
+            UPDATE pipeline_steps SET status = @StatusName, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
                 outputs = @Outputs, log = @Log, failure_reason = @FailureReason, cached_from = @CachedFrom
             WHERE execution_id = @ExecutionId AND name = @Name
             """,
@@ -235,15 +242,15 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         await using var c = await store.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO pipeline_trials (execution_id, step, number, algorithm, parameters, fold_scores, score, status, seconds, data, created_ms)
-            VALUES (@ExecutionId, @Step, @Number, @Algorithm, @Parameters, @FoldScores, @Score, @Status, @Seconds, @Data, @CreatedMs)
+            INSERT INTO pipeline_trials (execution_id, step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned, created_ms)
+            VALUES (@ExecutionId, @Step, @Number, @Algorithm, @Parameters, @FoldScores, @Score, @Status, @Seconds, @Data, @Planned, @CreatedMs)
             ON CONFLICT (execution_id, step, number) DO NOTHING
             """,
             new
             {
                 ExecutionId = executionId, trial.Step, Number = (long)trial.Number, trial.Algorithm,
                 Parameters = trial.Parameters?.ToJsonString() ?? "{}", FoldScores = JsonSerializer.Serialize(trial.FoldScores),
-                trial.Score, trial.Status, trial.Seconds, trial.Data, CreatedMs = Now,
+                trial.Score, trial.Status, trial.Seconds, trial.Data, Planned = (long?)trial.Planned, CreatedMs = Now,
             },
             cancellationToken: ct));
         return trial;
@@ -254,13 +261,13 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         await using var c = await store.OpenConnectionAsync(ct);
         var rows = await c.QueryAsync<TrialRow>(new CommandDefinition(
             """
-            SELECT step, number, algorithm, parameters, fold_scores, score, status, seconds, data FROM pipeline_trials
+            SELECT step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned FROM pipeline_trials
             WHERE execution_id = @Id AND (@Step IS NULL OR step = @Step) ORDER BY step, number
             """,
             new { Id = executionId, Step = step }, cancellationToken: ct));
         return [.. rows.Select(r => new ExecutionTrial(
             r.Step, (int)r.Number, r.Algorithm, JsonNode.Parse(r.Parameters),
-            JsonSerializer.Deserialize<double[]>(r.FoldScores) ?? [], r.Score, r.Status, r.Seconds, r.Data))];
+            JsonSerializer.Deserialize<double[]>(r.FoldScores) ?? [], r.Score, r.Status, r.Seconds, r.Data, (int?)r.Planned))];
     }
 
     internal async Task<CacheRow?> FindCachedAsync(string key, CancellationToken ct)

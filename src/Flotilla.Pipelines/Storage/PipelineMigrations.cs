@@ -87,5 +87,10 @@ public static class PipelineMigrations
             """
             ALTER TABLE datasets ADD COLUMN uploaded BIGINT
             """),
+        // The tuner's planned trial count when a trial finished: progress totals without guessing from MaxTuningJobs.
+        new(Component, 4,
+            """
+            ALTER TABLE pipeline_trials ADD COLUMN planned BIGINT
+            """),
     ];
 }

@@ -7,8 +7,11 @@ using Microsoft.Extensions.Options;
 
 namespace Flotilla.Registry.Events;
 
+/// <summary>How the registry's outbox is delivered; the server binds it from "Flotilla:Outbox".</summary>
 public sealed class OutboxOptions
 {
+    public const string Section = "Flotilla:Outbox";
+
     /// <summary>How often the outbox is read when this process has not written an event (other processes may have).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -27,6 +30,40 @@ public sealed class OutboxOptions
 
     /// <summary>Delivered events are kept this long (for inspection), then deleted by the dispatcher.</summary>
     public TimeSpan RetainDelivered { get; set; } = TimeSpan.FromDays(7);
+}
+
+/// <summary>Fails the start with a message naming the setting, rather than a dispatcher that spins or never retries.</summary>
+internal sealed class OutboxOptionsValidator : IValidateOptions<OutboxOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OutboxOptions options)
+    {
+        List<string> errors = [];
+        foreach (var (setting, value) in new[]
+        {
+            (nameof(options.PollInterval), options.PollInterval),
+            (nameof(options.InitialRetryDelay), options.InitialRetryDelay),
+            (nameof(options.DeliveryLease), options.DeliveryLease),
+        })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"{OutboxOptions.Section}:{setting} must be positive (was {value}).");
+            }
+        }
+        if (options.MaxRetryDelay < options.InitialRetryDelay)
+        {
+            errors.Add($"{OutboxOptions.Section}:MaxRetryDelay must be at least InitialRetryDelay (were {options.MaxRetryDelay} and {options.InitialRetryDelay}).");
+        }
+        if (options.BatchSize < 1)
+        {
+            errors.Add($"{OutboxOptions.Section}:BatchSize must be at least 1 (was {options.BatchSize}).");
+        }
+        if (options.RetainDelivered < TimeSpan.Zero)
+        {
+            errors.Add($"{OutboxOptions.Section}:RetainDelivered must not be negative (was {options.RetainDelivered}).");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }
 
 /// <summary>
@@ -212,7 +249,7 @@ public sealed partial class OutboxDispatcher(
 
         public ApprovalStatusChanged ToEvent() => new(
             Id, GroupName, PackageId, Version,
-            new ArtifactRef(ArtifactSha256, ArtifactSize, new Uri(ArtifactUri)),
+            new ArtifactRef(ArtifactSha256, ArtifactSize, ArtifactRef.ParseLocation(ArtifactUri)),
             OldStatus is null ? null : Enum.Parse<ApprovalStatus>(OldStatus),
             Enum.Parse<ApprovalStatus>(NewStatus), ChangedBy,
             DateTimeOffset.FromUnixTimeMilliseconds(OccurredMs));

@@ -5,6 +5,7 @@ using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
+using Flotilla.Storage;
 using Orleans.Configuration;
 
 namespace Flotilla.Server.Endpoint;
@@ -19,11 +20,10 @@ internal static class EndpointApi
     public static WebApplicationBuilder AddFleet(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<FleetOptions>().BindConfiguration(FleetOptions.Section);
-        var flotilla = builder.Configuration.GetSection(FlotillaOptions.Section).Get<FlotillaOptions>() ?? new FlotillaOptions();
-        var fleet = builder.Configuration.GetSection(FleetOptions.Section).Get<FleetOptions>() ?? new FleetOptions();
+        var (shape, fleet, autoscaler, storage) = SiloSettings.Read(builder.Configuration);
         builder.UseOrleans(silo =>
         {
-            if (flotilla.Shape == DeploymentShape.Cluster)
+            if (shape == DeploymentShape.Cluster)
             {
                 // Membership in the metadata store (PostgreSQL in this shape): every server with the same
                 // database and ClusterId joins the fleet.
@@ -48,12 +48,27 @@ internal static class EndpointApi
             }
             silo.AddFlotillaFleet();
         });
-        var autoscaler = builder.Configuration.GetSection(AutoscalerOptions.Section).Get<AutoscalerOptions>() ?? new AutoscalerOptions();
         builder.Services.AddFlotillaAutoscaler(autoscaler,
-            flotilla.Shape == DeploymentShape.Cluster && flotilla.PostgresConnectionString is { Length: > 0 } postgres
-                ? new ClusterJoin(postgres, flotilla.DataDirectory, fleet.AdvertisedAddress)
+            shape == DeploymentShape.Cluster && storage.PostgresConnectionString is { Length: > 0 } postgres
+                ? new ClusterJoin(postgres, storage.DataDirectory, fleet.AdvertisedAddress)
                 : null);
         return builder;
+    }
+
+    /// <summary>
+    /// The settings the silo and the autoscaler are built from: Orleans takes its membership provider, ports and
+    /// cluster ids while the host is being built, before any <c>IOptions</c> can be resolved. This is the server's
+    /// one eager read of configuration. The same sections are also bound as options and validated at start
+    /// (<c>FleetOptionsValidator</c>, <c>AutoscalerOptionsValidator</c>, <see cref="FlotillaOptionsValidator"/>),
+    /// so a bad value still stops the start with its message.
+    /// </summary>
+    private sealed record SiloSettings(DeploymentShape Shape, FleetOptions Fleet, AutoscalerOptions Autoscaler, StorageOptions Storage)
+    {
+        public static SiloSettings Read(IConfiguration configuration) => new(
+            configuration.GetValue($"{FlotillaOptions.Section}:{nameof(FlotillaOptions.Shape)}", DeploymentShape.Embedded),
+            configuration.GetSection(FleetOptions.Section).Get<FleetOptions>() ?? new FleetOptions(),
+            configuration.GetSection(AutoscalerOptions.Section).Get<AutoscalerOptions>() ?? new AutoscalerOptions(),
+            configuration.GetSection(FlotillaOptions.Section).Get<StorageOptions>() ?? new StorageOptions());
     }
 
     public static IEndpointRouteBuilder MapEndpointApi(this IEndpointRouteBuilder app)

@@ -1,11 +1,16 @@
 using System.ComponentModel.DataAnnotations;
 using Flotilla.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Server.Hosting;
 
 public enum DeploymentShape { Embedded, Cluster }
 
-/// <summary>Configuration section "Flotilla"; validated at start-up so bad settings fail at boot.</summary>
+/// <summary>
+/// Configuration section "Flotilla"; validated at start-up so bad settings fail at boot. The storage settings
+/// (<see cref="DataDirectory"/>, <see cref="PostgresConnectionString"/>, <see cref="S3"/>) are the same keys
+/// <see cref="StorageOptions"/> binds; they are here for the parts of the server that need the shape as a whole.
+/// </summary>
 public sealed class FlotillaOptions
 {
     public const string Section = "Flotilla";
@@ -14,7 +19,7 @@ public sealed class FlotillaOptions
     public DeploymentShape Shape { get; set; } = DeploymentShape.Embedded;
 
     [Required]
-    public string DataDirectory { get; set; } = Path.Combine(Environment.CurrentDirectory, ".data");
+    public string DataDirectory { get; set; } = StorageOptions.DefaultDataDirectory;
 
     /// <summary>PostgreSQL connection string, required in cluster mode.</summary>
     public string? PostgresConnectionString { get; set; }
@@ -26,4 +31,15 @@ public sealed class FlotillaOptions
     /// <summary>Largest request body accepted, in bytes (uploads and invocations).</summary>
     [Range(1024, long.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
+}
+
+/// <summary>The cluster shape needs its shared database: say so at start, naming both settings.</summary>
+internal sealed class FlotillaOptionsValidator : IValidateOptions<FlotillaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FlotillaOptions options) =>
+        options.Shape == DeploymentShape.Cluster && string.IsNullOrWhiteSpace(options.PostgresConnectionString)
+            ? ValidateOptionsResult.Fail(
+                "Flotilla:Shape is Cluster but Flotilla:PostgresConnectionString is empty: set it to the cluster's PostgreSQL database " +
+                "(Host=...;Database=...;Username=...;Password=...), or use the Embedded shape.")
+            : ValidateOptionsResult.Success;
 }

@@ -7,10 +7,8 @@ using Flotilla.Pipelines;
 using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
-using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace Flotilla.Server.Pipelines;
 
@@ -23,10 +21,9 @@ internal static class PipelinesApi
 {
     public static WebApplicationBuilder AddPipelines(this WebApplicationBuilder builder)
     {
+        // The data folder comes from the storage's options (Flotilla:DataDirectory), the rest from Flotilla:Pipelines.
         builder.Services.AddFlotillaPipelines(_ => { });
-        builder.Services.AddOptions<PipelineOptions>()
-            .Configure<IOptions<FlotillaOptions>>((pipelines, flotilla) => pipelines.DataDirectory = flotilla.Value.DataDirectory)
-            .BindConfiguration($"{FlotillaOptions.Section}:Pipelines");
+        builder.Services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         builder.Services.AddOptions<DatasetSourceOptions>().BindConfiguration(DatasetSourceOptions.Section);
         builder.Services.AddHttpClient();
         builder.Services.AddHttpClient(UrlPolicy.ClientName)

@@ -6,6 +6,7 @@ using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
 using Flotilla.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Flotilla.Server.Registry;
@@ -15,17 +16,10 @@ internal static class RegistryApi
 {
     public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
     {
+        // Storage's settings are keys of the "Flotilla" section itself (Flotilla:DataDirectory, Flotilla:S3:Bucket …).
         builder.Services.AddFlotillaStorage(_ => { });
-        builder.Services.AddOptions<StorageOptions>().Configure<IOptions<FlotillaOptions>>((storage, flotilla) =>
-        {
-            storage.DataDirectory = flotilla.Value.DataDirectory;
-            storage.PostgresConnectionString = flotilla.Value.PostgresConnectionString;
-            storage.S3 = flotilla.Value.S3;
-        });
-        builder.Services.AddOptions<FlotillaOptions>().Validate(
-            o => o.Shape != DeploymentShape.Cluster || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
-            "Flotilla:Shape is Cluster but Flotilla:PostgresConnectionString is empty: set it to the cluster's PostgreSQL database " +
-            "(Host=...;Database=...;Username=...;Password=...), or use the Embedded shape.");
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(FlotillaOptions.Section);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FlotillaOptions>, FlotillaOptionsValidator>());
         return builder;
     }
 
@@ -33,7 +27,7 @@ internal static class RegistryApi
     {
         builder.Services.AddFlotillaRegistry();
         builder.Services.AddOptions<ApprovalOptions>().BindConfiguration(ApprovalOptions.Section);
-        builder.Services.Configure<OutboxOptions>(builder.Configuration.GetSection($"{FlotillaOptions.Section}:Outbox"));
+        builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section);
         return builder;
     }
 

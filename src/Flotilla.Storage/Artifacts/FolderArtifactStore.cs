@@ -46,7 +46,7 @@ public sealed class FolderArtifactStore : IArtifactStore
                     // Another writer stored the same content first; the bytes are identical.
                 }
             }
-            return new ArtifactRef(sha256, size, new Uri(final));
+            return new ArtifactRef(sha256, size, ArtifactRef.LocationOf(sha256));
         }
         finally
         {

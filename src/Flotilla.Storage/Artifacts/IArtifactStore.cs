@@ -2,8 +2,19 @@ using System.Security.Cryptography;
 
 namespace Flotilla.Storage.Artifacts;
 
-/// <summary>Where stored content lives: its SHA-256 (lower-case hex, the key), size in bytes and location.</summary>
-public sealed record ArtifactRef(string Sha256, long Size, Uri Uri);
+/// <summary>
+/// Where stored content lives: its SHA-256 (lower-case hex, the key), size in bytes and location. The location
+/// is relative to its store (<see cref="LocationOf"/>), so a data folder or bucket moved or restored elsewhere
+/// still holds what its references name; references recorded before that rule keep their absolute URIs.
+/// </summary>
+public sealed record ArtifactRef(string Sha256, long Size, Uri Uri)
+{
+    /// <summary><c>sha256/ab/abcdef…</c>: the same place in a folder store and, under its prefix, in a bucket.</summary>
+    public static Uri LocationOf(string sha256) => new($"sha256/{sha256[..2]}/{sha256}", UriKind.Relative);
+
+    /// <summary>A stored location, relative (current) or absolute (recorded before locations were relative).</summary>
+    public static Uri ParseLocation(string uri) => new(uri, UriKind.RelativeOrAbsolute);
+}
 
 /// <summary>
 /// Content-addressed blob storage for model artifacts and datasets: a folder (embedded) or an S3 bucket

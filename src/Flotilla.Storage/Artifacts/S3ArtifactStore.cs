@@ -63,7 +63,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                     UseChunkEncoding = false,
                 }, cancellationToken);
             }
-            return new ArtifactRef(sha256, size, UriOf(sha256));
+            return new ArtifactRef(sha256, size, ArtifactRef.LocationOf(sha256));
         }
         finally
         {
@@ -102,9 +102,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    private string KeyOf(string sha256) => $"{_prefix}sha256/{sha256[..2]}/{sha256}";
-
-    private Uri UriOf(string sha256) => new($"s3://{_bucket}/{KeyOf(sha256)}");
+    private string KeyOf(string sha256) => _prefix + ArtifactRef.LocationOf(sha256).OriginalString;
 
     /// <summary>The object's body; disposing it releases the HTTP response too.</summary>
     private sealed class ResponseStream(GetObjectResponse response) : Stream

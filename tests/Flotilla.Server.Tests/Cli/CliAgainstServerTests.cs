@@ -81,6 +81,24 @@ public sealed class CliAgainstServerTests(RunningServer server) : IClassFixture<
         Assert.Contains("broken.yaml line", result.Error);
     }
 
+    [Fact]
+    public async Task Executions_counts_a_grid_search_to_the_trials_the_tuner_planned_not_to_MaxTuningJobs()
+    {
+        var csv = WriteExample("cli-grid");
+        await CliRunner.RunAsync(server, "dataset", "add", "cli-grid", "--csv", csv, "--target", "churned", "--exclude", "customer_id");
+        var run = await CliRunner.RunAsync(server, "run", "-p", "DatasetName=cli-grid", "-p", "TuningStrategy=Grid", "-p", "TuningPruning=None",
+            "-p", "Algorithms=NaiveBayes", "-p", "MaxTuningJobs=60", "-p", "CrossValidationFolds=2", "--wait");
+        var id = JsonNode.Parse((await CliRunner.RunAsync(server, "executions", "--json")).Output)!.AsArray()
+            .Select(e => e!.AsObject()).First(e => (string?)e["parameters"]?["DatasetName"] == "cli-grid")["id"]!.GetValue<string>();
+        var trials = JsonNode.Parse(await server.Client.GetStringAsync($"/api/executions/{id}/trials"))!.AsArray().Count;
+
+        var shown = await CliRunner.RunAsync(server, "executions", id);
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.ToString());
+        Assert.InRange(trials, 1, 59);
+        Assert.Contains($"Tuning: {trials}/{trials} trials", shown.Output);
+    }
+
     private string WriteExample(string name)
     {
         var folder = Directory.CreateDirectory(Path.Combine(server.DataDirectory, "inputs", name)).FullName;

@@ -59,7 +59,10 @@ export async function render(main, id) {
         register.approvalStatus ? ` (${register.approvalStatus})` : '') : null));
 
     const tuned = trials.filter(t => !['Running', 'Pending'].includes(t.status));
-    const total = Math.max(Number(parameters.MaxTuningJobs ?? 60), tuned.length);
+    // The tuner's planned count (a grid may plan fewer than MaxTuningJobs): on each trial, and on the Tune step once it ends.
+    const planned = Math.max(...trials.map(t => t.planned).filter(Number.isFinite),
+      ...stepList.map(s => s.outputs?.planned).filter(Number.isFinite));
+    const total = Number.isFinite(planned) ? Math.max(planned, tuned.length) : '?';
     graph.replaceChildren(dag(stepList.map(step => ({
       ...step,
       dependsOn: step.dependsOn ?? dependencies.get(step.name),
