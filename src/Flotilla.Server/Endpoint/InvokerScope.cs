@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Flotilla.Fleet;
 using Flotilla.Server.Identity;
-using Microsoft.Extensions.Options;
 
 namespace Flotilla.Server.Endpoint;
 
@@ -16,7 +15,8 @@ internal static class InvokerScope
     {
         route.RequireAuthorization(Roles.Invoker).WithMetadata(NotAudited.Instance);
         // Off by default: without a limit the limiter would still look up a partition on every call of the hot path.
-        if (app.ServiceProvider.GetRequiredService<IOptions<RateLimitOptions>>().Value.InvocationsPerSecond > 0)
+        // The raw setting: its options are validated at start, and reading them here would throw from the build.
+        if (app.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<int>($"{RateLimitOptions.Section}:{nameof(RateLimitOptions.InvocationsPerSecond)}") > 0)
             route.RequireRateLimiting(RateLimits.Invocations);
         return route;
     }

@@ -35,8 +35,10 @@ internal static class RequestLimits
 
     public static WebApplication UseRequestLimits(this WebApplication app)
     {
-        var limit = app.Services.GetRequiredService<IOptions<FlotillaOptions>>().Value.MaxRequestBodyBytes;
-        app.Use((context, next) => LimitAsync(context, next, limit));
+        // Read per request (IOptions caches the value), not here: reading it while the app is built would throw a
+        // bad setting from Build instead of from the start, where every other setting is validated.
+        app.Use((context, next) => LimitAsync(context, next,
+            context.RequestServices.GetRequiredService<IOptions<FlotillaOptions>>().Value.MaxRequestBodyBytes));
         return app;
     }
 
