@@ -17,19 +17,28 @@ public sealed class FleetClient(
     /// The artifact a target names: a deployed group's current artifact, else the target itself when it is a
     /// SHA-256 (lower-cased). False when it is neither; the caller answers 404 naming it.
     /// </summary>
-    public bool TryResolve(string target, out string artifactSha256)
+    public bool TryResolve(string target, out string artifactSha256) => TryResolve(target, out artifactSha256, out _);
+
+    /// <summary>
+    /// As <see cref="TryResolve(string, out string)"/>, with the registered version that answers: the group's
+    /// deployed version, or for a hash the version of a group that serves that artifact (null when none does).
+    /// </summary>
+    public bool TryResolve(string target, out string artifactSha256, out int? version)
     {
         if (aliases.TryGet(target, out var deployment))
         {
             artifactSha256 = deployment.ArtifactSha256;
+            version = deployment.Version;
             return true;
         }
         if (IsSha256(target))
         {
             artifactSha256 = target.ToLowerInvariant();
+            version = aliases.TryGetByArtifact(artifactSha256, out var serving) ? serving.Version : null;
             return true;
         }
         artifactSha256 = "";
+        version = null;
         return false;
     }
 

@@ -8,19 +8,26 @@ namespace Flotilla.Fleet.Aliases;
 public sealed class AliasCache(AliasStore store)
 {
     private readonly Lock _lock = new();
-    private Dictionary<string, Deployment> _map = new(StringComparer.Ordinal);
+    private Snapshot _map = Snapshot.Of(new Dictionary<string, Deployment>(StringComparer.Ordinal));
     private long _pushes;
 
-    public bool TryGet(string group, out Deployment deployment) => Volatile.Read(ref _map).TryGetValue(group, out deployment!);
+    public bool TryGet(string group, out Deployment deployment) => Volatile.Read(ref _map).ByGroup.TryGetValue(group, out deployment!);
 
-    public IReadOnlyCollection<Deployment> All => Volatile.Read(ref _map).Values;
+    /// <summary>
+    /// A deployment serving <paramref name="artifactSha256"/> (lower-case), so a call naming an artifact by hash
+    /// can still say which version answered.
+    /// </summary>
+    public bool TryGetByArtifact(string artifactSha256, out Deployment deployment) =>
+        Volatile.Read(ref _map).ByArtifact.TryGetValue(artifactSha256, out deployment!);
+
+    public IReadOnlyCollection<Deployment> All => Volatile.Read(ref _map).ByGroup.Values;
 
     /// <summary>Applies one change; copy-on-write keeps readers lock-free and every swap atomic.</summary>
     public void Apply(string group, Deployment? deployment)
     {
         lock (_lock)
         {
-            var next = new Dictionary<string, Deployment>(_map, StringComparer.Ordinal);
+            var next = new Dictionary<string, Deployment>(_map.ByGroup, StringComparer.Ordinal);
             if (deployment is null)
             {
                 next.Remove(group);
@@ -30,7 +37,7 @@ public sealed class AliasCache(AliasStore store)
                 next[group] = deployment;
             }
             _pushes++;
-            Volatile.Write(ref _map, next);
+            Volatile.Write(ref _map, Snapshot.Of(next));
         }
     }
 
@@ -48,8 +55,22 @@ public sealed class AliasCache(AliasStore store)
             // A push during the read is newer than what was read; the next refresh reconciles the rest.
             if (_pushes == before)
             {
-                Volatile.Write(ref _map, stored.ToDictionary(d => d.Group, StringComparer.Ordinal));
+                Volatile.Write(ref _map, Snapshot.Of(stored.ToDictionary(d => d.Group, StringComparer.Ordinal)));
             }
+        }
+    }
+
+    /// <summary>Both lookups swapped as one, so a reader never sees a group without its artifact or the reverse.</summary>
+    private sealed record Snapshot(Dictionary<string, Deployment> ByGroup, Dictionary<string, Deployment> ByArtifact)
+    {
+        public static Snapshot Of(Dictionary<string, Deployment> byGroup)
+        {
+            var byArtifact = new Dictionary<string, Deployment>(StringComparer.Ordinal);
+            foreach (var deployment in byGroup.Values)
+            {
+                byArtifact.TryAdd(deployment.ArtifactSha256, deployment);
+            }
+            return new Snapshot(byGroup, byArtifact);
         }
     }
 }
