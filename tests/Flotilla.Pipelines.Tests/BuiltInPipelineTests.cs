@@ -48,6 +48,44 @@ public sealed class BuiltInPipelineTests
     }
 
     [Fact]
+    public async Task The_decision_threshold_is_chosen_on_the_winners_out_of_fold_predictions_stored_in_the_artifact_and_reported()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+        var common = new { DatasetName = "bc", MaxTuningJobs = 4, MaxTuningParallelJobs = 2, CrossValidationFolds = 3, Algorithms = "NaiveBayes,LogisticRegression" };
+
+        var chosen = await host.RunAsync("multimodel", common);
+        var fixedCut = await host.RunAsync("multimodel", new { common.DatasetName, common.MaxTuningJobs, common.MaxTuningParallelJobs, common.CrossValidationFolds, common.Algorithms, DecisionThreshold = 0.3 });
+
+        Assert.True(chosen.Status == ExecutionStatus.Succeeded, chosen.FailureReason);
+        Assert.True(fixedCut.Status == ExecutionStatus.Succeeded, fixedCut.FailureReason);
+        var tune = chosen.Steps.Single(s => s.Name == "Tune").Outputs!;
+        var refit = chosen.Steps.Single(s => s.Name == "Refit");
+        var threshold = refit.Outputs!["decisionThreshold"]!.GetValue<double>();
+        // The same cut again from the tuner's file and the training split alone: the test rows play no part.
+        var train = Learning.Data.TableReader.Read(chosen.Steps.Single(s => s.Name == "Preprocess").Outputs!["train"]!.GetValue<string>(), new Learning.Data.CsvOptions("CLASS"), CancellationToken.None);
+        var outOfFold = (await File.ReadAllLinesAsync(tune["outOfFold"]!.GetValue<string>())).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(train.RowCount, outOfFold.Length);
+        Assert.Equal(Learning.Evaluation.DecisionThreshold.F1.Choose([.. Enumerable.Range(0, train.RowCount).Select(train.Label)], outOfFold), threshold);
+        Assert.NotEqual(0.5, threshold);
+        Assert.Contains("decision threshold", refit.Log);
+        Assert.Contains("(f1 on the tuner's out-of-fold predictions)", refit.Log);
+        var artifact = await File.ReadAllBytesAsync(refit.Outputs["model"]!.GetValue<string>());
+        Assert.Equal(threshold, Learning.Artifacts.ModelArtifact.Load(artifact, Learning.Artifacts.ModelArtifact.Sha256(artifact)).DecisionThreshold);
+        var report = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(chosen.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>()));
+        Assert.Equal(threshold, report.Threshold);
+        Assert.Equal("f1", report.ThresholdRule);
+        Assert.NotNull(report.ConfusionMatrixAtHalf);
+        Assert.Equal(report.Rows, report.ConfusionMatrixAtHalf.Total);
+
+        var fixedRefit = fixedCut.Steps.Single(s => s.Name == "Refit").Outputs!;
+        Assert.Equal(0.3, fixedRefit["decisionThreshold"]!.GetValue<double>());
+        var fixedReport = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(fixedCut.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>()));
+        Assert.Equal(0.3, fixedReport.Threshold);
+        Assert.Equal("0.3", fixedReport.ThresholdRule);
+    }
+
+    [Fact]
     public async Task A_model_below_the_threshold_fails_the_execution_naming_metric_and_threshold()
     {
         await using var host = await PipelineHost.StartAsync();

@@ -84,6 +84,6 @@ public sealed class EvaluateStep : StepKind
             // Compare original label values: the test file alone may map labels differently (e.g. one class only).
             labels[r] = test.LabelMapping[test.Label(r)] == model.Schema.LabelMapping.Positive;
         }
-        return Evaluator.Report(labels, probabilities, model.Schema.LabelMapping);
+        return Evaluator.Report(labels, probabilities, model.Schema.LabelMapping, model.DecisionThreshold, model.Metadata.DecisionThresholdRule);
     }
 }

@@ -84,7 +84,8 @@ function ticks(min, max, count = 5, integer = false) {
 }
 
 /**
- * A line/scatter chart. series: [{ points: [[x, y]], color, step?, dots?, line?, dashed?, label }];
+ * A line/scatter chart. series: [{ points: [[x, y]], color, step?, dots?, radius?, line?, dashed?, label, testid? }]
+ * (a series with a radius is a marked point, e.g. an operating point on a ROC curve);
  * xInteger keeps x ticks on whole numbers (counts).
  */
 export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, height = 300, testid, xInteger = false }) {
@@ -126,7 +127,9 @@ export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, h
       svg.append(s('path', { d, fill: 'none', stroke: se.color, 'stroke-width': 2, 'stroke-dasharray': se.dashed ? '4 4' : null }));
     }
     if (se.dots) {
-      for (const [x, y] of se.points) svg.append(s('circle', { cx: X(x), cy: Y(y), r: 3.2, fill: se.color, opacity: 0.75 }));
+      for (const [x, y] of se.points) {
+        svg.append(s('circle', { cx: X(x), cy: Y(y), r: se.radius ?? 3.2, fill: se.color, opacity: se.radius ? 1 : 0.75, stroke: se.radius ? '#fff' : null, 'data-testid': se.testid }));
+      }
     }
   }
   const legend = series.filter(se => se.label);
