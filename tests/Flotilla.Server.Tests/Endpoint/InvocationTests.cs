@@ -3,7 +3,11 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Flotilla.Fleet;
+using Flotilla.Learning.Artifacts;
+using Flotilla.Registry;
 using Flotilla.Storage.Artifacts;
+using Flotilla.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Server.Tests.Endpoint;
@@ -135,6 +139,46 @@ public sealed class InvocationTests(DeployedModelServer fixture) : IClassFixture
             Assert.Matches("^[0-9a-f]{32}$", Assert.Single(refused.Headers.GetValues("X-Flotilla-Request-Id")));
             Assert.False(refused.Headers.Contains("X-Flotilla-Model-Version"));
         }
+    }
+
+    [Fact]
+    public async Task Every_door_labels_by_the_decision_threshold_stored_in_the_artifact()
+    {
+        const string group = "multimodel-tiny-cut";
+        var plain = TinyModels.Artifact(1);
+        var atHalf = ModelArtifact.Load(plain, ModelArtifact.Sha256(plain)).PredictCsv(TinyModels.Row)[0];
+        Assert.Equal("big", atHalf.Label);
+        // "small" is the positive class (the second value in ordinal order). A cut below this row's P(small)
+        // makes the same model call it small, with the probability of that label.
+        var cut = atHalf.PositiveProbability / 2;
+        var package = await DeployedModelServer.RegisterAsync(fixture.Server.Services, group, TinyModels.Artifact(1, cut), ApprovalStatus.Approved);
+        var fleet = fixture.Server.Services.GetRequiredService<FleetClient>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!fleet.TryResolve(group, out _))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{group} was not deployed within 30 s of its approval.");
+            await Task.Delay(20);
+        }
+
+        var byHeader = Post("/invocations", TinyModels.Row, "text/csv");
+        byHeader.Headers.Add("X-Target-Model", package.Artifact.Sha256);
+        var answers = new[]
+        {
+            await _client.SendAsync(Post($"/models/{group}/invocations", TinyModels.Row, "text/csv")),
+            await _client.SendAsync(Post($"/models/{group}/invocations", """{"width": 7.5, "height": 6.0, "color": "red"}""", "application/json")),
+            await _client.SendAsync(byHeader),
+            await _client.PostAsJsonAsync("/invoke", new { model = group, data = TinyModels.Row }),
+        };
+
+        foreach (var response in answers)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var prediction = Assert.Single((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("predictions").EnumerateArray());
+            Assert.Equal("small", prediction.GetProperty("label").GetString());
+            Assert.Equal(atHalf.PositiveProbability, prediction.GetProperty("probability").GetDouble(), 12);
+        }
+        var served = await _client.SendAsync(Post($"/models/{Group}/invocations", TinyModels.Row, "text/csv", "text/csv"));
+        Assert.StartsWith("big,", await served.Content.ReadAsStringAsync());
     }
 
     [Fact]
