@@ -57,6 +57,9 @@ public sealed class FleetClient(
         return new ValueTask<InvocationResult>(grains.GetGrain<IModelGrain>(artifactSha256).InvokeAsync(request));
     }
 
+    /// <summary>The deployment serving <paramref name="group"/> in this process's copy of the alias map.</summary>
+    public bool TryGetDeployment(string group, out Deployment deployment) => aliases.TryGet(group, out deployment);
+
     /// <summary>Counters of this process, where the front doors record end-to-end latency per model.</summary>
     public FleetMetrics LocalMetrics => metrics;
 

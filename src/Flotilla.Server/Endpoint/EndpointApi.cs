@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Flotilla.Fleet;
 using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
+using Flotilla.Pipelines.Steps;
 using Flotilla.Server.Hosting;
 using Orleans.Configuration;
 
@@ -47,6 +48,7 @@ internal static class EndpointApi
             }
             silo.AddFlotillaFleet();
         });
+        builder.Services.AddSingleton<IServedModels, AliasServedModels>();
         var autoscaler = builder.Configuration.GetSection(AutoscalerOptions.Section).Get<AutoscalerOptions>() ?? new AutoscalerOptions();
         builder.Services.AddFlotillaAutoscaler(autoscaler,
             flotilla.Shape == DeploymentShape.Cluster && flotilla.PostgresConnectionString is { Length: > 0 } postgres
