@@ -57,6 +57,13 @@ public sealed class FleetClient(
         return new ValueTask<InvocationResult>(grains.GetGrain<IModelGrain>(artifactSha256).InvokeAsync(request));
     }
 
+    /// <summary>The route picker of a group whose calls are split across versions; false for a single-version alias.</summary>
+    public bool TryGetRoutes(string group, out RoutePicker picker) => aliases.TryGetRoutes(group, out picker);
+
+    /// <summary>Splits <paramref name="group"/>'s calls across approved versions by weight (reason: manual).</summary>
+    public Task<DeploymentOutcome> SplitAsync(string group, IReadOnlyList<RouteWeight> routes, string? stickyHeader) =>
+        grains.GetGrain<IDeploymentGrain>(group).SplitAsync(routes, stickyHeader);
+
     /// <summary>The deployment serving <paramref name="group"/> in this process's copy of the alias map.</summary>
     public bool TryGetDeployment(string group, out Deployment deployment) => aliases.TryGet(group, out deployment);
 

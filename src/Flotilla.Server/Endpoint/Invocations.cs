@@ -69,7 +69,7 @@ internal static class Invocations
     private static async Task InvokeAsync(HttpContext context, string target, string requestId)
     {
         var fleet = context.RequestServices.GetRequiredService<FleetClient>();
-        if (!fleet.TryResolve(target, out var sha256, out var version))
+        if (!Resolve(context, fleet, target, out var sha256, out var version))
         {
             await UnknownModelAsync(context, target);
             return;
@@ -125,7 +125,7 @@ internal static class Invocations
                 "Send {\"model\": \"<pipeline>-<dataset>\", \"data\": \"<csv rows without header>\"}: both fields are required strings.");
             return;
         }
-        if (!fleet.TryResolve(model, out var sha256, out var version))
+        if (!Resolve(context, fleet, model, out var sha256, out var version))
         {
             await UnknownModelAsync(context, model);
             return;
@@ -161,6 +161,22 @@ internal static class Invocations
                 await ProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Model unavailable", result.Error!);
                 return;
         }
+    }
+
+    /// <summary>
+    /// The artifact and version that answer this call: for a split group, the route its picker chooses (by the
+    /// sticky header's value when the policy names one and the call carries it); otherwise the alias or the hash.
+    /// </summary>
+    private static bool Resolve(HttpContext context, FleetClient fleet, string target, out string artifactSha256, out int? version)
+    {
+        if (fleet.TryGetRoutes(target, out var routes))
+        {
+            var route = routes.Pick(routes.StickyHeader is { } header ? context.Request.Headers[header].ToString() : null);
+            artifactSha256 = route.ArtifactSha256;
+            version = route.Version;
+            return true;
+        }
+        return fleet.TryResolve(target, out artifactSha256, out version);
     }
 
     /// <summary>
