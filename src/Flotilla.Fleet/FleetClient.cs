@@ -17,19 +17,28 @@ public sealed class FleetClient(
     /// The artifact a target names: a deployed group's current artifact, else the target itself when it is a
     /// SHA-256 (lower-cased). False when it is neither; the caller answers 404 naming it.
     /// </summary>
-    public bool TryResolve(string target, out string artifactSha256)
+    public bool TryResolve(string target, out string artifactSha256) => TryResolve(target, out artifactSha256, out _);
+
+    /// <summary>
+    /// As <see cref="TryResolve(string, out string)"/>, with the registered version that answers: the group's
+    /// deployed version, or for a hash the version of a group that serves that artifact (null when none does).
+    /// </summary>
+    public bool TryResolve(string target, out string artifactSha256, out int? version)
     {
         if (aliases.TryGet(target, out var deployment))
         {
             artifactSha256 = deployment.ArtifactSha256;
+            version = deployment.Version;
             return true;
         }
         if (IsSha256(target))
         {
             artifactSha256 = target.ToLowerInvariant();
+            version = aliases.TryGetByArtifact(artifactSha256, out var serving) ? serving.Version : null;
             return true;
         }
         artifactSha256 = "";
+        version = null;
         return false;
     }
 
@@ -47,6 +56,16 @@ public sealed class FleetClient(
         }
         return new ValueTask<InvocationResult>(grains.GetGrain<IModelGrain>(artifactSha256).InvokeAsync(request));
     }
+
+    /// <summary>The route picker of a group whose calls are split across versions; false for a single-version alias.</summary>
+    public bool TryGetRoutes(string group, out RoutePicker picker) => aliases.TryGetRoutes(group, out picker);
+
+    /// <summary>Splits <paramref name="group"/>'s calls across approved versions by weight (reason: manual).</summary>
+    public Task<DeploymentOutcome> SplitAsync(string group, IReadOnlyList<RouteWeight> routes, string? stickyHeader) =>
+        grains.GetGrain<IDeploymentGrain>(group).SplitAsync(routes, stickyHeader);
+
+    /// <summary>The deployment serving <paramref name="group"/> in this process's copy of the alias map.</summary>
+    public bool TryGetDeployment(string group, out Deployment deployment) => aliases.TryGet(group, out deployment);
 
     /// <summary>Counters of this process, where the front doors record end-to-end latency per model.</summary>
     public FleetMetrics LocalMetrics => metrics;

@@ -31,6 +31,8 @@ public static class PipelinesServiceCollectionExtensions
         services.AddSingleton<StepKind, TuneStep>();
         services.AddSingleton<StepKind, TrainStep>();
         services.AddSingleton<StepKind, EvaluateStep>();
+        // A server with an endpoint registers its own (the alias map); without one, nothing is served.
+        services.TryAddSingleton<IServedModels, NoServedModels>();
         services.AddSingleton<StepKind, RegisterStep>();
         services.AddSingleton<StepCatalog>();
         services.AddSingleton<PipelineCatalog>();

@@ -8,8 +8,11 @@ public sealed record TrialRequest(int Number, string Algorithm, HyperParameters 
 /// <summary>Called after each fold with its index and score; returning false stops the trial (it was pruned).</summary>
 public delegate bool FoldCallback(int foldIndex, double foldScore);
 
-/// <summary>The fold scores a trial produced, and whether the fold callback stopped it before the last fold.</summary>
-public sealed record TrialOutcome(IReadOnlyList<double> FoldScores, bool Stopped);
+/// <summary>
+/// The fold scores a trial produced, whether the fold callback stopped it before the last fold, and the
+/// out-of-fold P(positive) per training row when the executor has them (the best trial's choose the decision threshold).
+/// </summary>
+public sealed record TrialOutcome(IReadOnlyList<double> FoldScores, bool Stopped, IReadOnlyList<double>? OutOfFold = null);
 
 /// <summary>
 /// The seam where trials run (a real seam: a second executor, on the fleet, is planned): in this process (<see cref="InProcessTrialExecutor"/>)

@@ -23,7 +23,7 @@ public sealed class InProcessTrialExecutor(Table train) : ITrialExecutor
             var algorithm = AlgorithmCatalog.Get(trial.Algorithm);
             var folds = CrossValidation.Prepare(train, trial.Folds, trial.Seed);
             var result = CrossValidation.Run(algorithm, trial.Parameters, folds, Scorer.Parse(trial.Scorer), (i, s) => onFold(i, s), cancellationToken);
-            return new TrialOutcome(result.FoldScores, result.Stopped);
+            return new TrialOutcome(result.FoldScores, result.Stopped, result.OutOfFold);
         }, cancellationToken);
     }
 }

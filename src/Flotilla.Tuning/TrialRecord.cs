@@ -36,7 +36,9 @@ public sealed record TrialRecord(
 /// What a run produced: every trial ordered by number (resumed ones included), the best complete trial (highest
 /// mean, the lowest number on a tie), the parallelism actually used and the wall time of this run.
 /// <see cref="PerfectScoreReached"/> says the run ended before MaxTrials because a trial reached the scorer's best
-/// possible score (AUC 1 on every fold), which no later trial could beat.
+/// possible score (AUC 1 on every fold), which no later trial could beat. <see cref="BestOutOfFold"/> is the best
+/// trial's out-of-fold P(positive) per training row, null when that trial was resumed from an earlier run (only
+/// its scores were kept) or its executor returned none.
 /// </summary>
 public sealed record TuningResult(
     IReadOnlyList<TrialRecord> Trials,
@@ -45,7 +47,8 @@ public sealed record TuningResult(
     int EffectiveParallelism,
     TimeSpan WallTime,
     bool BudgetExhausted,
-    bool PerfectScoreReached = false)
+    bool PerfectScoreReached = false,
+    IReadOnlyList<double>? BestOutOfFold = null)
 {
     public int Pruned => Trials.Count(t => t.Status == TrialStatus.Pruned);
     public int Failed => Trials.Count(t => t.Status == TrialStatus.Failed);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
@@ -118,6 +119,10 @@ public sealed class Tuner(TimeProvider timeProvider)
 
         private TrialRecord? _best;
 
+        // Out-of-fold probabilities of complete trials not yet finished by FinishAsync; only the best one's are kept.
+        private readonly ConcurrentDictionary<int, IReadOnlyList<double>> _outOfFold = new();
+        private IReadOnlyList<double>? _bestOutOfFold;
+
         public async Task<TuningResult> ExecuteAsync(CancellationToken cancellationToken)
         {
             var started = _time.GetTimestamp();
@@ -188,7 +193,7 @@ public sealed class Tuner(TimeProvider timeProvider)
                 throw new TuningFailedException(NoCompleteTrial(trials, budget.IsCancellationRequested));
             }
 
-            return new TuningResult(trials, _best, options.MaxParallelTrials, _parallelism, _time.GetElapsedTime(started), budget.IsCancellationRequested, Perfect);
+            return new TuningResult(trials, _best, options.MaxParallelTrials, _parallelism, _time.GetElapsedTime(started), budget.IsCancellationRequested, Perfect, _bestOutOfFold);
         }
 
         private bool Perfect => _best?.Mean >= bestPossible;
@@ -244,6 +249,10 @@ public sealed class Tuner(TimeProvider timeProvider)
                 var request = new TrialRequest(number, proposal.Algorithm, proposal.Parameters, options.Folds, options.Scorer, options.Seed);
                 var outcome = await executor.RunAsync(request, OnFold, outranked);
                 var scores = outcome.FoldScores;
+                if (!outcome.Stopped && outcome.OutOfFold is { } outOfFold)
+                {
+                    _outOfFold[number] = outOfFold;
+                }
                 var nan = scores.ToList().FindIndex(s => !double.IsFinite(s));
                 return nan >= 0
                     ? Record(scores, TrialStatus.Failed, $"fold {nan} scored {scores[nan].ToString(CultureInfo.InvariantCulture)}: the scorer is undefined there (e.g. one class only in the fold)")
@@ -270,10 +279,12 @@ public sealed class Tuner(TimeProvider timeProvider)
         private async Task FinishAsync(TrialRecord trial, CancellationToken cancellationToken)
         {
             _finished[trial.Number] = trial;
+            _outOfFold.TryRemove(trial.Number, out var outOfFold);
             await EmitAsync(new TrialFinished(trial, _finished.Count, _planned), cancellationToken);
             if (trial.Status == TrialStatus.Complete && (_best is null || trial.Mean > _best.Mean || (trial.Mean == _best.Mean && trial.Number < _best.Number)))
             {
                 _best = trial;
+                _bestOutOfFold = outOfFold;
                 await EmitAsync(new BestSoFar(trial), cancellationToken);
             }
         }

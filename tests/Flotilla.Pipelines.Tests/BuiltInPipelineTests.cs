@@ -73,6 +73,80 @@ public sealed class BuiltInPipelineTests
     }
 
     [Fact]
+    public async Task The_decision_threshold_is_chosen_on_the_winners_out_of_fold_predictions_stored_in_the_artifact_and_reported()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+        var common = new { DatasetName = "bc", MaxTuningJobs = 4, MaxTuningParallelJobs = 2, CrossValidationFolds = 3, Algorithms = "NaiveBayes,LogisticRegression" };
+
+        var chosen = await host.RunAsync("multimodel", common);
+        var fixedCut = await host.RunAsync("multimodel", new { common.DatasetName, common.MaxTuningJobs, common.MaxTuningParallelJobs, common.CrossValidationFolds, common.Algorithms, DecisionThreshold = 0.3 });
+
+        Assert.True(chosen.Status == ExecutionStatus.Succeeded, chosen.FailureReason);
+        Assert.True(fixedCut.Status == ExecutionStatus.Succeeded, fixedCut.FailureReason);
+        var tune = chosen.Steps.Single(s => s.Name == "Tune").Outputs!;
+        var refit = chosen.Steps.Single(s => s.Name == "Refit");
+        var threshold = refit.Outputs!["decisionThreshold"]!.GetValue<double>();
+        // The same cut again from the tuner's file and the training split alone: the test rows play no part.
+        var train = Learning.Data.TableReader.Read(chosen.Steps.Single(s => s.Name == "Preprocess").Outputs!["train"]!.GetValue<string>(), new Learning.Data.CsvOptions("CLASS"), CancellationToken.None);
+        var outOfFold = (await File.ReadAllLinesAsync(tune["outOfFold"]!.GetValue<string>())).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(train.RowCount, outOfFold.Length);
+        Assert.Equal(Learning.Evaluation.DecisionThreshold.F1.Choose([.. Enumerable.Range(0, train.RowCount).Select(train.Label)], outOfFold), threshold);
+        Assert.NotEqual(0.5, threshold);
+        Assert.Contains("decision threshold", refit.Log);
+        Assert.Contains("(f1 on the tuner's out-of-fold predictions)", refit.Log);
+        var artifact = await File.ReadAllBytesAsync(refit.Outputs["model"]!.GetValue<string>());
+        Assert.Equal(threshold, Learning.Artifacts.ModelArtifact.Load(artifact, Learning.Artifacts.ModelArtifact.Sha256(artifact)).DecisionThreshold);
+        var report = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(chosen.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>()));
+        Assert.Equal(threshold, report.Threshold);
+        Assert.Equal("f1", report.ThresholdRule);
+        Assert.NotNull(report.ConfusionMatrixAtHalf);
+        Assert.Equal(report.Rows, report.ConfusionMatrixAtHalf.Total);
+
+        var fixedRefit = fixedCut.Steps.Single(s => s.Name == "Refit").Outputs!;
+        Assert.Equal(0.3, fixedRefit["decisionThreshold"]!.GetValue<double>());
+        var fixedReport = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(fixedCut.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>()));
+        Assert.Equal(0.3, fixedReport.Threshold);
+        Assert.Equal("0.3", fixedReport.ThresholdRule);
+    }
+
+    [Fact]
+    public async Task The_champion_gate_scores_the_served_version_on_the_same_rows_and_refuses_a_worse_challenger_naming_both_numbers()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+
+        var champion = await host.RunAsync("multimodel", new { DatasetName = "bc", MaxTuningJobs = 2, CrossValidationFolds = 3, Algorithms = "LogisticRegression", MetricForRegistrationThreshold = "accuracy", RegisterModelApprovalStatus = "Approved" });
+        // Nearly every row called positive: the same model family, far worse accuracy.
+        var worse = await host.RunAsync("multimodel", new { DatasetName = "bc", MaxTuningJobs = 2, CrossValidationFolds = 3, Algorithms = "LogisticRegression", MetricForRegistrationThreshold = "accuracy", MinThresholdForRegisterMetric = 0.5, DecisionThreshold = 0.01, MinImprovementOverServed = 0 });
+        var same = await host.RunAsync("multimodel", new { DatasetName = "bc", MaxTuningJobs = 2, CrossValidationFolds = 3, Algorithms = "LogisticRegression", MetricForRegistrationThreshold = "accuracy", MinImprovementOverServed = 0 });
+
+        Assert.True(champion.Status == ExecutionStatus.Succeeded, champion.FailureReason);
+        var championAccuracy = (await host.Registry.GetPackageAsync("multimodel-bc-v1", CancellationToken.None))!.EvaluationReport.GetProperty("accuracy").GetDouble();
+        Assert.Equal(ExecutionStatus.Failed, worse.Status);
+        var reason = System.Text.RegularExpressions.Regex.Match(worse.FailureReason!,
+            @"^Not registered: accuracy = (0\.\d+) on the test set is not at least MinImprovementOverServed = 0 above the served version 1's (0\.\d+) on the same rows\.$");
+        Assert.True(reason.Success, worse.FailureReason);
+        Assert.True(double.Parse(reason.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) < championAccuracy);
+        Assert.Equal(championAccuracy, double.Parse(reason.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(StepStatus.Skipped, worse.Steps.Single(s => s.Name == "Register").Status);
+        Assert.Equal(StepStatus.Succeeded, worse.Steps.Single(s => s.Name == "CheckMetric").Status);
+        Assert.Contains("MinImprovementOverServed 0 not met", worse.Steps.Single(s => s.Name == "Evaluate").Log);
+
+        // The same configuration again is no worse than the champion (difference 0): registered, with the champion in its report.
+        Assert.True(same.Status == ExecutionStatus.Succeeded, same.FailureReason);
+        var report = (await host.Registry.GetPackageAsync("multimodel-bc-v2", CancellationToken.None))!.EvaluationReport;
+        var block = report.GetProperty("champion");
+        Assert.Equal(1, block.GetProperty("version").GetInt32());
+        Assert.Equal("multimodel-bc-v1", block.GetProperty("packageId").GetString());
+        Assert.Equal(championAccuracy, block.GetProperty("metrics").GetProperty("accuracy").GetDouble());
+        Assert.Equal(report.GetProperty("auc").GetDouble(), block.GetProperty("metrics").GetProperty("auc").GetDouble());
+        Assert.True(block.GetProperty("rocCurve").GetArrayLength() > 2);
+        Assert.Equal(StepStatus.Skipped, same.Steps.Single(s => s.Name == "WorseThanServed").Status);
+        Assert.False((await host.Registry.GetPackageAsync("multimodel-bc-v1", CancellationToken.None))!.EvaluationReport.TryGetProperty("champion", out _));
+    }
+
+    [Fact]
     public async Task A_model_below_the_threshold_fails_the_execution_naming_metric_and_threshold()
     {
         await using var host = await PipelineHost.StartAsync();

@@ -29,10 +29,10 @@ public sealed class DefinitionTests(HostFixture fixture) : IClassFixture<HostFix
             ["DatasetName", "StratifySplit", "TestSetSize", "RandomState", "CrossValidationScorer", "CrossValidationFolds",
              "TuningStrategy", "MaxTuningJobs", "MaxTuningParallelJobs", "TuningPruning", "MaxTuningSeconds", "WarmStart",
              "Algorithms", "MetricForRegistrationThreshold",
-             "MinThresholdForRegisterMetric", "RegisterModelApprovalStatus"],
+             "MinThresholdForRegisterMetric", "MinImprovementOverServed", "DecisionThreshold", "RegisterModelApprovalStatus"],
             definition.Parameters.Select(p => p.Name));
         Assert.Same(definition.FindParameter("MinThresholdForRegisterMetric"), definition.FindParameter("MinThesholdForRegisterMetric"));
-        Assert.Equal(["Preprocess", "Tune", "Refit", "Evaluate", "CheckMetric", "Register", "MetricBelowThreshold"], definition.Steps.Select(s => s.Name));
+        Assert.Equal(["Preprocess", "Tune", "Refit", "Evaluate", "CheckMetric", "CheckChampion", "Register", "MetricBelowThreshold", "WorseThanServed"], definition.Steps.Select(s => s.Name));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
+using Flotilla.Pipelines.Steps;
 using Flotilla.Registry;
 using Flotilla.Storage;
 using Flotilla.Testing;
@@ -65,6 +66,7 @@ public sealed class PipelineHost : IAsyncDisposable
             o.DataRoots = [SharedData.Folder];
             configure?.Invoke(o);
         });
+        builder.Services.AddSingleton<IServedModels, RegistryServedModels>();
         var host = builder.Build();
         await host.StartAsync();
         return new PipelineHost(host, directory);
@@ -124,4 +126,16 @@ public static class SharedData
         }
         throw new InvalidOperationException($"No Flotilla.slnx above {AppContext.BaseDirectory}.");
     }
+}
+
+/// <summary>
+/// The champion as a host without a fleet can know it: the group's latest approved version in the real registry
+/// (what the deployer would serve after the approval events).
+/// </summary>
+internal sealed class RegistryServedModels(ModelRegistry registry) : IServedModels
+{
+    public async Task<ServedModel?> GetAsync(string group, CancellationToken cancellationToken) =>
+        await registry.GetLatestAsync(group, ApprovalStatus.Approved, cancellationToken) is { } package
+            ? new ServedModel(package.Group, (int)package.Version, package.Id, package.Artifact.Sha256)
+            : null;
 }

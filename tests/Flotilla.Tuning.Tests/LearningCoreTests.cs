@@ -28,6 +28,30 @@ public sealed class LearningCoreTests
     }
 
     [Fact]
+    public async Task The_result_keeps_the_best_trials_out_of_fold_probabilities_and_none_for_a_best_trial_kept_from_an_earlier_run()
+    {
+        var options = new TuningOptions
+        {
+            MaxTrials = 6,
+            MaxParallelTrials = 2,
+            Folds = 3,
+            Seed = 11,
+            Algorithms = ["NaiveBayes", "LightGBM"],
+            Pruning = PruningMode.None,
+        };
+
+        var result = await new Tuner().RunAsync(Xor, options);
+        var resumed = await new Tuner().RunAsync(Xor, options with { Completed = result.Trials });
+
+        var again = Learning.Evaluation.CrossValidation.Run(
+            AlgorithmCatalog.Get(result.Best.Algorithm), result.Best.Parameters, Xor, 3, Learning.Evaluation.Scorer.RocAuc, 11, null, CancellationToken.None);
+        Assert.NotNull(result.BestOutOfFold);
+        Assert.Equal(again.OutOfFold, result.BestOutOfFold);
+        Assert.Equal(result.Best.Number, resumed.Best.Number);
+        Assert.Null(resumed.BestOutOfFold);
+    }
+
+    [Fact]
     public async Task Each_of_the_six_families_runs_as_a_trial_on_the_real_learners()
     {
         // A grid over spaces with no parameters has one point per family: its defaults.

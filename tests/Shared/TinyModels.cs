@@ -17,9 +17,16 @@ internal static class TinyModels
 
     public const string Row = "7.5,6.0,red";
 
-    public static byte[] Artifact(int seed) => Cache.GetOrAdd(seed, Train);
+    public static byte[] Artifact(int seed) => Cache.GetOrAdd(seed, s => ModelArtifact.Serialize(Train(s)));
 
-    private static byte[] Train(int seed)
+    /// <summary>
+    /// The model of <paramref name="seed"/> labelling a row positive only when P(positive) ≥ <paramref name="decisionThreshold"/>
+    /// (the positive class is "small": the second value in ordinal order).
+    /// </summary>
+    public static byte[] Artifact(int seed, double decisionThreshold) =>
+        ModelArtifact.Serialize(Train(seed).WithDecisionThreshold(decisionThreshold, decisionThreshold.ToString("R", CultureInfo.InvariantCulture)));
+
+    private static TrainedModel Train(int seed)
     {
         var random = new Random(seed);
         var csv = new StringBuilder("width,height,color,label\n");
@@ -33,7 +40,6 @@ internal static class TinyModels
         }
         using var stream = new MemoryStream(Encoding.UTF8.GetBytes(csv.ToString()));
         var table = TableReader.Read(stream, $"tiny-{seed}.csv", new CsvOptions("label"), CancellationToken.None);
-        var model = AlgorithmCatalog.Get("NaiveBayes").Fit(table, HyperParameters.Empty, seed, CancellationToken.None);
-        return ModelArtifact.Serialize(model);
+        return AlgorithmCatalog.Get("NaiveBayes").Fit(table, HyperParameters.Empty, seed, CancellationToken.None);
     }
 }

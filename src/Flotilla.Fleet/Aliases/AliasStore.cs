@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json;
 using Dapper;
 using Flotilla.Storage.Metadata;
 
@@ -45,13 +46,17 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
                 error TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS fleet_deployment_failures_group ON fleet_deployment_failures (group_name, at_ms)
             """),
+        // A split alias: its routes and sticky header as JSON; NULL for a single version.
+        new(Component, 3, "ALTER TABLE fleet_aliases ADD COLUMN policy TEXT"),
     ];
+
+    private static readonly JsonSerializerOptions PolicyJson = new(JsonSerializerDefaults.Web);
 
     public async Task<IReadOnlyList<Deployment>> ListAsync(CancellationToken cancellationToken)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<AliasRow>(new CommandDefinition(
-            "SELECT group_name, package_id, version, artifact_sha256, deployed_ms, revision FROM fleet_aliases ORDER BY group_name",
+            "SELECT group_name, package_id, version, artifact_sha256, deployed_ms, revision, policy FROM fleet_aliases ORDER BY group_name",
             cancellationToken: cancellationToken));
         return [.. rows.Select(r => r.ToDeployment())];
     }
@@ -60,7 +65,7 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
     {
         await using var connection = await store.OpenConnectionAsync(cancellationToken);
         var row = await connection.QuerySingleOrDefaultAsync<AliasRow>(new CommandDefinition(
-            "SELECT group_name, package_id, version, artifact_sha256, deployed_ms, revision FROM fleet_aliases WHERE group_name = @group",
+            "SELECT group_name, package_id, version, artifact_sha256, deployed_ms, revision, policy FROM fleet_aliases WHERE group_name = @group",
             new { group }, cancellationToken: cancellationToken));
         return row?.ToDeployment();
     }
@@ -104,10 +109,12 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
 
     /// <summary>
     /// Moves the alias of <paramref name="group"/> to <paramref name="target"/> (or removes it when null), closes
-    /// the history interval of the version it leaves and opens one for the new version, in one transaction.
+    /// the history interval of the version it leaves and opens one for the new version, in one transaction. With a
+    /// <paramref name="policy"/> the target is its heaviest route and the calls are split as it says.
     /// </summary>
     public Task<Deployment?> MoveAsync(
-        string group, (string PackageId, int Version, string ArtifactSha256)? target, DeploymentReason reason, CancellationToken cancellationToken) =>
+        string group, (string PackageId, int Version, string ArtifactSha256)? target, DeploymentReason reason, CancellationToken cancellationToken,
+        TrafficPolicy? policy = null) =>
         store.InTransactionAsync(async (connection, transaction, ct) =>
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -131,13 +138,14 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
                 new { group, sequence, t.PackageId, Version = (long)t.Version, t.ArtifactSha256, reasonText, now });
             await Execute(connection, transaction, ct,
                 """
-                INSERT INTO fleet_aliases (group_name, package_id, version, artifact_sha256, deployed_ms, revision)
-                VALUES (@group, @PackageId, @Version, @ArtifactSha256, @now, @sequence)
+                INSERT INTO fleet_aliases (group_name, package_id, version, artifact_sha256, deployed_ms, revision, policy)
+                VALUES (@group, @PackageId, @Version, @ArtifactSha256, @now, @sequence, @policyJson)
                 ON CONFLICT (group_name) DO UPDATE SET package_id = excluded.package_id, version = excluded.version,
-                    artifact_sha256 = excluded.artifact_sha256, deployed_ms = excluded.deployed_ms, revision = excluded.revision
+                    artifact_sha256 = excluded.artifact_sha256, deployed_ms = excluded.deployed_ms, revision = excluded.revision,
+                    policy = excluded.policy
                 """,
-                new { group, t.PackageId, Version = (long)t.Version, t.ArtifactSha256, now, sequence });
-            return new Deployment(group, t.PackageId, t.Version, t.ArtifactSha256, DateTimeOffset.FromUnixTimeMilliseconds(now), sequence);
+                new { group, t.PackageId, Version = (long)t.Version, t.ArtifactSha256, now, sequence, policyJson = policy is null ? null : JsonSerializer.Serialize(policy, PolicyJson) });
+            return new Deployment(group, t.PackageId, t.Version, t.ArtifactSha256, DateTimeOffset.FromUnixTimeMilliseconds(now), sequence, policy);
         }, cancellationToken);
 
     private static Task<int> Execute(DbConnection connection, DbTransaction transaction, CancellationToken ct, string sql, object parameters) =>
@@ -151,9 +159,11 @@ public sealed class AliasStore(MetadataStore store, TimeProvider time)
         public string ArtifactSha256 { get; set; } = "";
         public long DeployedMs { get; set; }
         public long Revision { get; set; }
+        public string? Policy { get; set; }
 
         public Deployment ToDeployment() =>
-            new(GroupName, PackageId, (int)Version, ArtifactSha256, DateTimeOffset.FromUnixTimeMilliseconds(DeployedMs), Revision);
+            new(GroupName, PackageId, (int)Version, ArtifactSha256, DateTimeOffset.FromUnixTimeMilliseconds(DeployedMs), Revision,
+                Policy is null ? null : JsonSerializer.Deserialize<TrafficPolicy>(Policy, PolicyJson));
     }
 
     private sealed class FailureRow

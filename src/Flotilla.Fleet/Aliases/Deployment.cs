@@ -2,7 +2,10 @@ using System.Text.Json.Serialization;
 
 namespace Flotilla.Fleet.Aliases;
 
-/// <summary>What a group's friendly name points at: one registered package version and its artifact.</summary>
+/// <summary>
+/// What a group's friendly name points at: one registered package version and its artifact — with a
+/// <see cref="Policy"/>, the version of its heaviest route, while calls are split across the routes.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record Deployment(
     [property: Id(0)] string Group,
@@ -10,7 +13,25 @@ public sealed record Deployment(
     [property: Id(2)] int Version,
     [property: Id(3)] string ArtifactSha256,
     [property: Id(4)] DateTimeOffset DeployedAt,
-    [property: Id(5)] long Revision);
+    [property: Id(5)] long Revision,
+    [property: Id(6)] TrafficPolicy? Policy = null);
+
+/// <summary>One approved version of a split alias and its share of the calls (weight out of the routes' total).</summary>
+[GenerateSerializer, Immutable]
+public sealed record Route(
+    [property: Id(0)] int Version,
+    [property: Id(1)] string PackageId,
+    [property: Id(2)] string ArtifactSha256,
+    [property: Id(3)] int Weight);
+
+/// <summary>
+/// How a group's calls are split: by weight over time, or — for a call carrying <see cref="StickyHeader"/> — by a
+/// seeded hash of that header's value, so one caller keeps one version.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record TrafficPolicy(
+    [property: Id(0)] IReadOnlyList<Route> Routes,
+    [property: Id(1)] string? StickyHeader);
 
 /// <summary>Why a version started or stopped serving.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<DeploymentReason>))]

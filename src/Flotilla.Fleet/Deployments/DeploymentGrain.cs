@@ -21,7 +21,17 @@ public interface IDeploymentGrain : IGrainWithStringKey
 
     /// <summary>Deploys one approved version by hand.</summary>
     Task<DeploymentOutcome> PinAsync(int version);
+
+    /// <summary>
+    /// Splits the group's calls across approved versions by weight (reason: manual), every version loaded before
+    /// the alias changes; with <paramref name="stickyHeader"/>, a caller sending that header keeps one version.
+    /// </summary>
+    Task<DeploymentOutcome> SplitAsync(IReadOnlyList<RouteWeight> routes, string? stickyHeader);
 }
+
+/// <summary>One version of a requested split and its weight.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RouteWeight([property: Id(0)] int Version, [property: Id(1)] int Weight);
 
 /// <summary>What a deployment attempt did. <see cref="Current"/> is the alias afterwards (null: undeployed).</summary>
 [GenerateSerializer, Immutable]
@@ -49,12 +59,18 @@ internal sealed partial class DeploymentGrain(
     public async Task<DeploymentOutcome> ReconcileAsync(DeploymentReason reason)
     {
         var latest = await registry.GetLatestAsync(_group, ApprovalStatus.Approved, CancellationToken.None);
-        var currentStillApproved = _current is not null
-            && (await registry.GetPackageAsync(_current.PackageId, CancellationToken.None))?.ApprovalStatus == ApprovalStatus.Approved;
+        var currentStillApproved = _current is not null;
+        IEnumerable<string> serving = _current is null ? [] : _current.Policy is { } policy ? policy.Routes.Select(r => r.PackageId) : [_current.PackageId];
+        foreach (var packageId in serving)
+        {
+            // A split stays only while every one of its versions is approved.
+            currentStillApproved &= (await registry.GetPackageAsync(packageId, CancellationToken.None))?.ApprovalStatus == ApprovalStatus.Approved;
+        }
 
         // A deployed, still approved version only gives way to a newer approved one: a stale or repeated event
         // never moves the alias backwards, and a manual pin survives events about other versions.
-        if (currentStillApproved && (latest is null || latest.Version <= _current!.Version))
+        // A split counts as its newest version: only an approval newer than all of its routes ends it.
+        if (currentStillApproved && (latest is null || latest.Version <= (_current!.Policy?.Routes.Max(r => r.Version) ?? _current.Version)))
         {
             return Unchanged($"Group '{_group}' keeps version {_current!.Version}.");
         }
@@ -83,9 +99,52 @@ internal sealed partial class DeploymentGrain(
             return new DeploymentOutcome(false, false, false,
                 $"Version {version} of '{_group}' is {package.ApprovalStatus}; only approved versions are deployed. Approve it first.", _current);
         }
-        return package.Id == _current?.PackageId
+        return package.Id == _current?.PackageId && _current.Policy is null
             ? Unchanged($"Group '{_group}' already serves version {version}.")
             : await MoveAsync(package, DeploymentReason.Manual);
+    }
+
+    public async Task<DeploymentOutcome> SplitAsync(IReadOnlyList<RouteWeight> routes, string? stickyHeader)
+    {
+        var chosen = new List<(ModelPackage Package, int Weight)>(routes.Count);
+        foreach (var route in routes)
+        {
+            var package = await registry.GetPackageAsync(ModelRegistry.PackageId(_group, route.Version), CancellationToken.None);
+            if (package is null)
+            {
+                return new DeploymentOutcome(false, false, true,
+                    $"Group '{_group}' has no version {route.Version}; list its versions with GET /api/registry/groups/{_group}/packages.", _current);
+            }
+            if (package.ApprovalStatus != ApprovalStatus.Approved)
+            {
+                return new DeploymentOutcome(false, false, false,
+                    $"Version {route.Version} of '{_group}' is {package.ApprovalStatus}; routes take approved versions only. Approve it first.", _current);
+            }
+            chosen.Add((package, route.Weight));
+        }
+        // Every version loaded before the alias changes, so no call after the change waits for a load.
+        foreach (var (package, _) in chosen)
+        {
+            var warm = await grains.GetGrain<IModelGrain>(package.Artifact.Sha256).WarmAsync();
+            if (!warm.Loaded)
+            {
+                LogNotDeployed(_group, package.Version, warm.Error!);
+                await store.RecordFailureAsync(_group, package.Id, (int)package.Version, package.Artifact.Sha256, DeploymentReason.Manual, warm.Error!, CancellationToken.None);
+                return new DeploymentOutcome(false, false, false,
+                    $"The split of '{_group}' was not deployed: version {package.Version} cannot load: {warm.Error}", _current);
+            }
+        }
+        var policy = new TrafficPolicy(
+            [.. chosen.Select(c => new Route((int)c.Package.Version, c.Package.Id, c.Package.Artifact.Sha256, c.Weight))], stickyHeader);
+        var primary = chosen.OrderByDescending(c => c.Weight).First().Package;
+        var previous = _current;
+        _current = await store.MoveAsync(
+            _group, (primary.Id, (int)primary.Version, primary.Artifact.Sha256), DeploymentReason.Manual, CancellationToken.None, policy);
+        await BroadcastAsync(_current);
+        LogMoved(_group, previous?.Version, _current?.Version, DeploymentReason.Manual);
+        return new DeploymentOutcome(true, true, false,
+            $"Group '{_group}' splits its calls: {string.Join(", ", policy.Routes.Select(r => $"version {r.Version} weight {r.Weight}"))}{(stickyHeader is null ? "" : $", sticky on {stickyHeader}")}.",
+            _current);
     }
 
     /// <summary>

@@ -22,11 +22,17 @@ public enum PayloadFormat
     Json,
 }
 
+/// <summary>
+/// Rows to score. <see cref="Version"/> and <see cref="RequestId"/> only travel to be written beside the
+/// predictions in a JSON answer, so the answer is formatted once, where it is scored.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record InvocationRequest(
     [property: Id(0)] string Body,
     [property: Id(1)] PayloadFormat Input,
-    [property: Id(2)] PayloadFormat Output);
+    [property: Id(2)] PayloadFormat Output,
+    [property: Id(3)] int? Version = null,
+    [property: Id(4)] string? RequestId = null);
 
 public enum InvocationOutcome
 {

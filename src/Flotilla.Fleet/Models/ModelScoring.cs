@@ -37,14 +37,14 @@ internal static class ModelScoring
             return InvocationResult.Failed(InvocationOutcome.InvalidInput,
                 $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): send an array of objects with values by feature name, or CSV rows as text/csv.");
         }
-        return new InvocationResult(InvocationOutcome.Scored, Format(predictions, request.Output), null, predictions.Count);
+        return new InvocationResult(InvocationOutcome.Scored, Format(predictions, request), null, predictions.Count);
     }
 
-    private static byte[] Format(IReadOnlyList<Prediction> predictions, PayloadFormat output)
+    private static byte[] Format(IReadOnlyList<Prediction> predictions, InvocationRequest request)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
-        if (output == PayloadFormat.Csv)
+        if (request.Output == PayloadFormat.Csv)
         {
             Span<byte> number = stackalloc byte[32];
             foreach (var p in predictions)
@@ -70,6 +70,18 @@ internal static class ModelScoring
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            if (request.Version is { } version)
+            {
+                json.WriteNumber("version", version);
+            }
+            else
+            {
+                json.WriteNull("version");
+            }
+            if (request.RequestId is { } requestId)
+            {
+                json.WriteString("requestId", requestId);
+            }
             json.WriteEndObject();
             json.Flush();
         }

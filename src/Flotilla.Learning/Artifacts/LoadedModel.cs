@@ -29,6 +29,7 @@ public sealed class LoadedModel
         Predictor = predictor;
         Sha256 = sha256;
         ArtifactBytes = artifactBytes;
+        DecisionThreshold = metadata.DecisionThreshold ?? Evaluation.DecisionThreshold.Default;
         _featureIndex = schema.Features.Select((f, i) => (f.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
         ApproximateBytes = 1024 + predictor.ApproximateBytes +
             schema.Features.Sum(f => 96L + f.Name.Length * 2 + f.Vocabulary.Sum(v => 48L + v.Length * 2));
@@ -46,6 +47,9 @@ public sealed class LoadedModel
 
     /// <summary>Size of the artifact file it was loaded from (0 when made in memory).</summary>
     public int ArtifactBytes { get; }
+
+    /// <summary>The cut on P(positive) above which (inclusive) a row gets the positive label: the artifact's, or 0.5.</summary>
+    public double DecisionThreshold { get; }
 
     /// <summary>Estimated managed memory held by this model, for the fleet's memory budget.</summary>
     public long ApproximateBytes { get; }
@@ -243,7 +247,7 @@ public sealed class LoadedModel
 
     private Prediction ToPrediction(double positive)
     {
-        var isPositive = positive >= 0.5;
+        var isPositive = positive >= DecisionThreshold;
         return new Prediction(Schema.LabelMapping[isPositive], isPositive ? positive : 1 - positive) { PositiveProbability = positive };
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 
@@ -6,6 +7,9 @@ namespace Flotilla.Learning.Artifacts;
 /// <summary>
 /// What an artifact records about how a model was made. <see cref="CrossValidationScore"/> is the tuner's
 /// mean fold score (higher is better, see <see cref="Evaluation.Scorer"/>), null when the model was fit without CV.
+/// <see cref="DecisionThreshold"/> is the cut on P(positive) its labels use and <see cref="DecisionThresholdRule"/>
+/// how it was chosen (see <see cref="Evaluation.DecisionThreshold"/>); both are left out of the file when unset, so
+/// artifacts made before thresholds were chosen keep their bytes and load with 0.5.
 /// </summary>
 public sealed record ModelMetadata(
     string Algorithm,
@@ -15,7 +19,14 @@ public sealed record ModelMetadata(
     string DatasetSha256,
     int TrainingRows,
     int Seed,
-    IReadOnlyDictionary<string, string> LibraryVersions);
+    IReadOnlyDictionary<string, string> LibraryVersions)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? DecisionThreshold { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? DecisionThresholdRule { get; init; }
+}
 
 /// <summary>A fitted model with its input schema and metadata, ready to evaluate or serialize.</summary>
 public sealed class TrainedModel
@@ -39,6 +50,16 @@ public sealed class TrainedModel
     /// <summary>The same model with the tuner's cross-validation score recorded.</summary>
     public TrainedModel WithCrossValidation(double score, string scorer) =>
         new(Schema, Metadata with { CrossValidationScore = score, CrossValidationScorer = scorer }, Predictor);
+
+    /// <summary>The same model labelling rows positive when P(positive) ≥ <paramref name="threshold"/>, chosen by <paramref name="rule"/>.</summary>
+    public TrainedModel WithDecisionThreshold(double threshold, string rule)
+    {
+        if (!(threshold is > 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "A decision threshold lies strictly between 0 and 1.");
+        }
+        return new(Schema, Metadata with { DecisionThreshold = threshold, DecisionThresholdRule = rule }, Predictor);
+    }
 
     /// <summary>The same model with other metadata (e.g. the hash of the dataset before the split).</summary>
     public TrainedModel WithMetadata(ModelMetadata metadata) => new(Schema, metadata, Predictor);

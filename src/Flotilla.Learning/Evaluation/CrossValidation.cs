@@ -4,8 +4,12 @@ using Flotilla.Learning.Data;
 
 namespace Flotilla.Learning.Evaluation;
 
-/// <summary>Per-fold objective scores (higher is better, see <see cref="Scorer.Objective"/>), their mean, and whether the callback stopped the run early.</summary>
-public sealed record CrossValidationResult(IReadOnlyList<double> FoldScores, double Mean, bool Stopped);
+/// <summary>
+/// Per-fold objective scores (higher is better, see <see cref="Scorer.Objective"/>), their mean, whether the
+/// callback stopped the run early, and the out-of-fold P(positive) of every training row (index = row of
+/// <see cref="PreparedFolds.Train"/>; NaN for rows of folds not run), from which a decision threshold is chosen.
+/// </summary>
+public sealed record CrossValidationResult(IReadOnlyList<double> FoldScores, double Mean, bool Stopped, IReadOnlyList<double>? OutOfFold = null);
 
 /// <summary>
 /// A stratified k-fold partition of one training table with each fold's data encoded once (schema learned
@@ -134,6 +138,8 @@ public static class CrossValidation
         ArgumentNullException.ThrowIfNull(scorer);
         var complete = algorithm is Algorithm known ? known.Complete(hp) : hp;
         var scores = new List<double>(folds.Folds);
+        var outOfFold = new double[folds.Train.RowCount];
+        Array.Fill(outOfFold, double.NaN);
         for (var f = 0; f < folds.Folds; f++)
         {
             ct.ThrowIfCancellationRequested();
@@ -152,14 +158,23 @@ public static class CrossValidation
                 probabilities = model.PredictProbabilities(fold.Validation);
             }
 
+            // A fold's validation rows are the rows assigned to it, in row order (see PreparedFolds.Build).
+            for (int r = 0, i = 0; r < outOfFold.Length; r++)
+            {
+                if (folds.FoldOf(r) == f)
+                {
+                    outOfFold[r] = probabilities[i++];
+                }
+            }
+
             var score = scorer.Objective(fold.ValidationY, probabilities);
             scores.Add(score);
             if (onFold is not null && !onFold(f, score) && f < folds.Folds - 1)
             {
-                return new CrossValidationResult(scores, scores.Average(), true);
+                return new CrossValidationResult(scores, scores.Average(), true, outOfFold);
             }
         }
 
-        return new CrossValidationResult(scores, scores.Average(), false);
+        return new CrossValidationResult(scores, scores.Average(), false, outOfFold);
     }
 }

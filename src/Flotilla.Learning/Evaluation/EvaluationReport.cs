@@ -27,8 +27,10 @@ public sealed record RocPoint(double FalsePositiveRate, double TruePositiveRate,
 public sealed record PrecisionRecallPoint(double Recall, double Precision, double? Threshold);
 
 /// <summary>
-/// The held-out evaluation of a model (the pipeline's evaluation.json). Label metrics use threshold 0.5 on
-/// P(positive); curves hold at most 1,000 points each. JSON is camelCase (see <see cref="ToJson"/>).
+/// The held-out evaluation of a model (the pipeline's evaluation.json). Label metrics use the model's decision
+/// threshold on P(positive) (<see cref="Threshold"/>, chosen by <see cref="ThresholdRule"/>; 0.5 for a model
+/// without one), and <see cref="ConfusionMatrixAtHalf"/> keeps them at 0.5 for comparison; curves hold at most
+/// 1,000 points each. JSON is camelCase (see <see cref="ToJson"/>).
 /// </summary>
 public sealed record EvaluationReport(
     int Rows,
@@ -47,6 +49,12 @@ public sealed record EvaluationReport(
     IReadOnlyList<RocPoint> RocCurve,
     IReadOnlyList<PrecisionRecallPoint> PrecisionRecallCurve)
 {
+    /// <summary>How <see cref="Threshold"/> was chosen (f1, balanced_accuracy, youden or the number); null for 0.5 by default.</summary>
+    public string? ThresholdRule { get; init; }
+
+    /// <summary>Counts and label metrics at 0.5, whatever <see cref="Threshold"/> is.</summary>
+    public ConfusionMatrix? ConfusionMatrixAtHalf { get; init; }
+
     /// <summary>camelCase, null thresholds kept, indented for people reading the file.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -10,7 +10,8 @@ public static class Evaluator
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(test);
-        return Report(Labels(test, model.Schema), model.PredictProbabilities(test), model.Schema.LabelMapping);
+        return Report(Labels(test, model.Schema), model.PredictProbabilities(test), model.Schema.LabelMapping,
+            model.Metadata.DecisionThreshold ?? DecisionThreshold.Default, model.Metadata.DecisionThresholdRule);
     }
 
     /// <summary>Evaluates a loaded artifact on a held-out table (columns matched by name).</summary>
@@ -18,7 +19,8 @@ public static class Evaluator
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(test);
-        return Report(Labels(test, model.Schema), model.PredictProbabilities(test), model.Schema.LabelMapping);
+        return Report(Labels(test, model.Schema), model.PredictProbabilities(test), model.Schema.LabelMapping,
+            model.DecisionThreshold, model.Metadata.DecisionThresholdRule);
     }
 
     // The test table's labels in the model's terms, matched by original value: a table read on its own
@@ -44,17 +46,22 @@ public static class Evaluator
         return labels;
     }
 
-    /// <summary>The report for labels and P(positive) computed elsewhere.</summary>
-    public static EvaluationReport Report(ReadOnlySpan<bool> labels, ReadOnlySpan<double> probabilities, LabelMapping mapping)
+    /// <summary>
+    /// The report for labels and P(positive) computed elsewhere, label metrics at <paramref name="threshold"/>
+    /// (chosen by <paramref name="rule"/>) and at 0.5.
+    /// </summary>
+    public static EvaluationReport Report(
+        ReadOnlySpan<bool> labels, ReadOnlySpan<double> probabilities, LabelMapping mapping,
+        double threshold = DecisionThreshold.Default, string? rule = null)
     {
         ArgumentNullException.ThrowIfNull(mapping);
-        var confusion = Metrics.Confusion(labels, probabilities);
+        var confusion = Metrics.Confusion(labels, probabilities, threshold);
         return new EvaluationReport(
             labels.Length,
             confusion.TruePositives + confusion.FalseNegatives,
             mapping.Positive,
             mapping.Negative,
-            0.5,
+            threshold,
             confusion.Accuracy,
             confusion.Precision,
             confusion.Recall,
@@ -64,6 +71,10 @@ public static class Evaluator
             Metrics.LogLoss(labels, probabilities),
             confusion,
             Metrics.RocCurve(labels, probabilities),
-            Metrics.PrecisionRecallCurve(labels, probabilities));
+            Metrics.PrecisionRecallCurve(labels, probabilities))
+        {
+            ThresholdRule = rule,
+            ConfusionMatrixAtHalf = Metrics.Confusion(labels, probabilities, DecisionThreshold.Default),
+        };
     }
 }

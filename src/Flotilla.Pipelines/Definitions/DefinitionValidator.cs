@@ -159,9 +159,9 @@ public static partial class DefinitionValidator
             {
                 errors.Add(new($"{where}.values", "Only enum and list parameters have allowed values."));
             }
-            if ((p.Min is not null || p.Max is not null) && p.Type is not (ValueType.Int or ValueType.Float))
+            if ((p.Min is not null || p.Max is not null) && p.Type is not (ValueType.Int or ValueType.Float or ValueType.Enum))
             {
-                errors.Add(new(where, "Only int and float parameters have min and max."));
+                errors.Add(new(where, "Only int, float and enum parameters have min and max (an enum with a range also takes a number in it)."));
             }
             if (p.Min > p.Max)
             {

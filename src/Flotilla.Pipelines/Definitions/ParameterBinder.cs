@@ -103,7 +103,20 @@ public static class ParameterBinder
                 return parameter.Type == ValueType.Int ? (JsonValue.Create((long)number), null) : (JsonValue.Create(number), null);
             case ValueType.Enum:
                 var match = parameter.Values?.FirstOrDefault(x => string.Equals(x, text, StringComparison.OrdinalIgnoreCase));
-                return match is not null ? (JsonValue.Create(match), null) : (null, $"{shown} is not one of {string.Join(", ", parameter.Values ?? [])}.");
+                if (match is not null)
+                {
+                    return (JsonValue.Create(match), null);
+                }
+                if (parameter.Min is null && parameter.Max is null)
+                {
+                    return (null, $"{shown} is not one of {string.Join(", ", parameter.Values ?? [])}.");
+                }
+                // An enum with a range also takes a number in it, kept as text so the parameter has one type.
+                var isNumber = JsonNumber.TryGet(value, out var choice)
+                    || (text is not null && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out choice));
+                return isNumber && double.IsFinite(choice) && !Below(parameter, choice) && !Above(parameter, choice)
+                    ? (JsonValue.Create(choice.ToString("R", CultureInfo.InvariantCulture)), null)
+                    : (null, $"{shown} is not one of {string.Join(", ", parameter.Values ?? [])}, nor a number in {Range(parameter)}.");
             case ValueType.List:
                 var items = value switch
                 {

@@ -58,6 +58,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         new("folds", ValueType.Int),
         new("trials", ValueType.Int),
         new("planned", ValueType.Int),
+        new("outOfFold", ValueType.String),
     ];
 
     public override async Task<JsonObject> RunAsync(StepContext context, CancellationToken cancellationToken)
@@ -150,6 +151,13 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         }
 
         var best = result.Best;
+        var outOfFold = "";
+        if (result.BestOutOfFold is { } probabilities)
+        {
+            // One P(positive) per training row, in row order: what the refit chooses the decision threshold on.
+            outOfFold = Path.Combine(context.WorkDirectory, "out-of-fold.txt");
+            await File.WriteAllLinesAsync(outOfFold, probabilities.Select(p => p.ToString("R", CultureInfo.InvariantCulture)), cancellationToken);
+        }
         context.Log.Line(string.Create(CultureInfo.InvariantCulture,
             $"best: trial {best.Number} {best.Algorithm} ({best.Parameters}) {options.Scorer} {best.Mean:0.####}; {result.Trials.Count} trials, {result.Pruned} pruned, {result.Failed} failed, parallelism {result.EffectiveParallelism}, {result.WallTime.TotalSeconds:0.#} s{(result.BudgetExhausted ? $"; stopped by the wall-clock budget of {maxSeconds} s" : "")}"));
         return new JsonObject
@@ -167,6 +175,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             ["failed"] = result.Failed,
             ["parallelism"] = result.EffectiveParallelism,
             ["requestedParallelism"] = result.RequestedParallelism,
+            ["outOfFold"] = outOfFold,
         };
     }
 

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using Flotilla.Fleet;
 using Flotilla.Fleet.Autoscaling;
+using Flotilla.Fleet.Deployments;
 using Flotilla.Fleet.Hosting;
+using Flotilla.Pipelines.Steps;
 using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
 using Flotilla.Storage;
@@ -48,6 +50,7 @@ internal static class EndpointApi
             }
             silo.AddFlotillaFleet();
         });
+        builder.Services.AddSingleton<IServedModels, AliasServedModels>();
         builder.Services.AddFlotillaAutoscaler(autoscaler,
             shape == DeploymentShape.Cluster && storage.PostgresConnectionString is { Length: > 0 } postgres
                 ? new ClusterJoin(postgres, storage.DataDirectory, fleet.AdvertisedAddress)
@@ -93,14 +96,20 @@ internal static class EndpointApi
 
         app.MapPut("/api/endpoint/aliases/{group}", async Task<IResult> (string group, PinRequest request, FleetClient fleet) =>
         {
-            var outcome = await fleet.DeployManuallyAsync(group, request.Version);
+            if (request.Problem() is { } problem)
+            {
+                return TypedResults.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "Invalid alias");
+            }
+            var outcome = request.Routes is { } routes
+                ? await fleet.SplitAsync(group, [.. routes.Select(r => new RouteWeight(r.Version, r.Weight))], request.StickyHeader)
+                : await fleet.DeployManuallyAsync(group, request.Version!.Value);
             return outcome.Deployed
                 ? TypedResults.Ok(outcome)
                 : TypedResults.Problem(outcome.Message, statusCode: outcome.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict,
                     title: "Not deployed");
         })
             .WithName("PinDeployment")
-            .WithSummary("Deploys one approved version of a group by hand (reason: manual); the model is loaded before the alias moves.")
+            .WithSummary("Deploys one approved version of a group by hand, or splits its calls across approved versions by weight (reason: manual); every model is loaded before the alias moves.")
             .RequireAuthorization(Roles.Approver);
 
         app.MapGet("/metrics", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
@@ -112,7 +121,50 @@ internal static class EndpointApi
         return app;
     }
 
-    internal sealed record PinRequest(int Version);
+    /// <summary><c>{"version": n}</c>, or <c>{"routes": [{"version", "weight"}], "stickyHeader"?}</c>.</summary>
+    internal sealed record PinRequest(int? Version, IReadOnlyList<RouteBody>? Routes, string? StickyHeader, System.Text.Json.JsonElement? Shadow)
+    {
+        private const int MaxRoutes = 10;
+
+        /// <summary>What is wrong with the body, or null.</summary>
+        public string? Problem()
+        {
+            if (Shadow is not null)
+            {
+                return "Shadow traffic is not available on this server yet; send {\"version\": n} or {\"routes\": [...]} without \"shadow\".";
+            }
+            if (Version is not null == Routes is not null)
+            {
+                return "Send either {\"version\": n} to pin one approved version, or {\"routes\": [{\"version\": 3, \"weight\": 90}, {\"version\": 4, \"weight\": 10}]} to split the calls.";
+            }
+            if (Routes is null)
+            {
+                return StickyHeader is null ? null : "stickyHeader applies to a split: send it with routes.";
+            }
+            if (Routes.Count is 0 or > MaxRoutes)
+            {
+                return $"routes must hold 1 to {MaxRoutes} versions (it has {Routes.Count}).";
+            }
+            if (Routes.FirstOrDefault(r => r.Weight is < 1 or > 1_000_000) is { } bad)
+            {
+                return $"routes: the weight of version {bad.Version} must be a whole number from 1 to 1,000,000 (was {bad.Weight}).";
+            }
+            if (Routes.GroupBy(r => r.Version).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            {
+                return $"routes: version {twice.Key} is listed twice; give each version once with its weight.";
+            }
+            if (StickyHeader is not null && (StickyHeader.Length is 0 or > 64 || StickyHeader.AsSpan().ContainsAnyExcept(HeaderNameCharacters)))
+            {
+                return $"stickyHeader '{StickyHeader}' is not a header name: use 1 to 64 letters, digits and '-'.";
+            }
+            return null;
+        }
+    }
+
+    internal sealed record RouteBody(int Version, int Weight);
+
+    private static readonly System.Buffers.SearchValues<char> HeaderNameCharacters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
 
     /// <summary>
     /// Orleans needs a fixed silo port it can advertise; asking the OS for a free one lets any number of

@@ -24,10 +24,14 @@ internal sealed record EndpointView(
         var loadedOn = silos
             .SelectMany(s => s.Models.Select(m => (m.ArtifactSha256, s.Silo)))
             .ToLookup(x => x.ArtifactSha256, x => x.Silo, StringComparer.Ordinal);
-        var groupsOf = aliases.ToLookup(a => a.ArtifactSha256, a => a.Group, StringComparer.Ordinal);
+        // Every version of a split names its group too, so each route's calls and latency read as that version's.
+        var groupsOf = aliases
+            .SelectMany(a => a.Policy is { } policy ? policy.Routes.Select(r => (r.ArtifactSha256, a.Group)) : new[] { (a.ArtifactSha256, a.Group) })
+            .Distinct()
+            .ToLookup(x => x.ArtifactSha256, x => x.Group, StringComparer.Ordinal);
         return new EndpointView(
             [.. aliases.OrderBy(a => a.Group, StringComparer.Ordinal)
-                .Select(a => new AliasView(a.Group, a.PackageId, a.Version, a.ArtifactSha256, a.DeployedAt))],
+                .Select(a => new AliasView(a.Group, a.PackageId, a.Version, a.ArtifactSha256, a.DeployedAt, a.Policy?.Routes, a.Policy?.StickyHeader))],
             [.. silos.Select(s => new InstanceView(s.Silo, s.Models.Count, s.BytesInUse, s.BudgetBytes,
                 [.. s.Models.Select(m => new LoadedView(m.ArtifactSha256, m.Bytes))], s.Error))],
             [.. models.Select(m => ModelView.From(m, [.. groupsOf[m.ArtifactSha256]], [.. loadedOn[m.ArtifactSha256]]))],
@@ -44,7 +48,10 @@ internal sealed record EndpointView(
     }
 }
 
-internal sealed record AliasView(string Group, string PackageId, int Version, string ArtifactSha256, DateTimeOffset DeployedAt);
+/// <summary>An alias; for a split, <see cref="Routes"/> lists every version with its weight (Version is the heaviest).</summary>
+internal sealed record AliasView(
+    string Group, string PackageId, int Version, string ArtifactSha256, DateTimeOffset DeployedAt,
+    IReadOnlyList<Fleet.Aliases.Route>? Routes, string? StickyHeader);
 
 internal sealed record InstanceView(string Silo, int ModelsLoaded, long BytesInUse, long BudgetBytes, IReadOnlyList<LoadedView> Models, string? Error);
 

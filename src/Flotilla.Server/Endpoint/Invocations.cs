@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
@@ -12,11 +14,23 @@ namespace Flotilla.Server.Endpoint;
 /// <summary>
 /// The three front doors of the multi-model endpoint. They are plain request delegates (no parameter
 /// binding, no intermediate objects) because they are the hot path: resolve the target in this process's
-/// alias cache, make one grain call, write the bytes the grain formatted.
+/// alias cache, make one grain call, write the bytes the grain formatted. Every answer carries a request id
+/// (the caller's, or a new one) and a scored one the version that produced it.
 /// </summary>
 internal static class Invocations
 {
     private const string TargetHeader = "X-Target-Model";
+    private const string RequestIdHeader = "X-Flotilla-Request-Id";
+    private const string VersionHeader = "X-Flotilla-Model-Version";
+
+    /// <summary>
+    /// Bounds on a caller's request id: it is echoed in headers and bodies and later joined with feedback, so it
+    /// must be short and need no escaping anywhere.
+    /// </summary>
+    private const int MaxRequestIdLength = 128;
+
+    private static readonly SearchValues<char> RequestIdCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:");
 
     public static IEndpointRouteBuilder MapInvocations(this IEndpointRouteBuilder app)
     {
@@ -37,22 +51,28 @@ internal static class Invocations
 
     private static Task InvokeByHeaderAsync(HttpContext context)
     {
+        if (!TakeRequestId(context, out var requestId))
+        {
+            return InvalidRequestIdAsync(context);
+        }
         var target = context.Request.Headers[TargetHeader].ToString();
         if (target.Length == 0)
         {
             return ProblemAsync(context, StatusCodes.Status400BadRequest, "Missing target model",
                 $"Name the model in the {TargetHeader} header: an artifact SHA-256 or a deployed group name.");
         }
-        return InvokeAsync(context, target);
+        return InvokeAsync(context, target, requestId);
     }
 
     private static Task InvokeGroupAsync(HttpContext context) =>
-        InvokeAsync(context, (string)context.Request.RouteValues["group"]!);
+        TakeRequestId(context, out var requestId)
+            ? InvokeAsync(context, (string)context.Request.RouteValues["group"]!, requestId)
+            : InvalidRequestIdAsync(context);
 
-    private static async Task InvokeAsync(HttpContext context, string target)
+    private static async Task InvokeAsync(HttpContext context, string target, string requestId)
     {
         var fleet = context.RequestServices.GetRequiredService<FleetClient>();
-        if (!fleet.TryResolve(target, out var sha256))
+        if (!Resolve(context, fleet, target, out var sha256, out var version))
         {
             await (InvokerScope.Permits(context.User, target, "", fleet) ? UnknownModelAsync(context, target) : ForbiddenAsync(context));
             return;
@@ -68,11 +88,16 @@ internal static class Invocations
             return;
         }
         var input = InputFormat(context.Request, body);
-        await ScoreAsync(context, fleet, target, sha256, new InvocationRequest(body, input, OutputFormat(context.Request)));
+        await ScoreAsync(context, fleet, target, sha256, new InvocationRequest(body, input, OutputFormat(context.Request), version, requestId));
     }
 
     private static async Task InvokeReferencePayloadAsync(HttpContext context)
     {
+        if (!TakeRequestId(context, out var requestId))
+        {
+            await InvalidRequestIdAsync(context);
+            return;
+        }
         var fleet = context.RequestServices.GetRequiredService<FleetClient>();
         var body = await ReadBodyAsync(context);
         if (body is null)
@@ -108,7 +133,7 @@ internal static class Invocations
                 "Send {\"model\": \"<pipeline>-<dataset>\", \"data\": \"<csv rows without header>\"}: both fields are required strings.");
             return;
         }
-        if (!fleet.TryResolve(model, out var sha256))
+        if (!Resolve(context, fleet, model, out var sha256, out var version))
         {
             await (InvokerScope.Permits(context.User, model, "", fleet) ? UnknownModelAsync(context, model) : ForbiddenAsync(context));
             return;
@@ -118,7 +143,7 @@ internal static class Invocations
             await ForbiddenAsync(context);
             return;
         }
-        await ScoreAsync(context, fleet, model, sha256, new InvocationRequest(data, PayloadFormat.Csv, OutputFormat(context.Request)));
+        await ScoreAsync(context, fleet, model, sha256, new InvocationRequest(data, PayloadFormat.Csv, OutputFormat(context.Request), version, requestId));
     }
 
     private static async Task ScoreAsync(HttpContext context, FleetClient fleet, string target, string sha256, InvocationRequest request)
@@ -131,6 +156,10 @@ internal static class Invocations
                 fleet.LocalMetrics.For(sha256).Served(Stopwatch.GetTimestamp() - started);
                 var response = context.Response;
                 response.StatusCode = StatusCodes.Status200OK;
+                if (request.Version is { } version)
+                {
+                    response.Headers[VersionHeader] = version.ToString(CultureInfo.InvariantCulture);
+                }
                 response.ContentType = request.Output == PayloadFormat.Csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
                 response.ContentLength = result.Body.Length;
                 await response.Body.WriteAsync(result.Body, context.RequestAborted);
@@ -146,6 +175,43 @@ internal static class Invocations
                 return;
         }
     }
+
+    /// <summary>
+    /// The artifact and version that answer this call: for a split group, the route its picker chooses (by the
+    /// sticky header's value when the policy names one and the call carries it); otherwise the alias or the hash.
+    /// </summary>
+    private static bool Resolve(HttpContext context, FleetClient fleet, string target, out string artifactSha256, out int? version)
+    {
+        if (fleet.TryGetRoutes(target, out var routes))
+        {
+            var route = routes.Pick(routes.StickyHeader is { } header ? context.Request.Headers[header].ToString() : null);
+            artifactSha256 = route.ArtifactSha256;
+            version = route.Version;
+            return true;
+        }
+        return fleet.TryResolve(target, out artifactSha256, out version);
+    }
+
+    /// <summary>
+    /// The caller's <c>X-Flotilla-Request-Id</c> when it is one well-formed value, else a new id; either way it
+    /// is set on the answer at once, so error answers carry it too. False when the caller's value was refused.
+    /// </summary>
+    private static bool TakeRequestId(HttpContext context, out string requestId)
+    {
+        var given = context.Request.Headers[RequestIdHeader];
+        var valid = given.Count == 0 || (given.Count == 1 && IsValidRequestId(given[0]));
+        requestId = given.Count == 1 && valid ? given[0]! : Guid.NewGuid().ToString("N");
+        context.Response.Headers[RequestIdHeader] = requestId;
+        return valid;
+    }
+
+    private static bool IsValidRequestId(string? value) =>
+        value is { Length: > 0 and <= MaxRequestIdLength } && !value.AsSpan().ContainsAnyExcept(RequestIdCharacters);
+
+    private static Task InvalidRequestIdAsync(HttpContext context) =>
+        ProblemAsync(context, StatusCodes.Status400BadRequest, "Invalid request id",
+            $"The {RequestIdHeader} header must be one value of 1 to {MaxRequestIdLength} letters, digits, '-', '_', '.' or ':'. " +
+            "Send a shorter id of those characters, or leave the header out and use the id the answer carries.");
 
     /// <summary>The whole body as text, or null after answering 413 when it exceeds the invocation limit.</summary>
     private static async Task<string?> ReadBodyAsync(HttpContext context)

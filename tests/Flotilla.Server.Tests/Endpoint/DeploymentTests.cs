@@ -35,6 +35,8 @@ public sealed class DeploymentTests
         Assert.Equal([(2, "Approval"), (1, "Rejection")], rows.Skip(rows.Count - 2));
         var invoked = await server.Client.PostAsync($"/models/{Group}/invocations", new StringContent("7.5,6.0,red"));
         Assert.Equal(HttpStatusCode.OK, invoked.StatusCode);
+        Assert.Equal("1", Assert.Single(invoked.Headers.GetValues("X-Flotilla-Model-Version")));
+        Assert.Equal(1, (await invoked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("version").GetInt32());
     }
 
     [Fact]

@@ -3,7 +3,11 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Flotilla.Fleet;
+using Flotilla.Learning.Artifacts;
+using Flotilla.Registry;
 using Flotilla.Storage.Artifacts;
+using Flotilla.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Server.Tests.Endpoint;
@@ -75,6 +79,106 @@ public sealed class InvocationTests(DeployedModelServer fixture) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var predictions = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("predictions");
         Assert.Equal(["big", "small"], predictions.EnumerateArray().Select(p => p.GetProperty("label").GetString()));
+    }
+
+    [Fact]
+    public async Task Every_door_names_the_serving_version_and_a_fresh_request_id_in_headers_and_json_body()
+    {
+        var byHash = Post("/invocations", """[{"width": 7.5, "height": 6.0, "color": "red"}]""", "application/json");
+        byHash.Headers.Add("X-Target-Model", fixture.Version1.Artifact.Sha256);
+        var answers = new[]
+        {
+            await _client.SendAsync(Post($"/models/{Group}/invocations", "7.5,6.0,red", "text/csv")),
+            await _client.SendAsync(byHash),
+            await _client.PostAsJsonAsync("/invoke", new { model = Group, data = "7.5,6.0,red" }),
+        };
+
+        var ids = new List<string>();
+        foreach (var response in answers)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("1", Assert.Single(response.Headers.GetValues("X-Flotilla-Model-Version")));
+            var id = Assert.Single(response.Headers.GetValues("X-Flotilla-Request-Id"));
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(1, body.GetProperty("version").GetInt32());
+            Assert.Equal(id, body.GetProperty("requestId").GetString());
+            Assert.Equal("big", Assert.Single(body.GetProperty("predictions").EnumerateArray()).GetProperty("label").GetString());
+            ids.Add(id);
+        }
+        Assert.Equal(3, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.Matches("^[0-9a-f]{32}$", id));
+    }
+
+    [Fact]
+    public async Task A_callers_request_id_is_kept_and_a_malformed_one_is_a_400_that_says_what_is_allowed()
+    {
+        var csv = Post($"/models/{Group}/invocations", "7.5,6.0,red", "text/csv", "text/csv");
+        csv.Headers.Add("X-Flotilla-Request-Id", "order-17:retry.2_a");
+        var json = Post($"/models/{Group}/invocations", "7.5,6.0,red", "text/csv");
+        json.Headers.Add("X-Flotilla-Request-Id", "order-17:retry.2_a");
+        var tooLong = Post($"/models/{Group}/invocations", "7.5,6.0,red", "text/csv");
+        tooLong.Headers.Add("X-Flotilla-Request-Id", new string('a', 129));
+        var badCharacters = new HttpRequestMessage(HttpMethod.Post, "/invoke") { Content = JsonContent.Create(new { model = Group, data = "7.5,6.0,red" }) };
+        badCharacters.Headers.TryAddWithoutValidation("X-Flotilla-Request-Id", "a b/<c>");
+
+        var csvAnswer = await _client.SendAsync(csv);
+        var jsonAnswer = await _client.SendAsync(json);
+        var tooLongAnswer = await _client.SendAsync(tooLong);
+        var badAnswer = await _client.SendAsync(badCharacters);
+
+        Assert.Equal(HttpStatusCode.OK, csvAnswer.StatusCode);
+        Assert.Equal("order-17:retry.2_a", Assert.Single(csvAnswer.Headers.GetValues("X-Flotilla-Request-Id")));
+        Assert.Equal("1", Assert.Single(csvAnswer.Headers.GetValues("X-Flotilla-Model-Version")));
+        Assert.StartsWith("big,", await csvAnswer.Content.ReadAsStringAsync());
+        Assert.Equal("order-17:retry.2_a", (await jsonAnswer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("requestId").GetString());
+        foreach (var refused in new[] { tooLongAnswer, badAnswer })
+        {
+            var problem = await ProblemAsync(refused, HttpStatusCode.BadRequest);
+            Assert.Contains("X-Flotilla-Request-Id", problem.GetProperty("detail").GetString());
+            Assert.Contains("128", problem.GetProperty("detail").GetString());
+            Assert.Matches("^[0-9a-f]{32}$", Assert.Single(refused.Headers.GetValues("X-Flotilla-Request-Id")));
+            Assert.False(refused.Headers.Contains("X-Flotilla-Model-Version"));
+        }
+    }
+
+    [Fact]
+    public async Task Every_door_labels_by_the_decision_threshold_stored_in_the_artifact()
+    {
+        const string group = "multimodel-tiny-cut";
+        var plain = TinyModels.Artifact(1);
+        var atHalf = ModelArtifact.Load(plain, ModelArtifact.Sha256(plain)).PredictCsv(TinyModels.Row)[0];
+        Assert.Equal("big", atHalf.Label);
+        // "small" is the positive class (the second value in ordinal order). A cut below this row's P(small)
+        // makes the same model call it small, with the probability of that label.
+        var cut = atHalf.PositiveProbability / 2;
+        var package = await DeployedModelServer.RegisterAsync(fixture.Server.Services, group, TinyModels.Artifact(1, cut), ApprovalStatus.Approved);
+        var fleet = fixture.Server.Services.GetRequiredService<FleetClient>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!fleet.TryResolve(group, out _))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{group} was not deployed within 30 s of its approval.");
+            await Task.Delay(20);
+        }
+
+        var byHeader = Post("/invocations", TinyModels.Row, "text/csv");
+        byHeader.Headers.Add("X-Target-Model", package.Artifact.Sha256);
+        var answers = new[]
+        {
+            await _client.SendAsync(Post($"/models/{group}/invocations", TinyModels.Row, "text/csv")),
+            await _client.SendAsync(Post($"/models/{group}/invocations", """{"width": 7.5, "height": 6.0, "color": "red"}""", "application/json")),
+            await _client.SendAsync(byHeader),
+            await _client.PostAsJsonAsync("/invoke", new { model = group, data = TinyModels.Row }),
+        };
+
+        foreach (var response in answers)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var prediction = Assert.Single((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("predictions").EnumerateArray());
+            Assert.Equal("small", prediction.GetProperty("label").GetString());
+            Assert.Equal(atHalf.PositiveProbability, prediction.GetProperty("probability").GetDouble(), 12);
+        }
+        var served = await _client.SendAsync(Post($"/models/{Group}/invocations", TinyModels.Row, "text/csv", "text/csv"));
+        Assert.StartsWith("big,", await served.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -27,6 +27,10 @@ public sealed class RegistryPageTests(RunningServer server, BrowserSession brows
         await Assertions.Expect(page.GetByTestId("roc-curve")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("pr-curve")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("confusion-matrix")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("roc-threshold")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("roc-half")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("decision-threshold")).ToContainTextAsync(
+            $"≥ {package.EvaluationReport.GetProperty("threshold").GetDouble().ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)} (chosen to maximise F1 on the winning configuration's out-of-fold predictions). At 0.5: F1 ");
         await Assertions.Expect(page.GetByTestId("deployment-status")).ToContainTextAsync("Not deployed");
         await BrowserSession.ScreenshotAsync(page, "package-pending");
 
@@ -113,7 +117,11 @@ public sealed class RegistryPageTests(RunningServer server, BrowserSession brows
         await File.WriteAllTextAsync(csv, ExampleDatasets.Churn(dataSeed).Csv);
         var table = TableReader.Read(csv, new CsvOptions("churned") { Exclude = ["customer_id"] }, CancellationToken.None);
         var (train, test) = table.Split(0.2, stratify: true, seed: 42);
-        var model = AlgorithmCatalog.Get("LogisticRegression").Fit(train, HyperParameters.Empty, 42, CancellationToken.None);
+        var algorithm = AlgorithmCatalog.Get("LogisticRegression");
+        // The cut as the Refit step chooses it: F1 on out-of-fold probabilities of the training rows.
+        var outOfFold = CrossValidation.Run(algorithm, HyperParameters.Empty, train, 5, Scorer.RocAuc, 42, null, CancellationToken.None).OutOfFold!;
+        var cut = DecisionThreshold.F1.Choose([.. Enumerable.Range(0, train.RowCount).Select(train.Label)], [.. outOfFold]);
+        var model = algorithm.Fit(train, HyperParameters.Empty, 42, CancellationToken.None).WithDecisionThreshold(cut, "f1");
         var report = Evaluator.Evaluate(model, test);
         var artifact = await server.Services.GetRequiredService<IArtifactStore>().PutAsync(ModelArtifact.Serialize(model), CancellationToken.None);
         using var reportJson = JsonDocument.Parse(report.ToJson());

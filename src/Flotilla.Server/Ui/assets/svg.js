@@ -84,10 +84,11 @@ function ticks(min, max, count = 5, integer = false) {
 }
 
 /**
- * A line/scatter chart. series: [{ points: [[x, y]], color, step?, dots?, line?, dashed?, label }];
- * xInteger keeps x ticks on whole numbers (counts).
+ * A line/scatter chart. series: [{ points: [[x, y]], color, step?, dots?, radius?, line?, dashed?, label, testid? }]
+ * (a series with a radius is a marked point, e.g. an operating point on a ROC curve);
+ * xInteger keeps x ticks on whole numbers (counts); legendBottomRight moves the legend out of the top left.
  */
-export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, height = 300, testid, xInteger = false }) {
+export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, height = 300, testid, xInteger = false, legendBottomRight = false }) {
   const M = { l: 60, r: 14, t: 14, b: 42 };
   const all = series.flatMap(se => se.points);
   const [x0, x1] = xDomain ?? [Math.min(...all.map(p => p[0])), Math.max(...all.map(p => p[0]))];
@@ -126,13 +127,18 @@ export function chart({ series, xDomain, yDomain, xLabel, yLabel, width = 420, h
       svg.append(s('path', { d, fill: 'none', stroke: se.color, 'stroke-width': 2, 'stroke-dasharray': se.dashed ? '4 4' : null }));
     }
     if (se.dots) {
-      for (const [x, y] of se.points) svg.append(s('circle', { cx: X(x), cy: Y(y), r: 3.2, fill: se.color, opacity: 0.75 }));
+      for (const [x, y] of se.points) {
+        svg.append(s('circle', { cx: X(x), cy: Y(y), r: se.radius ?? 3.2, fill: se.color, opacity: se.radius ? 1 : 0.75, stroke: se.radius ? '#fff' : null, 'data-testid': se.testid }));
+      }
     }
   }
   const legend = series.filter(se => se.label);
+  // Bottom right keeps the legend off curves that hug the top left (ROC).
+  const lx = legendBottomRight ? M.l + iw - 236 : M.l + 10;
+  const ly = legendBottomRight ? M.t + ih - 8 - legend.length * 16 : M.t + 8;
   legend.forEach((se, i) => svg.append(
-    s('rect', { x: M.l + 10, y: M.t + 8 + i * 16, width: 10, height: 10, fill: se.color, rx: 2 }),
-    s('text', { x: M.l + 25, y: M.t + 17 + i * 16, 'font-size': 11.5, fill: '#1d2430' }, se.label)));
+    s('rect', { x: lx, y: ly + i * 16, width: 10, height: 10, fill: se.color, rx: 2 }),
+    s('text', { x: lx + 15, y: ly + 9 + i * 16, 'font-size': 11.5, fill: '#1d2430' }, se.label)));
   return svg;
 }
 

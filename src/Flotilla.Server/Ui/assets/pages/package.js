@@ -60,6 +60,14 @@ export async function render(main, id) {
   const pr = curve(pick(report, 'pr', 'prCurve', 'precisionRecall', 'precisionRecallCurve') ?? report.curves?.pr, ['recall', 'x'], ['precision', 'y'], ['recall', 'recalls'], ['precision', 'precisions']);
   const matrix = confusionOf(pick(report, 'confusionMatrix', 'confusion'));
   const labels = labelsOf(report);
+  const threshold = typeof report.threshold === 'number' ? report.threshold : 0.5;
+  const cut = operatingPoint(report.confusionMatrix);
+  const half = operatingPoint(report.confusionMatrixAtHalf);
+  const marks = [];
+  if (cut) marks.push({ points: [cut], color: '#c62828', dots: true, line: false, radius: 5.5, testid: 'roc-threshold', label: `labels at ${number(threshold, 3)}${report.thresholdRule && report.thresholdRule !== String(threshold) ? ` (${report.thresholdRule})` : ''}` });
+  const champion = report.champion;
+  const championRoc = champion ? curve(champion.rocCurve, ['fpr', 'falsePositiveRate', 'x'], ['tpr', 'truePositiveRate', 'y'], ['fpr'], ['tpr']) : [];
+  if (half && threshold !== 0.5) marks.push({ points: [half], color: '#667085', dots: true, line: false, radius: 4.5, testid: 'roc-half', label: 'at 0.5' });
 
   main.replaceChildren(
     h('p', {}, h('a', { href: '#/registry' }, 'Registry'), ' / ', h('a', { href: `#/registry/${encodeURIComponent(group)}` }, group)),
@@ -69,6 +77,8 @@ export async function render(main, id) {
       ' · ', h('a', { href: `#/audit?target=${encodeURIComponent(pkg.id)}`, 'data-testid': 'audit-link' }, 'who approved or rejected it (audit)')),
     h('div', { class: 'cards' }, HEADLINE.filter(m => typeof metrics[m] === 'number').map(m =>
       h('div', { class: 'card' }, h('div', { class: 'k' }, LABELS[m] ?? m), h('div', { class: 'v', 'data-metric': m }, number(metrics[m], 3))))),
+    thresholdNote(report, threshold),
+    champion ? championPanel(champion, metrics) : null,
     h('div', { class: 'panel' },
       h('h2', { style: 'margin-top:0' }, 'Review'),
       deployment,
@@ -77,8 +87,10 @@ export async function render(main, id) {
       message),
     h('div', { class: 'grid' },
       h('div', { class: 'panel' }, h('h2', { style: 'margin-top:0' }, 'ROC curve', typeof metrics.auc === 'number' ? ` · AUC ${number(metrics.auc, 3)}` : ''),
-        roc.length ? chart({ testid: 'roc-curve', xLabel: 'false positive rate', yLabel: 'true positive rate', xDomain: [0, 1], yDomain: [0, 1],
-          series: [{ points: [[0, 0], [1, 1]], color: '#c3c9d2', dashed: true }, { points: roc, color: '#1f4e79' }] }) : h('p', { class: 'muted' }, 'No ROC curve in the report.')),
+        roc.length ? chart({ testid: 'roc-curve', xLabel: 'false positive rate', yLabel: 'true positive rate', xDomain: [0, 1], yDomain: [0, 1], legendBottomRight: true,
+          series: [{ points: [[0, 0], [1, 1]], color: '#c3c9d2', dashed: true },
+            ...(championRoc.length ? [{ points: championRoc, color: '#b26a00', label: `served v${champion.version} · AUC ${number(champion.metrics?.auc, 3)}` }] : []),
+            { points: roc, color: '#1f4e79', label: championRoc.length ? `this version · AUC ${number(metrics.auc, 3)}` : null }, ...marks] }) : h('p', { class: 'muted' }, 'No ROC curve in the report.')),
       h('div', { class: 'panel' }, h('h2', { style: 'margin-top:0' }, 'Precision–recall curve'),
         pr.length ? chart({ testid: 'pr-curve', xLabel: 'recall', yLabel: 'precision', xDomain: [0, 1], yDomain: [0, 1],
           series: [{ points: pr, color: '#b26a00' }] }) : h('p', { class: 'muted' }, 'No precision–recall curve in the report.')),
@@ -97,6 +109,39 @@ export async function render(main, id) {
 export function metricsOf(report) {
   const source = { ...(report ?? {}), ...(report?.metrics ?? {}) };
   return { ...source, auc: pick(source, 'auc', 'rocAuc', 'roc_auc'), f1: pick(source, 'f1', 'f1Score') };
+}
+
+/** This version's metrics beside those of the version the endpoint served when it was evaluated (same test rows). */
+function championPanel(champion, metrics) {
+  const names = ['accuracy', 'precision', 'recall', 'f1', 'auc'].filter(m => typeof champion.metrics?.[m] === 'number' && typeof metrics[m] === 'number');
+  return h('div', { class: 'panel', 'data-testid': 'champion' },
+    h('h2', { style: 'margin-top:0' }, `Challenger vs champion (served v${champion.version})`),
+    h('p', { class: 'sub' }, `Both scored on the same test rows; the champion at its own decision threshold (${number(champion.threshold, 4)}).`),
+    h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'metric'), h('th', {}, 'this version'), h('th', {}, `served v${champion.version}`), h('th', {}, 'difference'))),
+      h('tbody', {}, names.map(m => {
+        const difference = metrics[m] - champion.metrics[m];
+        return h('tr', {}, h('td', {}, LABELS[m] ?? m), h('td', {}, number(metrics[m], 4)), h('td', {}, number(champion.metrics[m], 4)),
+          h('td', { class: difference >= 0 ? 'good' : 'bad' }, `${difference >= 0 ? '+' : '−'}${Math.abs(difference).toFixed(4)}`));
+      }))));
+}
+
+/** (false positive rate, true positive rate) of a confusion matrix with named counts, or null. */
+function operatingPoint(m) {
+  if (!m || typeof m.truePositives !== 'number') return null;
+  const negatives = m.falsePositives + m.trueNegatives, positives = m.truePositives + m.falseNegatives;
+  return negatives && positives ? [m.falsePositives / negatives, m.truePositives / positives] : null;
+}
+
+/** Which cut the labels use and how it was chosen, with the label metrics at 0.5 beside it. */
+function thresholdNote(report, threshold) {
+  const half = report.confusionMatrixAtHalf;
+  const how = report.thresholdRule == null ? 'the default'
+    : /^[0-9.]+$/.test(report.thresholdRule) ? 'fixed by the DecisionThreshold parameter'
+      : `chosen to maximise ${report.thresholdRule === 'f1' ? 'F1' : report.thresholdRule.replace('_', ' ')} on the winning configuration's out-of-fold predictions`;
+  return h('p', { class: 'sub', 'data-testid': 'decision-threshold' },
+    `Labels are positive when P(${report.positiveLabel ?? 'positive'}) ≥ ${number(threshold, 4)} (${how}).`,
+    half && threshold !== 0.5 ? ` At 0.5: F1 ${number(half.f1, 3)}, accuracy ${number(half.accuracy, 3)}, balanced accuracy ${number(half.balancedAccuracy, 3)}.` : '');
 }
 
 /** Curve points from an array of objects or from two parallel arrays. */
