@@ -131,25 +131,27 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         return row is null ? null : ToDataset(row);
     }
 
-    public async Task<Dataset> GetAsync(string name, CancellationToken ct) =>
-        await FindAsync(name, ct) ?? throw new NotFoundException($"No dataset named '{name}'. Register it first: POST /api/datasets or `flotilla dataset add {name} --csv PATH --target COLUMN`.");
+    public async Task<Dataset> GetAsync(string name, CancellationToken ct) => await FindAsync(name, ct) ?? throw NotFound(name);
+
+    private static NotFoundException NotFound(string name) =>
+        new($"No dataset named '{name}'. Register it first: POST /api/datasets or `flotilla dataset add {name} --csv PATH --target COLUMN`.");
 
     /// <summary>Reads a registered dataset's table afresh, so the hash an execution records is of the content it used.</summary>
     public async Task<(Dataset Dataset, Table Table)> LoadAsync(string name, CancellationToken ct)
     {
-        var dataset = await GetAsync(name, ct);
-        var row = await FindRowAsync(name, ct);
+        var row = await FindRowAsync(name, ct) ?? throw NotFound(name);
+        var dataset = ToDataset(row);
+        var uploaded = OwnsFile(row);
         // A file registered by path is checked again: it may have been replaced by a link since.
-        var path = row?.Uploaded == 1 ? dataset.Path : InsideRoots(dataset.Path);
-        var table = await ReadAsync(path, dataset.Target, dataset.Exclude, ct, new Shown(dataset.Path, Quoting: row?.Uploaded == 1));
+        var path = uploaded ? dataset.Path : InsideRoots(dataset.Path);
+        var table = await ReadAsync(path, dataset.Target, dataset.Exclude, ct, new Shown(dataset.Path, Quoting: uploaded));
         return (dataset, table);
     }
 
     /// <summary>Forgets a dataset; the file is deleted only if this dataset's own upload created it.</summary>
     public async Task DeleteAsync(string name, CancellationToken ct)
     {
-        var row = await FindRowAsync(name, ct)
-            ?? throw new NotFoundException($"No dataset named '{name}'. GET /api/datasets lists them.");
+        var row = await FindRowAsync(name, ct) ?? throw NotFound(name);
         await using (var c = await store.OpenConnectionAsync(ct))
         {
             await c.ExecuteAsync(new CommandDefinition("DELETE FROM datasets WHERE name = @Name", new { Name = name }, cancellationToken: ct));
