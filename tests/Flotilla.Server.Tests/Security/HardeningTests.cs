@@ -196,6 +196,18 @@ public sealed class HardeningTests(RunningServer server) : IClassFixture<Running
         Assert.DoesNotContain("featureless", await DatasetNamesAsync());
     }
 
+    [Fact]
+    public async Task A_file_registered_by_path_with_only_its_label_column_is_refused()
+    {
+        var path = Path.Combine(server.DataDirectory, "imports", "label-only.csv");
+        await File.WriteAllTextAsync(path, "y\n1\n0\n1\n");
+
+        using var response = await Client.PostAsJsonAsync("/api/datasets", new { name = "label-only", path, target = "y" });
+
+        Assert.Contains("no feature columns", Detail(await ProblemAsync(response, HttpStatusCode.BadRequest)));
+        Assert.DoesNotContain("label-only", await DatasetNamesAsync());
+    }
+
     [Theory]
     [InlineData("POST", "/api/pipelines/multimodel/executions")]
     [InlineData("PATCH", "/api/registry/packages/multimodel-x-v1")]
