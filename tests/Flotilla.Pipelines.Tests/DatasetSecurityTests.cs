@@ -90,11 +90,14 @@ public sealed class DatasetSecurityTests
         Assert.Null(await host.Datasets.FindAsync("bare", CancellationToken.None));
     }
 
-    [Fact]
-    public async Task Deleting_a_dataset_registered_at_another_ones_upload_keeps_that_upload()
+    [Theory]
+    [InlineData(PipelineHost.Backend.Sqlite)]
+    [InlineData(PipelineHost.Backend.Postgres)]
+    public async Task Deleting_a_dataset_registered_at_another_ones_upload_keeps_that_upload(PipelineHost.Backend backend)
     {
+        // The data folder itself as a root, so a path can reach the uploads at all (the default root cannot).
         var data = Directory.CreateTempSubdirectory("flotilla-owned-").FullName;
-        await using var host = await PipelineHost.StartAsync(dataDirectory: data, configure: o => o.DataRoots = [data]);
+        await using var host = await PipelineHost.StartAsync(backend, dataDirectory: data, configure: o => o.DataRoots = [data]);
         await using (var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
         {
             await host.Datasets.UploadAsync("first", csv, "y", [], CancellationToken.None);
