@@ -21,6 +21,8 @@ public static class PipelinesServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().Configure(configure)
             .Validate(o => !string.IsNullOrWhiteSpace(o.DataDirectory), "Flotilla:DataDirectory must name a folder for execution work files.")
             .Validate(o => o.MaxConcurrentExecutions is >= 1 and <= 1024, "Flotilla:Pipelines:MaxConcurrentExecutions must be within 1..1024.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.ProcessUser) || ProcessAccount.Exists(o.ProcessUser),
+                "Flotilla:Pipelines:ProcessUser names an account this machine does not have (or this is not Linux, where it works through setpriv); create the account or unset the setting.")
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddFlotillaMigrations(PipelineMigrations.All);
