@@ -1,4 +1,7 @@
+using Dapper;
 using Flotilla.Pipelines.Datasets;
+using Flotilla.Storage.Metadata;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Pipelines.Tests;
 
@@ -90,11 +93,14 @@ public sealed class DatasetSecurityTests
         Assert.Null(await host.Datasets.FindAsync("bare", CancellationToken.None));
     }
 
-    [Fact]
-    public async Task Deleting_a_dataset_registered_at_another_ones_upload_keeps_that_upload()
+    [Theory]
+    [InlineData(PipelineHost.Backend.Sqlite)]
+    [InlineData(PipelineHost.Backend.Postgres)]
+    public async Task Deleting_a_dataset_registered_at_another_ones_upload_keeps_that_upload(PipelineHost.Backend backend)
     {
+        // The data folder itself as a root, so a path can reach the uploads at all (the default root cannot).
         var data = Directory.CreateTempSubdirectory("flotilla-owned-").FullName;
-        await using var host = await PipelineHost.StartAsync(dataDirectory: data, configure: o => o.DataRoots = [data]);
+        await using var host = await PipelineHost.StartAsync(backend, dataDirectory: data, configure: o => o.DataRoots = [data]);
         await using (var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
         {
             await host.Datasets.UploadAsync("first", csv, "y", [], CancellationToken.None);
@@ -128,6 +134,30 @@ public sealed class DatasetSecurityTests
 
         Assert.Equal(Path.Combine(moved, "datasets", "kept.csv"), dataset.Path);
         Assert.Equal(3, table.RowCount);
+    }
+
+    [Fact]
+    public async Task Rows_from_before_ownership_was_kept_still_load_and_only_an_uploads_own_file_is_deleted()
+    {
+        var data = Directory.CreateTempSubdirectory("flotilla-legacy-").FullName;
+        await using var host = await PipelineHost.StartAsync(dataDirectory: data, configure: o => o.DataRoots = [data]);
+        await using (var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
+        {
+            await host.Datasets.UploadAsync("old", csv, "y", [], CancellationToken.None);
+        }
+        var file = Path.Combine(data, "datasets", "old.csv");
+        await host.Datasets.RegisterAsync("alias", file, "y", [], CancellationToken.None);
+        // As an older server wrote them: absolute paths, no ownership recorded.
+        await using (var connection = await host.Services.GetRequiredService<MetadataStore>().OpenConnectionAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("UPDATE datasets SET uploaded = NULL, path = @File", new { File = file });
+        }
+
+        Assert.Equal(3, (await host.Datasets.LoadAsync("old", CancellationToken.None)).Table.RowCount);
+        await host.Datasets.DeleteAsync("alias", CancellationToken.None);
+        Assert.True(File.Exists(file));
+        await host.Datasets.DeleteAsync("old", CancellationToken.None);
+        Assert.False(File.Exists(file));
     }
 
     [Theory]

@@ -97,6 +97,15 @@ public sealed class ProcessStepSecurityTests
     }
 
     [Fact]
+    public async Task A_ProcessUser_that_is_not_an_account_stops_the_start()
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            PipelineHost.StartAsync(configure: o => o.ProcessUser = "no-such-account-for-flotilla"));
+
+        Assert.Contains("Flotilla:Pipelines:ProcessUser", error.Message);
+    }
+
+    [Fact]
     public async Task A_link_a_ProcessUser_command_leaves_in_its_output_is_not_followed_when_the_output_is_kept()
     {
         if (Environment.UserName != "root")

@@ -79,6 +79,25 @@ public abstract class RegistrySuite(IBackend backend)
     }
 
     [Fact]
+    public async Task Concurrent_registrations_of_the_latest_versions_artifact_all_report_that_version()
+    {
+        var database = await backend.NewDatabaseAsync();
+        await using var first = backend.Open(database, RegistrySchema.Migrations);
+        await using var second = backend.Open(database, RegistrySchema.Migrations);
+        var registries = new[] { Registry(first), Registry(second) };
+        var other = Registration(Group) with { Artifact = new ArtifactRef(new string('b', 64), 99, new Uri("file:///artifacts/sha256/bb/" + new string('b', 64))) };
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() =>
+            registries[i % 2].RegisterUnlessLatestAsync(Registration(Group), CancellationToken.None))));
+        var changed = await registries[0].RegisterUnlessLatestAsync(other, CancellationToken.None);
+
+        Assert.Single(results, r => r.Registered);
+        Assert.All(results, r => Assert.Equal(1, r.Package.Version));
+        Assert.Equal((2L, true), (changed.Package.Version, changed.Registered));
+        Assert.Equal(2, (await registries[0].ListPackagesAsync(Group, null, PackageSort.Version, CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task Approving_records_who_why_and_when_and_writes_the_event_in_the_same_transaction()
     {
         await using var store = backend.Open(await backend.NewDatabaseAsync(), RegistrySchema.Migrations, _time);

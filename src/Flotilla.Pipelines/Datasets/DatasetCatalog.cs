@@ -4,6 +4,7 @@ using Flotilla.Learning.Data;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
 using Flotilla.Storage.Metadata;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Flotilla.Pipelines.Datasets;
@@ -38,7 +39,8 @@ public sealed class DatasetException(string message, Exception? inner = null) : 
 /// server's files. An upload is stored as <c>datasets/&lt;name&gt;.csv</c>, relative to the data folder, and is
 /// the only file deleting a dataset deletes.
 /// </remarks>
-public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions> options, UrlPolicy urls, TimeProvider time)
+public sealed partial class DatasetCatalog(
+    MetadataStore store, IOptions<PipelineOptions> options, UrlPolicy urls, TimeProvider time, ILogger<DatasetCatalog> logger)
 {
     private sealed class Row
     {
@@ -105,6 +107,8 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
+            // The caller learns only that it failed; the operator reads why here.
+            DownloadFailed(logger, name, url, e.Message, e);
             throw new DatasetException(failed, e);
         }
 
@@ -112,6 +116,7 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         {
             if (response.StatusCode != System.Net.HttpStatusCode.OK)
             {
+                DownloadFailed(logger, name, url, $"answered {(int)response.StatusCode}", null);
                 throw new DatasetException(failed);
             }
             await using var body = await response.Content.ReadAsStreamAsync(ct);
@@ -131,25 +136,27 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         return row is null ? null : ToDataset(row);
     }
 
-    public async Task<Dataset> GetAsync(string name, CancellationToken ct) =>
-        await FindAsync(name, ct) ?? throw new NotFoundException($"No dataset named '{name}'. Register it first: POST /api/datasets or `flotilla dataset add {name} --csv PATH --target COLUMN`.");
+    public async Task<Dataset> GetAsync(string name, CancellationToken ct) => await FindAsync(name, ct) ?? throw NotFound(name);
+
+    private static NotFoundException NotFound(string name) =>
+        new($"No dataset named '{name}'. Register it first: POST /api/datasets or `flotilla dataset add {name} --csv PATH --target COLUMN`.");
 
     /// <summary>Reads a registered dataset's table afresh, so the hash an execution records is of the content it used.</summary>
     public async Task<(Dataset Dataset, Table Table)> LoadAsync(string name, CancellationToken ct)
     {
-        var dataset = await GetAsync(name, ct);
-        var row = await FindRowAsync(name, ct);
+        var row = await FindRowAsync(name, ct) ?? throw NotFound(name);
+        var dataset = ToDataset(row);
+        var uploaded = OwnsFile(row);
         // A file registered by path is checked again: it may have been replaced by a link since.
-        var path = row?.Uploaded == 1 ? dataset.Path : InsideRoots(dataset.Path);
-        var table = await ReadAsync(path, dataset.Target, dataset.Exclude, ct, new Shown(dataset.Path, Quoting: row?.Uploaded == 1));
+        var path = uploaded ? dataset.Path : InsideRoots(dataset.Path);
+        var table = await ReadAsync(path, dataset.Target, dataset.Exclude, ct, new Shown(dataset.Path, Quoting: uploaded));
         return (dataset, table);
     }
 
     /// <summary>Forgets a dataset; the file is deleted only if this dataset's own upload created it.</summary>
     public async Task DeleteAsync(string name, CancellationToken ct)
     {
-        var row = await FindRowAsync(name, ct)
-            ?? throw new NotFoundException($"No dataset named '{name}'. GET /api/datasets lists them.");
+        var row = await FindRowAsync(name, ct) ?? throw NotFound(name);
         await using (var c = await store.OpenConnectionAsync(ct))
         {
             await c.ExecuteAsync(new CommandDefinition("DELETE FROM datasets WHERE name = @Name", new { Name = name }, cancellationToken: ct));
@@ -189,9 +196,12 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         {
             resolved = "";
         }
-        return resolved.Length > 0 && SafePath.IsUnder(resolved, roots)
-            ? resolved
-            : throw new DatasetException($"'{path}' is outside the folders this server may read datasets from ({string.Join(", ", roots)}; symbolic links resolved). Put the file there, or upload it instead (`flotilla dataset add` uploads by default).");
+        if (resolved.Length > 0 && SafePath.IsUnder(resolved, roots))
+        {
+            return resolved;
+        }
+        PathRefused(logger, path, resolved);
+        throw new DatasetException($"'{path}' is outside the folders this server may read datasets from ({string.Join(", ", roots)}; symbolic links resolved). Put the file there, or upload it instead (`flotilla dataset add` uploads by default).");
     }
 
     private async Task<Dataset> StoreAsync(string name, Stream csv, string target, IReadOnlyList<string>? exclude, Shown shown, CancellationToken ct)
@@ -309,4 +319,10 @@ public sealed class DatasetCatalog(MetadataStore store, IOptions<PipelineOptions
         JsonSerializer.Deserialize<DatasetColumn[]>(r.Columns) ?? [],
         JsonSerializer.Deserialize<Dictionary<string, long>>(r.LabelBalance) ?? [],
         DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedMs), DateTimeOffset.FromUnixTimeMilliseconds(r.UpdatedMs));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dataset {Name}: downloading {Url} failed: {Reason}")]
+    private static partial void DownloadFailed(ILogger logger, string name, Uri url, string reason, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A dataset path outside the data roots was refused: {Path} (resolved: {Resolved})")]
+    private static partial void PathRefused(ILogger logger, string path, string resolved);
 }

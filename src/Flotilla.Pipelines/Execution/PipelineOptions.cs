@@ -1,3 +1,4 @@
+using Flotilla.Pipelines.Steps;
 using Flotilla.Storage;
 using Microsoft.Extensions.Options;
 
@@ -72,6 +73,10 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
         if (options.MaxConcurrentExecutions is < 1 or > 1024)
         {
             errors.Add($"{PipelineOptions.Section}:MaxConcurrentExecutions must be within 1..1024 (was {options.MaxConcurrentExecutions}).");
+        }
+        if (!string.IsNullOrWhiteSpace(options.ProcessUser) && !ProcessAccount.Exists(options.ProcessUser))
+        {
+            errors.Add($"{PipelineOptions.Section}:ProcessUser names an account this machine does not have (or this is not Linux, where it works through setpriv); create the account or unset the setting.");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -26,6 +26,23 @@ internal sealed record ProcessAccount(string Name, int UserId, int GroupId)
             : throw new StepFailedException($"Flotilla:Pipelines:ProcessUser names '{name}', which is not an account on this machine.");
     }
 
+    /// <summary>Whether the account can be switched to here, checked at start so a wrong setting fails at boot.</summary>
+    public static bool Exists(string name)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+        var start = new ProcessStartInfo("id") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-u");
+        start.ArgumentList.Add(name);
+        using var process = Process.Start(start)!;
+        process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0;
+    }
+
     /// <summary>Makes a folder (and everything in it) this account's, so the command can read its inputs and write its outputs.</summary>
     public async Task TakeOwnershipAsync(string folder, CancellationToken ct)
     {

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Flotilla.Cli;
+using Flotilla.Server.Tests.Cli;
 
 namespace Flotilla.Server.Tests.Security;
 
@@ -112,6 +114,23 @@ public sealed class HardeningTests(RunningServer server) : IClassFixture<Running
     }
 
     [Fact]
+    public async Task The_cli_uploads_a_file_the_server_may_not_read_and_sends_its_path_only_with_server_path()
+    {
+        var csv = Path.Combine(server.DataDirectory, "outside-the-roots.csv");
+        await File.WriteAllTextAsync(csv, "a,b,y\n1,2,0\n3,4,1\n5,6,0\n");
+
+        var uploaded = await CliRunner.RunAsync(server, "dataset", "add", "cli-upload", "--csv", csv, "--target", "y");
+        var byPath = await CliRunner.RunAsync(server, "dataset", "add", "cli-path", "--csv", csv, "--target", "y", "--server-path");
+
+        Assert.True(uploaded.ExitCode == ExitCodes.Success, uploaded.ToString());
+        var path = (await Client.GetFromJsonAsync<JsonObject>("/api/datasets/cli-upload"))!["path"]!.GetValue<string>();
+        Assert.Equal(Path.Combine(server.DataDirectory, "datasets", "cli-upload.csv"), path);
+        Assert.NotEqual(ExitCodes.Success, byPath.ExitCode);
+        Assert.Contains("outside the folders", byPath.Error);
+        Assert.DoesNotContain("cli-path", await DatasetNamesAsync());
+    }
+
+    [Fact]
     public async Task The_421_byte_billion_laughs_yaml_body_answers_400_at_once()
     {
         // The classic shape: nine levels of nine aliases, 9^9 strings once expanded.
@@ -132,9 +151,10 @@ public sealed class HardeningTests(RunningServer server) : IClassFixture<Running
     [InlineData("? [a, b]\n: c\n")]
     [InlineData("name: x\nname: y\n")]
     [InlineData("{\"name\": \"x\", \"steps\": [}")]
-    public async Task A_malformed_definition_answers_400_with_line_and_column(string text)
+    [InlineData("{\"definition\": \"name: x\", \"definition\": \"name: y\"}", "application/json")]
+    public async Task A_malformed_definition_answers_400_with_line_and_column(string text, string type = "text/plain")
     {
-        using var response = await Client.PostAsync("/api/pipelines", new StringContent(text, Encoding.UTF8, "text/plain"));
+        using var response = await Client.PostAsync("/api/pipelines", new StringContent(text, Encoding.UTF8, type));
 
         var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Matches(@"^line \d+, column \d+$", problem["errors"]![0]!["where"]!.GetValue<string>());
@@ -174,6 +194,18 @@ public sealed class HardeningTests(RunningServer server) : IClassFixture<Running
 
         Assert.Contains("no feature columns", Detail(await ProblemAsync(response, HttpStatusCode.BadRequest)));
         Assert.DoesNotContain("featureless", await DatasetNamesAsync());
+    }
+
+    [Fact]
+    public async Task A_file_registered_by_path_with_only_its_label_column_is_refused()
+    {
+        var path = Path.Combine(server.DataDirectory, "imports", "label-only.csv");
+        await File.WriteAllTextAsync(path, "y\n1\n0\n1\n");
+
+        using var response = await Client.PostAsJsonAsync("/api/datasets", new { name = "label-only", path, target = "y" });
+
+        Assert.Contains("no feature columns", Detail(await ProblemAsync(response, HttpStatusCode.BadRequest)));
+        Assert.DoesNotContain("label-only", await DatasetNamesAsync());
     }
 
     [Theory]
