@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Flotilla.Testing;
 
 namespace Flotilla.Server.Tests.Pipelines;
 
@@ -20,17 +21,10 @@ public sealed class PipelinesApiTests(RunningServer server) : IClassFixture<Runn
 
     private async Task<JsonObject> WaitFinishedAsync(string id)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var execution = (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!;
-            if (execution["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped")
-            {
-                return execution;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"execution {id} is still {execution["status"]}");
-            await Task.Delay(50);
-        }
+        return await Eventually.ValueAsync(
+            async () => (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!,
+            execution => execution["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped",
+            $"execution {id} ends", TimeSpan.FromSeconds(60));
     }
 
     [Fact]
@@ -131,12 +125,9 @@ public sealed class PipelinesApiTests(RunningServer server) : IClassFixture<Runn
             """);
         using var start = await Client.PostAsJsonAsync($"/api/pipelines/{pipeline}/executions", new { });
         var id = (await start.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!.GetValue<string>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!["steps"]![0]!["status"]!.GetValue<string>() != "Executing")
-        {
-            Assert.True(DateTime.UtcNow < deadline);
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(
+            async () => (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!["steps"]![0]!["status"]!.GetValue<string>() == "Executing",
+            "the step is executing");
 
         using var stop = await Client.PostAsJsonAsync($"/api/executions/{id}/stop", new { });
         var stopped = await WaitFinishedAsync(id);
