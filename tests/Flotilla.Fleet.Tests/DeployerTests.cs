@@ -3,6 +3,7 @@ using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Deployments;
 using Flotilla.Fleet.Models;
 using Flotilla.Registry;
+using Flotilla.Registry.Events;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Fleet.Tests;
@@ -118,6 +119,9 @@ public sealed class DeployerTests
         await fleet.RegisterAsync(Group, TinyModels.Artifact(2), ApprovalStatus.Approved);
         await fleet.RegisterAsync(Group, TinyModels.Artifact(3));
         await DeployedAsync(fleet, 2);
+        // v1's event may already deploy v2 (the group's latest approved); v2's own event must not land after the pin.
+        var outbox = fleet.Silo(0).GetRequiredService<OutboxDispatcher>();
+        await FleetCluster.EventuallyAsync(async () => await outbox.CountUndeliveredAsync(CancellationToken.None) == 0, "every registry event is delivered");
         var deployer = fleet.Grains.GetGrain<IDeploymentGrain>(Group);
 
         var pinned = await deployer.PinAsync(1);

@@ -6,6 +6,7 @@ using Flotilla.Storage;
 using Flotilla.Storage.Artifacts;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
+using Flotilla.Testing;
 
 namespace Flotilla.Fleet.Tests;
 
@@ -69,18 +70,8 @@ public sealed class FleetCluster : IAsyncDisposable
     public AliasCache AliasCacheOf(int silo) => Silo(silo).GetRequiredService<AliasCache>();
 
     /// <summary>Waits until <paramref name="condition"/> holds, failing after a deadline (events travel through the outbox).</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 20)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out after {seconds} s waiting until {what}.");
-            }
-            await Task.Delay(20);
-        }
-    }
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 20) =>
+        Eventually.TrueAsync(condition, what, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(20));
 
     public async ValueTask DisposeAsync()
     {

@@ -60,6 +60,21 @@ internal sealed class FlotillaClient(HttpClient http) : IDisposable
         return SendAsync(new HttpRequestMessage(HttpMethod.Post, path) { Content = form }, cancellationToken);
     }
 
+    /// <summary>A server-sent event stream, open once its headers arrived; the caller reads it to its end.</summary>
+    public async Task<Stream> OpenEventStreamAsync(string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            response.Dispose();
+            throw new FlotillaApiException(response.StatusCode, DescribeError(request, response.StatusCode, text));
+        }
+        return await response.Content.ReadAsStreamAsync(cancellationToken);
+    }
+
     private async Task<JsonNode> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         using (request)

@@ -5,7 +5,10 @@ using Flotilla.Cli.Terminal;
 
 namespace Flotilla.Cli.Commands;
 
-/// <summary><c>flotilla registry show PACKAGE</c>: one version with its evaluation report's headline numbers.</summary>
+/// <summary>
+/// <c>flotilla registry show PACKAGE</c>: one version with its evaluation report's headline numbers, and the
+/// group's failed deployments (versions whose model would not load), so a version that never served says why.
+/// </summary>
 internal sealed class RegistryShowCommand : ClientCommand
 {
     private static readonly Argument<string> PackageArgument = new("PACKAGE") { Description = "Package id, GROUP (latest version) or GROUP:VERSION." };
@@ -43,6 +46,15 @@ internal sealed class RegistryShowCommand : ClientCommand
                 console.Line($"{"confusion matrix",-20} TP {CliConsole.Text(confusion["truePositives"])}, FP {CliConsole.Text(confusion["falsePositives"])}, "
                     + $"TN {CliConsole.Text(confusion["trueNegatives"])}, FN {CliConsole.Text(confusion["falseNegatives"])} "
                     + $"(positive label {CliConsole.Text(evaluation["positiveLabel"])}, {CliConsole.Text(evaluation["rows"])} test rows)");
+            }
+        }
+        if (package["group"] is JsonValue group)
+        {
+            var failures = await client.GetAsync($"/api/registry/groups/{Uri.EscapeDataString(CliConsole.Text(group))}/deployments/failures", cancellationToken);
+            if (failures is JsonArray { Count: > 0 } list)
+            {
+                console.Line("Failed deployments:");
+                console.Table(list, "at", "version", "packageId", "reason", "error");
             }
         }
         return ExitCodes.Success;

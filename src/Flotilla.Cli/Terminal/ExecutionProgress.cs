@@ -8,15 +8,15 @@ namespace Flotilla.Cli.Terminal;
 /// <summary>
 /// Follows one or more executions until they finish: each step's status, trials done/total with the best
 /// score so far, elapsed time and the outcome. A live table on a terminal; one line per change otherwise
-/// (logs and tests read those). Polls the execution resource twice a second, which works through any proxy.
+/// (logs and tests read those). Reads the execution resource when its event stream says it changed
+/// (<see cref="ExecutionChanges"/>), polling twice a second only while a stream is down.
 /// </summary>
 internal sealed class ExecutionProgress(FlotillaClient client, CliConsole console, TimeProvider time)
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
-
     public async Task<IReadOnlyList<ExecutionSnapshot>> WatchAsync(IReadOnlyList<(string Label, string Id)> executions, CancellationToken cancellationToken)
     {
         var latest = new ExecutionSnapshot?[executions.Count];
+        await using var changes = new ExecutionChanges(client, executions.Select(e => e.Id), time);
         if (console.Interactive)
         {
             await console.Ansi.Live(new Table()).AutoClear(false).StartAsync(async live =>
@@ -24,7 +24,7 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
                 while (!await PollAsync(executions, latest, cancellationToken))
                 {
                     live.UpdateTarget(Render(executions, latest));
-                    await Task.Delay(PollInterval, time, cancellationToken);
+                    await changes.WaitAsync(cancellationToken);
                 }
                 live.UpdateTarget(Render(executions, latest));
             });
@@ -48,7 +48,7 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
                 {
                     break;
                 }
-                await Task.Delay(PollInterval, time, cancellationToken);
+                await changes.WaitAsync(cancellationToken);
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Flotilla.Cli;
 using Flotilla.Cli.Demo;
+using Flotilla.Testing;
 
 namespace Flotilla.Server.Tests.Cli;
 
@@ -38,13 +39,9 @@ public sealed class CliScenarioTests(RunningServer server) : IClassFixture<Runni
         Assert.Contains("multimodel-credit v1 (package multimodel-credit-v1) is now Approved.", approve.Output);
 
         // The deployer reacts to the approval event asynchronously: poll with a deadline.
-        var endpoint = await CliRunner.RunAsync(server, "endpoint");
-        for (var deadline = DateTime.UtcNow.AddSeconds(30); !endpoint.Output.Contains("multimodel-credit-v1") && DateTime.UtcNow < deadline;)
-        {
-            await Task.Delay(200);
-            endpoint = await CliRunner.RunAsync(server, "endpoint");
-        }
-        Assert.Contains("multimodel-credit-v1", endpoint.Output);
+        await Eventually.TrueAsync(
+            async () => (await CliRunner.RunAsync(server, "endpoint")).Output.Contains("multimodel-credit-v1", StringComparison.Ordinal),
+            "flotilla endpoint shows multimodel-credit-v1", every: TimeSpan.FromMilliseconds(200));
 
         var invoke = await CliRunner.RunAsync(server, "invoke", "multimodel-credit", "--csv", rows, "--json");
         Assert.True(invoke.ExitCode == ExitCodes.Success, invoke.ToString());

@@ -28,12 +28,12 @@ public sealed class ClusterShapeTests
         await using var first = await RunningServer.StartAsync(Settings());
         await using var second = await RunningServer.StartAsync(Settings());
 
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
             (await first.Client.GetFromJsonAsync<JsonElement>("/api/endpoint")).GetProperty("instances").EnumerateArray()
                 .Count(i => i.GetProperty("error").ValueKind == JsonValueKind.Null) == 2,
             "the first server sees both instances answering");
         var package = await DeployedModelServer.RegisterAsync(first.Services, Group, TinyModels.Artifact(5), ApprovalStatus.Approved);
-        await EventuallyAsync(() => Task.FromResult(
+        await Eventually.TrueAsync(() => Task.FromResult(
             first.Services.GetRequiredService<FleetClient>().TryResolve(Group, out var a) && a == package.Artifact.Sha256 &&
             second.Services.GetRequiredService<FleetClient>().TryResolve(Group, out var b) && b == package.Artifact.Sha256),
             "both servers resolve the group to the approved version");
@@ -67,7 +67,7 @@ public sealed class ClusterShapeTests
             "--Flotilla:Fleet:Autoscaler:MinInstances=1", "--Flotilla:Fleet:Autoscaler:MaxInstances=1");
 
         JsonElement autoscaler = default;
-        await EventuallyAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             autoscaler = (await server.Client.GetFromJsonAsync<JsonElement>("/api/endpoint")).GetProperty("autoscaler");
             return autoscaler.ValueKind == JsonValueKind.Object;
@@ -78,16 +78,6 @@ public sealed class ClusterShapeTests
         Assert.False(string.IsNullOrWhiteSpace(autoscaler.GetProperty("reason").GetString()));
         var metrics = await server.Client.GetStringAsync("/metrics");
         Assert.Contains("flotilla_autoscaler_current_instances 1", metrics);
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}.");
-            await Task.Delay(50);
-        }
     }
 
     private static int FreePort()

@@ -28,12 +28,7 @@ public sealed class DeployedModelServer : IAsyncLifetime
         Server = await RunningServer.StartAsync($"--Flotilla:Fleet:MaxInvocationBytes={MaxInvocationBytes}");
         Version1 = await RegisterAsync(Server.Services, Group, TinyModels.Artifact(1), ApprovalStatus.Approved);
         var fleet = Server.Services.GetRequiredService<FleetClient>();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!fleet.TryResolve(Group, out _))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{Group} was not deployed within 30 s of its approval.");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => fleet.TryResolve(Group, out _), $"{Group} is deployed after its approval");
     }
 
     public async Task DisposeAsync() => await Server.DisposeAsync();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Flotilla.Testing;
 using Flotilla.Fleet;
 using Flotilla.Registry;
+using Flotilla.Server.Tests.Cli;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Server.Tests.Endpoint;
@@ -49,17 +50,12 @@ public sealed class DeploymentTests
         await StoredArtifacts.ReplaceAsync(server.DataDirectory, v2.Artifact.Sha256, TinyModels.Artifact(3));
         await server.Services.GetRequiredService<ModelRegistry>().UpdateApprovalStatusAsync(v2.Id, ApprovalStatus.Approved, null, "test", CancellationToken.None);
 
-        JsonElement failures = default;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        do
-        {
-            await Task.Delay(50);
-            failures = await server.Client.GetFromJsonAsync<JsonElement>($"/api/registry/groups/{Group}/deployments/failures");
-            Assert.True(DateTime.UtcNow < deadline, "the approval's failed deployment was not recorded within 30 s");
-        }
-        while (failures.GetArrayLength() == 0);
+        var failures = await Eventually.ValueAsync(
+            () => server.Client.GetFromJsonAsync<JsonElement>($"/api/registry/groups/{Group}/deployments/failures"),
+            f => f.GetArrayLength() > 0, "the approval's failed deployment is recorded");
         var pin = await server.Client.PutAsJsonAsync($"/api/endpoint/aliases/{Group}", new { version = 2 });
         failures = await server.Client.GetFromJsonAsync<JsonElement>($"/api/registry/groups/{Group}/deployments/failures");
+        var shown = await CliRunner.RunAsync(server, "registry", "show", v2.Id);
 
         Assert.Equal(HttpStatusCode.Conflict, pin.StatusCode);
         Assert.Contains("was not deployed", await pin.Content.ReadAsStringAsync());
@@ -69,17 +65,16 @@ public sealed class DeploymentTests
             Assert.Equal(2, f.GetProperty("version").GetInt32());
             Assert.Contains("SHA-256", f.GetProperty("error").GetString());
         });
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Contains("Failed deployments:", shown.Output);
+        Assert.Contains("Manual", shown.Output);
+        Assert.Contains(v2.Id, shown.Output[shown.Output.IndexOf("Failed deployments:", StringComparison.Ordinal)..]);
         var invoked = await server.Client.PostAsync($"/models/{Group}/invocations", new StringContent("7.5,6.0,red"));
         Assert.Equal(HttpStatusCode.OK, invoked.StatusCode);
     }
 
     private static async Task DeployedAsync(FleetClient fleet, string sha256)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!(fleet.TryResolve(Group, out var current) && current == sha256))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{Group} did not move to {sha256} within 30 s.");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => fleet.TryResolve(Group, out var current) && current == sha256, $"{Group} moves to {sha256}");
     }
 }

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Flotilla.Server.Tests.Datasets;
+using Flotilla.Testing;
 
 namespace Flotilla.Server.Tests.Pipelines;
 
@@ -49,17 +50,9 @@ public sealed class CrashResumeTests : IDisposable
             id = (await start.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!.GetValue<string>();
 
             // Some trials done, tuning not finished: the moment to pull the plug.
-            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-            while (true)
-            {
-                seen = [.. (await first.Client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials"))!.OfType<JsonObject>()];
-                if (seen.Count >= 2)
-                {
-                    break;
-                }
-                Assert.True(DateTime.UtcNow < deadline, "no trial completed within two minutes");
-                await Task.Delay(25);
-            }
+            seen = await Eventually.ValueAsync<List<JsonObject>>(
+                async () => [.. (await first.Client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials"))!.OfType<JsonObject>()],
+                trials => trials.Count >= 2, "two trials have completed", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(25));
             first.Kill();
             (beforeKill, kept) = await ReadStateAsync(id);
         }
@@ -221,17 +214,10 @@ internal sealed class ChildServer : IAsyncDisposable
 
     public async Task<JsonObject> WaitFinishedAsync(string id, TimeSpan within)
     {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            var execution = (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!;
-            if (execution["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped")
-            {
-                return execution;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"execution {id} is still {execution["status"]}:\n{Output}");
-            await Task.Delay(200);
-        }
+        return await Eventually.ValueAsync(
+            async () => (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!,
+            execution => execution["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped",
+            $"execution {id} ends", within, TimeSpan.FromMilliseconds(200), () => Output);
     }
 
     private void Append(string? line)

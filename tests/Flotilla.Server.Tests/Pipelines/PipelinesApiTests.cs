@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Execution;
+using Flotilla.Testing;
 
 namespace Flotilla.Server.Tests.Pipelines;
 
@@ -31,17 +32,10 @@ public sealed class PipelinesApiTests(ProcessStepsServer fixture) : IClassFixtur
 
     private async Task<JsonObject> WaitFinishedAsync(string id)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var execution = (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!;
-            if (execution["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped")
-            {
-                return execution;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"execution {id} is still {execution["status"]}");
-            await Task.Delay(50);
-        }
+        return await Eventually.ValueAsync(
+            async () => (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!,
+            execution => execution["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped",
+            $"execution {id} ends", TimeSpan.FromSeconds(60));
     }
 
     [Fact]
@@ -142,12 +136,9 @@ public sealed class PipelinesApiTests(ProcessStepsServer fixture) : IClassFixtur
             """);
         using var start = await Client.PostAsJsonAsync($"/api/pipelines/{pipeline}/executions", new { });
         var id = (await start.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!.GetValue<string>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while ((await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!["steps"]![0]!["status"]!.GetValue<string>() != "Executing")
-        {
-            Assert.True(DateTime.UtcNow < deadline);
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(
+            async () => (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!["steps"]![0]!["status"]!.GetValue<string>() == "Executing",
+            "the step is executing");
 
         using var stop = await Client.PostAsJsonAsync($"/api/executions/{id}/stop", new { });
         var stopped = await WaitFinishedAsync(id);

@@ -6,6 +6,7 @@ using Flotilla.Registry;
 using Flotilla.Registry.Events;
 using Flotilla.Storage.Artifacts;
 using Microsoft.Extensions.DependencyInjection;
+using Flotilla.Testing;
 
 namespace Flotilla.Server.Tests.Registry;
 
@@ -93,9 +94,7 @@ public sealed class RegistryApiTests(RunningServer server) : IClassFixture<Runni
         Assert.Equal(("Approved", "ship it", "ana"),
             ((string?)package!["approvalStatus"], (string?)package["approvalDescription"], (string?)package["statusChangedBy"]));
         // The server's own dispatcher delivers it (no subscriber is required for delivery to complete).
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (await dispatcher.CountUndeliveredAsync(deadline.Token) > 0)
-            await Task.Delay(50, deadline.Token);
+        await Eventually.TrueAsync(async () => await dispatcher.CountUndeliveredAsync(CancellationToken.None) == 0, "the outbox is delivered");
     }
 
     [Fact]

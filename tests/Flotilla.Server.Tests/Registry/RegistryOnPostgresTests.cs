@@ -34,8 +34,6 @@ public sealed class RegistryOnPostgresTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(1, (int)groups!.Single(g => (string?)g!["name"] == "multimodel-banknote")!["approvedCount"]!);
         var dispatcher = server.Services.GetRequiredService<OutboxDispatcher>();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (await dispatcher.CountUndeliveredAsync(deadline.Token) > 0)
-            await Task.Delay(50, deadline.Token);
+        await Eventually.TrueAsync(async () => await dispatcher.CountUndeliveredAsync(CancellationToken.None) == 0, "the outbox is delivered");
     }
 }
