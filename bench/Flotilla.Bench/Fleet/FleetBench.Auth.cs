@@ -65,9 +65,10 @@ internal static partial class FleetBench
         }
     }
 
+    /// <summary>A wrk script posting one CSV row, with the bearer key when one is given.</summary>
     private static async Task<string> ScriptAsync(string row, string? key, CancellationToken cancellationToken)
     {
-        var script = Path.Combine(Path.GetTempPath(), $"flotilla-auth-{Guid.NewGuid():N}.lua");
+        var script = Path.Combine(Path.GetTempPath(), $"flotilla-invoke-{Guid.NewGuid():N}.lua");
         var authorization = key is null ? "" : $"wrk.headers[\"Authorization\"] = \"Bearer {key}\"\n";
         await File.WriteAllTextAsync(script,
             $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"text/csv\"\nwrk.headers[\"Accept\"] = \"text/csv\"\n{authorization}wrk.body = \"{row}\"\n",

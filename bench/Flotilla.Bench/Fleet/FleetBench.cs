@@ -14,7 +14,8 @@ namespace Flotilla.Bench.Fleet;
 /// <c>wrk</c> — warm one-row invocations over HTTP, the server started as <c>flotilla server</c> starts it, vs a minimal
 /// ASP.NET Core app answering "ok" without logging (<see cref="MinimalApp"/>), one after the other, with wrk -t2 -c32;
 /// <c>load</c> — the cost of a miss (load from the artifact store) for breast-cancer models of every family;
-/// <c>zipf</c> — 1,000 deployed models, a budget for 100, Zipf(1.0) traffic: hit rate vs an exact LRU simulation.
+/// <c>zipf</c> — 1,000 deployed models, a budget for 100, Zipf(1.0) traffic: hit rate vs an exact LRU simulation;
+/// <c>split</c> — invocations of a group split 90/10 across two versions vs a single-version group, same server.
 /// </summary>
 internal static partial class FleetBench
 {
@@ -30,6 +31,7 @@ internal static partial class FleetBench
             case "zipf": return await ZipfAsync(data, options, cancellationToken);
             case "micro": return await MicroAsync(data, options, cancellationToken);
             case "auth": return await AuthAsync(data, options, cancellationToken);
+            case "split": return await SplitAsync(data, options, cancellationToken);
             case "all":
                 var failed = await WrkAsync(data, options, cancellationToken);
                 failed |= await LoadAsync(data, options, cancellationToken);
@@ -37,7 +39,7 @@ internal static partial class FleetBench
                 return failed;
             default:
                 Console.Error.WriteLine(
-                    "usage: fleet [wrk|load|zipf|micro|auth|all] [--duration 10] [--rounds 3] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
+                    "usage: fleet [wrk|load|zipf|micro|auth|split|all] [--duration 10] [--rounds 3] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
                 return 2;
         }
     }
@@ -58,11 +60,7 @@ internal static partial class FleetBench
         Console.WriteLine($"first call after deployment: {(int)response.StatusCode}, {Stats.Ms(first.Elapsed.TotalMilliseconds)}, " +
             $"misses {stats.Misses}, loads {stats.Loads} (loaded by the deployment's pre-warm: {(stats.Misses == 0 ? "yes" : "no")})");
 
-        var script = Path.Combine(Path.GetTempPath(), $"flotilla-invoke-{Environment.ProcessId}.lua");
-        await File.WriteAllTextAsync(script,
-            $"wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"text/csv\"\nwrk.headers[\"Accept\"] = \"text/csv\"\n" +
-            $"wrk.headers[\"Authorization\"] = \"Bearer {server.AdminKey}\"\nwrk.body = \"{data.FirstRow}\"\n",
-            cancellationToken);
+        var script = await ScriptAsync(data.FirstRow, server.AdminKey, cancellationToken);
         try
         {
             var invoke = new Uri(server.Address, $"/models/{group}/invocations").ToString();
@@ -90,6 +88,54 @@ internal static partial class FleetBench
             Console.WriteLine($"invocations / minimal app throughput, median of {options.Rounds}: {ratio:P1} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)))}; bar: >= 65%); " +
                 $"invocation p99, median: {Stats.Ms(p99)} (bar: <= 3 ms; the minimal app's p99 in the same rounds: {Stats.Ms(Stats.Percentile(baselineP99s, 0.5))}); failed calls: {errors}");
             return ratio >= 0.65 && p99 <= 3 && errors == 0 ? 0 : 1;
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
+    /// <summary>
+    /// The cost of a traffic split at the front door: wrk on a group whose calls are split 90/10 across two versions
+    /// (smooth weighted round robin) against a group with one version of the same family, same server, rounds alternating.
+    /// </summary>
+    private static async Task<int> SplitAsync(BreastCancer data, Options options, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"== fleet split: one-row invocations, a 90/10 split vs one version ({options.Algorithm}, wrk -t2 -c32, {options.Duration} s each)");
+        await using var server = await BenchServer.StartAsync();
+        const string plain = "multimodel-bc-plain", split = "multimodel-bc-split";
+        var single = await server.DeployAsync(plain, data.Train(options.Algorithm, options.Seed, cancellationToken), cancellationToken);
+        await server.DeployAsync(split, data.Train(options.Algorithm, options.Seed + 1, cancellationToken), cancellationToken);
+        var second = await server.DeployAsync(split, data.Train(options.Algorithm, options.Seed + 2, cancellationToken), cancellationToken);
+        await server.WaitDeployedAsync(new Dictionary<string, string> { [plain] = single.Artifact.Sha256, [split] = second.Artifact.Sha256 }, TimeSpan.FromSeconds(60), cancellationToken);
+        using var routes = await server.Client.PutAsync($"/api/endpoint/aliases/{split}",
+            new StringContent("""{"routes": [{"version": 1, "weight": 90}, {"version": 2, "weight": 10}]}""", Encoding.UTF8, "application/json"), cancellationToken);
+        if (!routes.IsSuccessStatusCode)
+        {
+            Console.Error.WriteLine($"the split was refused: {await routes.Content.ReadAsStringAsync(cancellationToken)}");
+            return 1;
+        }
+        var script = await ScriptAsync(data.FirstRow, server.AdminKey, cancellationToken);
+        try
+        {
+            var one = new Uri(server.Address, $"/models/{plain}/invocations").ToString();
+            var both = new Uri(server.Address, $"/models/{split}/invocations").ToString();
+            await Wrk.RunAsync(one, script, 3, cancellationToken);
+            await Wrk.RunAsync(both, script, 3, cancellationToken);
+            var ratios = new List<double>();
+            long errors = 0;
+            for (var round = 1; round <= options.Rounds; round++)
+            {
+                var baseline = await Wrk.RunAsync(one, script, options.Duration, cancellationToken);
+                var measured = await Wrk.RunAsync(both, script, options.Duration, cancellationToken);
+                Console.WriteLine($"round {round}: one version  {baseline}");
+                Console.WriteLine($"round {round}: 90/10 split  {measured}");
+                ratios.Add(measured.RequestsPerSecond / baseline.RequestsPerSecond);
+                errors += baseline.Errors + measured.Errors;
+            }
+            var ratio = Stats.Percentile(ratios, 0.5);
+            Console.WriteLine($"split / one-version throughput, median of {options.Rounds}: {ratio:P1} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)))}; bar: >= 95%); failed calls: {errors}");
+            return ratio >= 0.95 && errors == 0 ? 0 : 1;
         }
         finally
         {

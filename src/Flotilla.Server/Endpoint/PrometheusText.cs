@@ -26,6 +26,15 @@ internal static class PrometheusText
         foreach (var s in silos) Sample(text, "flotilla_fleet_invocations_total", Labels(("silo", s.Silo)), s.Stats.Sum(m => m.Invocations));
         Family(text, "flotilla_alias_version", "gauge", "Deployed version per group.");
         foreach (var a in aliases) Sample(text, "flotilla_alias_version", Labels(("group", a.Group), ("artifact", a.ArtifactSha256)), a.Version);
+        // A split's versions with their weights: joined on artifact with the per-model counters below, per-version calls and latency.
+        Family(text, "flotilla_alias_route_weight", "gauge", "Weight of each version of a split group.");
+        foreach (var a in aliases)
+        {
+            foreach (var r in a.Policy?.Routes ?? [])
+            {
+                Sample(text, "flotilla_alias_route_weight", Labels(("group", a.Group), ("version", r.Version.ToString(CultureInfo.InvariantCulture)), ("artifact", r.ArtifactSha256)), r.Weight);
+            }
+        }
 
         if (autoscaler is not null)
         {

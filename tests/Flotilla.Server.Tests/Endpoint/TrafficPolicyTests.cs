@@ -63,6 +63,9 @@ public sealed class TrafficPolicyTests
         Assert.Equal("Manual", history.EnumerateArray().Last().GetProperty("reason").GetString());
         var models = endpoint.GetProperty("models").EnumerateArray().Where(m => m.GetProperty("groups").EnumerateArray().Any(g => g.GetString() == Group)).ToList();
         Assert.Equal(2, models.Count);
+        var metrics = await server.Client.GetStringAsync("/metrics");
+        var v2 = alias.GetProperty("routes").EnumerateArray().Single(r => r.GetProperty("version").GetInt32() == 2).GetProperty("artifactSha256").GetString();
+        Assert.Contains($"flotilla_alias_route_weight{{group=\"{Group}\",version=\"2\",artifact=\"{v2}\"}} 10", metrics);
     }
 
     [Fact]

@@ -52,7 +52,9 @@ public sealed class PipelinesApiTests(ProcessStepsServer fixture) : IClassFixtur
         var detail = (await Client.GetFromJsonAsync<JsonObject>("/api/pipelines/multimodel"))!;
         Assert.Contains("type: Tune", detail["source"]!.GetValue<string>());
         var register = detail["steps"]!.AsArray().OfType<JsonObject>().Single(s => s["name"]!.GetValue<string>() == "Register");
-        Assert.Contains("CheckMetric", register["dependsOn"]!.AsArray().Select(d => d!.GetValue<string>()));
+        Assert.Contains("CheckChampion", register["dependsOn"]!.AsArray().Select(d => d!.GetValue<string>()));
+        var champion = detail["steps"]!.AsArray().OfType<JsonObject>().Single(s => s["name"]!.GetValue<string>() == "CheckChampion");
+        Assert.Contains("CheckMetric", champion["dependsOn"]!.AsArray().Select(d => d!.GetValue<string>()));
     }
 
     [Fact]
