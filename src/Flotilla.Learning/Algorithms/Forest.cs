@@ -53,8 +53,34 @@ internal sealed class ForestFeatures
 
     public static ForestFeatures Build(ModelSchema schema, float[] x, int rows, int width)
     {
-        var features = new List<ForestFeature>();
+        // Numeric columns copied out in one pass over the rows: reading one column at a time strides through
+        // the whole matrix once per column, a cache miss per cell on wide one-hot rows.
+        var numericSlots = new List<int>();
         var slot = 0;
+        foreach (var spec in schema.Features)
+        {
+            if (spec.Kind != ColumnKind.Categorical)
+            {
+                numericSlots.Add(slot);
+            }
+
+            slot += spec.Kind == ColumnKind.Categorical ? spec.Vocabulary.Count : 1;
+        }
+
+        var columns = numericSlots.Select(_ => new float[rows]).ToArray();
+        for (var r = 0; r < rows; r++)
+        {
+            var row = x.AsSpan(r * width, width);
+            for (var n = 0; n < columns.Length; n++)
+            {
+                columns[n][r] = row[numericSlots[n]];
+            }
+        }
+
+        var features = new List<ForestFeature>();
+        var numeric = new List<float[]?>();
+        var nextColumn = 0;
+        slot = 0;
         foreach (var spec in schema.Features)
         {
             if (spec.Kind == ColumnKind.Categorical)
@@ -62,24 +88,29 @@ internal sealed class ForestFeatures
                 if (spec.Vocabulary.Count > 0)
                 {
                     features.Add(new ForestFeature(slot, spec.Vocabulary.Count, true, [], false));
+                    numeric.Add(null);
                 }
 
                 slot += spec.Vocabulary.Count;
                 continue;
             }
 
-            features.Add(Numeric(x, rows, width, slot));
+            var column = columns[nextColumn++];
+            features.Add(Numeric(column, slot));
+            numeric.Add(column);
             slot++;
         }
 
         var count = features.Count;
         var bins = new byte[rows * count];
-        for (var j = 0; j < count; j++)
+        for (var r = 0; r < rows; r++)
         {
-            var feature = features[j];
-            for (var r = 0; r < rows; r++)
+            var row = x.AsSpan(r * width, width);
+            var target = bins.AsSpan(r * count, count);
+            for (var j = 0; j < count; j++)
             {
-                bins[r * count + j] = (byte)(feature.Categorical ? Category(x.AsSpan(r * width + feature.Slot, feature.Slots)) : NumericBin(feature, x[r * width + feature.Slot]));
+                var feature = features[j];
+                target[j] = (byte)(feature.Categorical ? Category(row.Slice(feature.Slot, feature.Slots)) : NumericBin(feature, numeric[j]![r]));
             }
         }
 
@@ -105,12 +136,12 @@ internal sealed class ForestFeatures
         return index >= 0 ? index : ~index;
     }
 
-    private static ForestFeature Numeric(float[] x, int rows, int width, int slot)
+    private static ForestFeature Numeric(float[] column, int slot)
     {
+        var rows = column.Length;
         var values = new List<float>(rows);
-        for (var r = 0; r < rows; r++)
+        foreach (var v in column)
         {
-            var v = x[r * width + slot];
             if (!float.IsNaN(v))
             {
                 values.Add(v);
