@@ -8,6 +8,8 @@ var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>
     ["registry"] = Flotilla.Bench.Registry.RegistryBench.RunAsync,
     ["engine"] = Flotilla.Bench.Engine.EngineBench.RunAsync,
     ["threshold"] = Flotilla.Bench.Threshold.ThresholdBench.RunAsync,
+    ["forest"] = Flotilla.Bench.Forest.ForestBench.RunAsync,
+    ["scaling"] = Flotilla.Bench.Scaling.ScalingBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var run))

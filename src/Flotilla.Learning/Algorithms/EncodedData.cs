@@ -16,7 +16,7 @@ internal sealed class EncodedData
     private readonly Lazy<IDataView> _balancedDataView;
     private readonly Lazy<IDataView> _standardizedDataView;
     private readonly Lazy<IDataView> _standardizedBalancedDataView;
-    private readonly Lazy<BinnedFeatures> _binned;
+    private readonly Lazy<ForestFeatures> _forest;
 
     public EncodedData(ModelSchema schema, float[] x, bool[] y)
     {
@@ -34,7 +34,7 @@ internal sealed class EncodedData
         _balancedDataView = new(() => MlNet.ToDataView(X, Y, Width, BalancedWeights()));
         _standardizedDataView = new(() => MlNet.ToDataView(Z, Y, Width, null));
         _standardizedBalancedDataView = new(() => MlNet.ToDataView(Z, Y, Width, BalancedWeights()));
-        _binned = new(() => BinnedFeatures.Build(X, Rows, Width));
+        _forest = new(() => ForestFeatures.Build(Schema, X, Rows, Width));
     }
 
     public static EncodedData From(Table table)
@@ -65,8 +65,8 @@ internal sealed class EncodedData
     /// <summary>The ML.NET view of <see cref="Z"/>.</summary>
     public IDataView StandardizedDataView(bool balanced) => balanced ? _standardizedBalancedDataView.Value : _standardizedDataView.Value;
 
-    /// <summary>Features cut into bins for the random forest's split search.</summary>
-    public BinnedFeatures Binned => _binned.Value;
+    /// <summary>Features cut into bins for the random forest's split search, one per input column.</summary>
+    public ForestFeatures Forest => _forest.Value;
 
     /// <summary>scikit-learn's class_weight='balanced': n / (2 × count of the row's class).</summary>
     public float[] BalancedWeights()

@@ -1,100 +1,207 @@
 using Flotilla.Learning.Artifacts;
+using Flotilla.Learning.Data;
 
 namespace Flotilla.Learning.Algorithms;
 
 /// <summary>
-/// Each feature of a training set cut into at most 256 ordered bins (one per distinct value when there are
-/// that few, quantiles otherwise), stored feature-major, with the split threshold between each pair of
-/// neighbouring bins. Built once per training set and shared by every tree and every trial on it.
+/// One input column as the forest sees it, located in the encoded row. Numeric: one slot, ordered bins with the
+/// threshold between each pair of neighbours, and a last bin of its own for NaN when the training rows have
+/// any. Categorical: its one-hot slots read back as one category index per row (bin = slot, and a last bin
+/// for "no slot set": a category outside the vocabulary), so a split can send any set of categories left.
 /// </summary>
-internal sealed class BinnedFeatures
+internal sealed record ForestFeature(int Slot, int Slots, bool Categorical, float[] Thresholds, bool HasMissing)
+{
+    public int BinCount => Categorical ? Slots + 1 : Thresholds.Length + 1 + (HasMissing ? 1 : 0);
+
+    /// <summary>The NaN bin of a numeric feature, or -1.</summary>
+    public int MissingBin => !Categorical && HasMissing ? Thresholds.Length + 1 : -1;
+}
+
+/// <summary>
+/// A training set cut into bins for the forest: at most 256 per feature (one per distinct value when there are
+/// that few, quantiles otherwise), one feature per input column (a text column's one-hot slots fold back into
+/// one categorical feature), stored row-major because every split search reads all candidate features of the
+/// same rows. Built once per training set and shared by every tree and every trial on it.
+/// </summary>
+internal sealed class ForestFeatures
 {
     public const int MaxBins = 256;
 
-    private BinnedFeatures(byte[] bins, float[][] thresholds, int rows)
+    private ForestFeatures(ForestFeature[] features, byte[] bins, int rows)
     {
+        Features = features;
         Bins = bins;
-        Thresholds = thresholds;
         Rows = rows;
+        Offsets = new int[features.Length + 1];
+        for (var j = 0; j < features.Length; j++)
+        {
+            Offsets[j + 1] = Offsets[j] + features[j].BinCount;
+        }
     }
 
-    /// <summary>Bin of row r in feature f at [f × Rows + r].</summary>
-    public byte[] Bins { get; }
+    public ForestFeature[] Features { get; }
 
-    /// <summary>Thresholds[f][b]: rows in bins ≤ b have values ≤ it, rows in bins &gt; b above it.</summary>
-    public float[][] Thresholds { get; }
+    public int Count => Features.Length;
+
+    /// <summary>Bin of row r in feature j at [r × Count + j].</summary>
+    public byte[] Bins { get; }
 
     public int Rows { get; }
 
-    public int BinCount(int feature) => Thresholds[feature].Length + 1;
+    /// <summary>Offsets[j]: feature j's first bin in a histogram of all features; Offsets[^1] bins in all.</summary>
+    public int[] Offsets { get; }
 
-    public static BinnedFeatures Build(float[] x, int rows, int width)
+    public static ForestFeatures Build(ModelSchema schema, float[] x, int rows, int width)
     {
-        var bins = new byte[rows * width];
-        var thresholds = new float[width][];
-        var column = new float[rows];
-        for (var f = 0; f < width; f++)
+        // Numeric columns copied out in one pass over the rows: reading one column at a time strides through
+        // the whole matrix once per column, a cache miss per cell on wide one-hot rows.
+        var numericSlots = new List<int>();
+        var slot = 0;
+        foreach (var spec in schema.Features)
         {
-            for (var r = 0; r < rows; r++)
+            if (spec.Kind != ColumnKind.Categorical)
             {
-                column[r] = x[r * width + f];
+                numericSlots.Add(slot);
             }
 
-            var sorted = (float[])column.Clone();
-            Array.Sort(sorted);
-            var distinct = new List<float>();
-            foreach (var v in sorted)
-            {
-                if (distinct.Count == 0 || distinct[^1] != v)
-                {
-                    distinct.Add(v);
-                }
-            }
+            slot += spec.Kind == ColumnKind.Categorical ? spec.Vocabulary.Count : 1;
+        }
 
-            // Upper edge of every bin: each distinct value when few, else values at evenly spaced quantiles.
-            List<float> edges;
-            if (distinct.Count <= MaxBins)
+        var columns = numericSlots.Select(_ => new float[rows]).ToArray();
+        for (var r = 0; r < rows; r++)
+        {
+            var row = x.AsSpan(r * width, width);
+            for (var n = 0; n < columns.Length; n++)
             {
-                edges = distinct;
-            }
-            else
-            {
-                edges = [];
-                for (var b = 1; b <= MaxBins; b++)
-                {
-                    var v = sorted[Math.Min(rows - 1, (int)((long)b * rows / MaxBins) - 1)];
-                    if (edges.Count == 0 || edges[^1] != v)
-                    {
-                        edges.Add(v);
-                    }
-                }
-
-                if (edges[^1] != sorted[^1])
-                {
-                    edges[^1] = sorted[^1];
-                }
-            }
-
-            // The threshold between bin b and b+1 lies halfway between b's largest value and b+1's smallest,
-            // as scikit-learn places it.
-            var cut = new float[edges.Count - 1];
-            for (var b = 0; b < cut.Length; b++)
-            {
-                var next = NextValue(sorted, edges[b]);
-                var middle = (float)((edges[b] + (double)next) / 2);
-                cut[b] = middle < next ? middle : edges[b];
-            }
-
-            thresholds[f] = cut;
-            var offset = f * rows;
-            for (var r = 0; r < rows; r++)
-            {
-                var index = edges.BinarySearch(column[r]);
-                bins[offset + r] = (byte)(index >= 0 ? index : ~index);
+                columns[n][r] = row[numericSlots[n]];
             }
         }
 
-        return new BinnedFeatures(bins, thresholds, rows);
+        var features = new List<ForestFeature>();
+        var numeric = new List<float[]?>();
+        var nextColumn = 0;
+        slot = 0;
+        foreach (var spec in schema.Features)
+        {
+            if (spec.Kind == ColumnKind.Categorical)
+            {
+                if (spec.Vocabulary.Count > 0)
+                {
+                    features.Add(new ForestFeature(slot, spec.Vocabulary.Count, true, [], false));
+                    numeric.Add(null);
+                }
+
+                slot += spec.Vocabulary.Count;
+                continue;
+            }
+
+            var column = columns[nextColumn++];
+            features.Add(Numeric(column, slot));
+            numeric.Add(column);
+            slot++;
+        }
+
+        var count = features.Count;
+        var bins = new byte[rows * count];
+        for (var r = 0; r < rows; r++)
+        {
+            var row = x.AsSpan(r * width, width);
+            var target = bins.AsSpan(r * count, count);
+            for (var j = 0; j < count; j++)
+            {
+                var feature = features[j];
+                target[j] = (byte)(feature.Categorical ? Category(row.Slice(feature.Slot, feature.Slots)) : NumericBin(feature, numeric[j]![r]));
+            }
+        }
+
+        return new ForestFeatures([.. features], bins, rows);
+    }
+
+    /// <summary>The index of the set one-hot slot, or the count of slots when none is set.</summary>
+    public static int Category(ReadOnlySpan<float> slots)
+    {
+        var index = slots.IndexOf(1f);
+        return index < 0 ? slots.Length : index;
+    }
+
+    private static int NumericBin(ForestFeature feature, float value)
+    {
+        if (float.IsNaN(value))
+        {
+            return feature.MissingBin;
+        }
+
+        // The first bin whose threshold is at or above the value: values ≤ Thresholds[b] sit in bins ≤ b.
+        var index = Array.BinarySearch(feature.Thresholds, value);
+        return index >= 0 ? index : ~index;
+    }
+
+    private static ForestFeature Numeric(float[] column, int slot)
+    {
+        var rows = column.Length;
+        var values = new List<float>(rows);
+        foreach (var v in column)
+        {
+            if (!float.IsNaN(v))
+            {
+                values.Add(v);
+            }
+        }
+
+        var hasMissing = values.Count < rows;
+        var sorted = values.ToArray();
+        Array.Sort(sorted);
+        if (sorted.Length == 0)
+        {
+            return new ForestFeature(slot, 1, false, [], hasMissing);
+        }
+
+        var distinct = new List<float>();
+        foreach (var v in sorted)
+        {
+            if (distinct.Count == 0 || distinct[^1] != v)
+            {
+                distinct.Add(v);
+            }
+        }
+
+        // Upper edge of every bin: each distinct value when few, else values at evenly spaced quantiles.
+        // The NaN bin takes one of the 256 byte values, so a column with missing values gets one value bin less.
+        var valueBins = MaxBins - (hasMissing ? 1 : 0);
+        List<float> edges;
+        if (distinct.Count <= valueBins)
+        {
+            edges = distinct;
+        }
+        else
+        {
+            edges = [];
+            for (var b = 1; b <= valueBins; b++)
+            {
+                var v = sorted[Math.Min(sorted.Length - 1, (int)((long)b * sorted.Length / valueBins) - 1)];
+                if (edges.Count == 0 || edges[^1] != v)
+                {
+                    edges.Add(v);
+                }
+            }
+
+            if (edges[^1] != sorted[^1])
+            {
+                edges[^1] = sorted[^1];
+            }
+        }
+
+        // The threshold between bin b and b+1 lies halfway between b's largest value and b+1's smallest,
+        // as scikit-learn places it.
+        var cut = new float[edges.Count - 1];
+        for (var b = 0; b < cut.Length; b++)
+        {
+            var next = NextValue(sorted, edges[b]);
+            var middle = (float)((edges[b] + (double)next) / 2);
+            cut[b] = middle < next ? middle : edges[b];
+        }
+
+        return new ForestFeature(slot, 1, false, cut, hasMissing);
     }
 
     private static float NextValue(float[] sorted, float value)
@@ -111,112 +218,311 @@ internal sealed class BinnedFeatures
 }
 
 /// <summary>
+/// Per-bin sums over a node's rows — class-weighted total, weighted positives, bootstrap count — three doubles
+/// a bin at [3 × bin], over the bins of one feature or of all (<see cref="ForestFeatures.Offsets"/>).
+/// </summary>
+internal static class ForestHistogram
+{
+    public const int Stride = 3;
+
+    /// <summary>Adds rows sample[start..end) to the histogram of every feature (h is cleared first).</summary>
+    public static void BuildAll(ForestFeatures features, int[] sample, int start, int end, double[] weights, double[] positives, int[] counts, Span<double> h)
+    {
+        h.Clear();
+        var count = features.Count;
+        var bins = features.Bins;
+        var offsets = features.Offsets;
+        for (var i = start; i < end; i++)
+        {
+            var r = sample[i];
+            var w = weights[r];
+            var p = positives[r];
+            var c = counts[r];
+            var row = bins.AsSpan(r * count, count);
+            for (var j = 0; j < row.Length; j++)
+            {
+                var b = (offsets[j] + row[j]) * Stride;
+                h[b] += w;
+                h[b + 1] += p;
+                h[b + 2] += c;
+            }
+        }
+    }
+
+    /// <summary>The histogram of feature j alone over rows sample[start..end) (h is cleared first).</summary>
+    public static void BuildOne(ForestFeatures features, int j, int[] sample, int start, int end, double[] weights, double[] positives, int[] counts, Span<double> h)
+    {
+        h.Clear();
+        var count = features.Count;
+        var bins = features.Bins;
+        for (var i = start; i < end; i++)
+        {
+            var r = sample[i];
+            var b = bins[r * count + j] * Stride;
+            h[b] += weights[r];
+            h[b + 1] += positives[r];
+            h[b + 2] += counts[r];
+        }
+    }
+}
+
+/// <summary>
 /// Random forest grown as scikit-learn grows it: bootstrap samples, CART trees with gini or entropy,
 /// max_depth, min_samples_split, min_samples_leaf, max_features candidates per split, class weights.
 /// Each leaf holds the weighted fraction of positives; the forest's probability is their mean.
-/// Splits are searched over the shared <see cref="BinnedFeatures"/> (exact for ≤ 256 distinct values).
+/// Splits are searched over the shared <see cref="ForestFeatures"/> histograms. Three things make it fast
+/// where one-hot CART is slow: a text column is one feature whose categories are ordered by their positive
+/// rate at the node and split at the best prefix (with two classes that finds the best of all partitions,
+/// Breiman's result, which is also LightGBM's rule); when every node evaluates most features, a child's
+/// histogram is the parent's minus its sibling's, so only the smaller child's rows are read; NaN has a bin
+/// of its own and each split learns which way it goes.
 /// </summary>
 internal sealed class ForestBuilder(
     EncodedData data, int trees, bool entropy, int maxDepth, int minSamplesSplit, int minSamplesLeaf, int maxFeatures,
-    float[]? classWeights)
+    float[]? classWeights, bool? subtract = null)
 {
     private readonly List<int> _features = [];
     private readonly List<float> _thresholds = [];
     private readonly List<int> _left = [];
     private readonly List<int> _right = [];
+    private readonly List<int> _routes = [];
+    private readonly List<CategorySplit> _categorySplits = [];
     private readonly List<double> _leaves = [];
+
+    private ForestFeatures _binned = null!;
+    private int[] _sample = [];
+    private int[] _counts = [];
+    private double[] _weights = [];
+    private double[] _positives = [];
+    private int[] _candidates = [];
+    private bool[] _goesLeft = [];
+    private double[] _scratch = [];
+    private (double Rate, int Bin)[] _order = [];
+    private int[] _bestCategories = [];
+    private Random _random = null!;
+
+    // Two histograms per depth (one per child), reused by every node at that depth (subtraction mode only).
+    private readonly List<(double[] Left, double[] Right)> _levels = [];
+
+    private readonly record struct Stats(double Total, double Positive, double Samples);
+
+    private struct Best
+    {
+        public double Gain;
+        public int Feature;
+        public int Bin;
+        public bool MissingLeft;
+        public Stats Left;
+    }
 
     public TreeEnsemblePredictor Build(int seed, CancellationToken ct)
     {
-        var binned = data.Binned;
+        _binned = data.Forest;
         var rows = data.Rows;
-        var random = new Random(seed);
+        _random = new Random(seed);
         var roots = new int[trees];
-        var weights = new double[rows];
-        var counts = new int[rows];
-        var sample = new int[rows];
-        var candidates = Enumerable.Range(0, data.Width).ToArray();
-        var histogram = new double[BinnedFeatures.MaxBins * 3];
+        _weights = new double[rows];
+        _positives = new double[rows];
+        _counts = new int[rows];
+        _sample = new int[rows];
+        _candidates = Enumerable.Range(0, _binned.Count).ToArray();
+        _goesLeft = new bool[ForestFeatures.MaxBins];
+        _scratch = new double[ForestFeatures.MaxBins * ForestHistogram.Stride];
+        _order = new (double, int)[ForestFeatures.MaxBins];
+        _bestCategories = new int[ForestFeatures.MaxBins];
+        // Subtraction needs every feature's histogram at every node; it pays when a node evaluates at least half.
+        var root = (subtract ?? 2 * Math.Min(maxFeatures, _binned.Count) >= _binned.Count) ? new double[_binned.Offsets[^1] * ForestHistogram.Stride] : null;
         for (var t = 0; t < trees; t++)
         {
             ct.ThrowIfCancellationRequested();
-            Array.Clear(counts);
+            Array.Clear(_counts);
             for (var i = 0; i < rows; i++)
             {
-                counts[random.Next(rows)]++;
+                _counts[_random.Next(rows)]++;
             }
 
             var size = 0;
+            double total = 0, positive = 0;
             for (var r = 0; r < rows; r++)
             {
-                if (counts[r] > 0)
+                if (_counts[r] > 0)
                 {
-                    sample[size++] = r;
-                    weights[r] = counts[r] * (classWeights is null ? 1 : classWeights[data.Y[r] ? 1 : 0]);
+                    _sample[size++] = r;
+                    _weights[r] = _counts[r] * (classWeights is null ? 1 : classWeights[data.Y[r] ? 1 : 0]);
+                    _positives[r] = data.Y[r] ? _weights[r] : 0;
+                    total += _weights[r];
+                    positive += _positives[r];
                 }
             }
 
-            roots[t] = Grow(binned, sample, 0, size, counts, weights, 0, random, candidates, histogram);
+            var stats = new Stats(total, positive, rows);
+            if (root is not null && !IsLeaf(stats, 0))
+            {
+                ForestHistogram.BuildAll(_binned, _sample, 0, size, _weights, _positives, _counts, root);
+            }
+
+            roots[t] = Grow(0, size, stats, 0, root);
         }
 
         var treeWeights = Enumerable.Repeat(1.0 / trees, trees).ToArray();
         return new TreeEnsemblePredictor(
-            roots, [.. _features], [.. _thresholds], [.. _left], [.. _right], [.. _leaves], treeWeights, 0, 1, 0, TreeOutput.Probability);
+            roots, [.. _features], [.. _thresholds], [.. _left], [.. _right], [.. _leaves], treeWeights, 0, 1, 0, TreeOutput.Probability,
+            [.. _routes], [.. _categorySplits]);
     }
 
-    /// <summary>Grows the subtree over sample[start..end); returns its node index, or ~leaf.</summary>
-    private int Grow(
-        BinnedFeatures binned, int[] sample, int start, int end, int[] counts, double[] weights, int depth,
-        Random random, int[] candidates, double[] histogram)
+    private bool IsLeaf(Stats s, int depth) =>
+        depth >= maxDepth || s.Samples < minSamplesSplit || s.Samples < 2 * minSamplesLeaf || s.Positive <= 0 || s.Positive >= s.Total;
+
+    /// <summary>
+    /// Grows the subtree over sample[start..end) whose sums are <paramref name="stats"/> and, in subtraction
+    /// mode, whose histogram of every feature is <paramref name="histogram"/>; returns its node index, or ~leaf.
+    /// </summary>
+    private int Grow(int start, int end, Stats stats, int depth, double[]? histogram)
     {
-        double total = 0, positive = 0;
-        var samples = 0;
-        for (var i = start; i < end; i++)
+        if (IsLeaf(stats, depth))
         {
-            var r = sample[i];
-            total += weights[r];
-            samples += counts[r];
-            if (data.Y[r])
-            {
-                positive += weights[r];
-            }
+            return Leaf(stats);
         }
 
-        if (depth >= maxDepth || samples < minSamplesSplit || samples < 2 * minSamplesLeaf || positive <= 0 || positive >= total)
-        {
-            return Leaf(positive, total);
-        }
-
-        var parentImpurity = Impurity(positive, total) * total;
-        var bestGain = 1e-12;
-        var bestFeature = -1;
-        var bestBin = -1;
+        var parentImpurity = Impurity(stats.Positive, stats.Total) * stats.Total;
+        var best = new Best { Gain = 1e-12, Feature = -1 };
         // Draw max_features candidates without replacement (a partial Fisher–Yates shuffle).
-        for (var k = 0; k < maxFeatures; k++)
+        var count = _binned.Count;
+        for (var k = 0; k < Math.Min(maxFeatures, count); k++)
         {
-            var pick = k + random.Next(candidates.Length - k);
-            (candidates[k], candidates[pick]) = (candidates[pick], candidates[k]);
-            var f = candidates[k];
-            var binCount = binned.BinCount(f);
+            var pick = k + _random.Next(count - k);
+            (_candidates[k], _candidates[pick]) = (_candidates[pick], _candidates[k]);
+            var j = _candidates[k];
+            var feature = _binned.Features[j];
+            var binCount = feature.BinCount;
             if (binCount < 2)
             {
                 continue;
             }
 
-            var h = histogram.AsSpan(0, binCount * 3);
-            h.Clear();
-            var offset = f * binned.Rows;
-            for (var i = start; i < end; i++)
+            Span<double> h;
+            if (histogram is not null)
             {
-                var r = sample[i];
-                var b = binned.Bins[offset + r] * 3;
-                h[b] += weights[r];
-                h[b + 1] += data.Y[r] ? weights[r] : 0;
-                h[b + 2] += counts[r];
+                h = histogram.AsSpan(_binned.Offsets[j] * ForestHistogram.Stride, binCount * ForestHistogram.Stride);
+            }
+            else
+            {
+                h = _scratch.AsSpan(0, binCount * ForestHistogram.Stride);
+                ForestHistogram.BuildOne(_binned, j, _sample, start, end, _weights, _positives, _counts, h);
             }
 
+            if (feature.Categorical)
+            {
+                SearchCategorical(h, binCount, j, stats, parentImpurity, ref best);
+            }
+            else
+            {
+                SearchNumeric(h, feature, j, stats, parentImpurity, ref best);
+            }
+        }
+
+        if (best.Feature < 0)
+        {
+            return Leaf(stats);
+        }
+
+        var middle = Partition(start, end, best);
+        var node = _features.Count;
+        var split = _binned.Features[best.Feature];
+        _features.Add(split.Slot);
+        _left.Add(0);
+        _right.Add(0);
+        if (split.Categorical)
+        {
+            ulong mask = 0;
+            for (var b = 0; b < split.Slots; b++)
+            {
+                mask |= _goesLeft[b] ? 1UL << b : 0;
+            }
+
+            _thresholds.Add(0);
+            _routes.Add(_categorySplits.Count);
+            _categorySplits.Add(new CategorySplit(split.Slots, mask, _goesLeft[split.Slots]));
+        }
+        else
+        {
+            _thresholds.Add(best.Bin < split.Thresholds.Length ? split.Thresholds[best.Bin] : float.PositiveInfinity);
+            _routes.Add(best.MissingLeft ? TreeEnsemblePredictor.NaNLeft : TreeEnsemblePredictor.NaNRight);
+        }
+
+        var left = best.Left;
+        var right = new Stats(stats.Total - left.Total, stats.Positive - left.Positive, stats.Samples - left.Samples);
+        var (leftHistogram, rightHistogram) = histogram is null ? (null, null) : ChildHistograms(histogram, start, middle, end, depth, left, right);
+        _left[node] = Grow(start, middle, left, depth + 1, leftHistogram);
+        _right[node] = Grow(middle, end, right, depth + 1, rightHistogram);
+        return node;
+    }
+
+    // The histograms of the children that will split: the smaller child's from its rows, the larger's as the
+    // parent's minus the smaller's when that costs less than reading the larger child's rows.
+    private (double[]? Left, double[]? Right) ChildHistograms(double[] parent, int start, int middle, int end, int depth, Stats left, Stats right)
+    {
+        var needLeft = !IsLeaf(left, depth + 1);
+        var needRight = !IsLeaf(right, depth + 1);
+        if (!needLeft && !needRight)
+        {
+            return (null, null);
+        }
+
+        while (_levels.Count <= depth + 1)
+        {
+            var length = parent.Length;
+            _levels.Add((new double[length], new double[length]));
+        }
+
+        var (leftBuffer, rightBuffer) = _levels[depth + 1];
+        var leftSmaller = middle - start <= end - middle;
+        var (small, large) = leftSmaller ? (leftBuffer, rightBuffer) : (rightBuffer, leftBuffer);
+        var (smallStart, smallEnd, largeStart, largeEnd) = leftSmaller ? (start, middle, middle, end) : (middle, end, start, middle);
+        var needSmall = leftSmaller ? needLeft : needRight;
+        var needLarge = leftSmaller ? needRight : needLeft;
+        var features = _binned.Count;
+        if (needLarge && (largeEnd - largeStart) * features < (smallEnd - smallStart) * features + parent.Length / ForestHistogram.Stride)
+        {
+            // Reading the larger child's rows is cheaper than building the smaller and subtracting it.
+            ForestHistogram.BuildAll(_binned, _sample, largeStart, largeEnd, _weights, _positives, _counts, large);
+            if (needSmall)
+            {
+                ForestHistogram.BuildAll(_binned, _sample, smallStart, smallEnd, _weights, _positives, _counts, small);
+            }
+        }
+        else
+        {
+            ForestHistogram.BuildAll(_binned, _sample, smallStart, smallEnd, _weights, _positives, _counts, small);
+            if (needLarge)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Subtract(parent, small, large);
+            }
+        }
+
+        return leftSmaller
+            ? (needSmall ? small : null, needLarge ? large : null)
+            : (needLarge ? large : null, needSmall ? small : null);
+    }
+
+    // Thresholds between neighbouring value bins; NaN rows (when the node has any) tried on either side, and
+    // alone on the right ("every value left").
+    private void SearchNumeric(ReadOnlySpan<double> h, ForestFeature feature, int j, Stats stats, double parentImpurity, ref Best best)
+    {
+        var valueBins = feature.Thresholds.Length + 1;
+        var missing = feature.MissingBin;
+        var missingSamples = missing >= 0 ? h[missing * 3 + 2] : 0;
+        for (var side = 0; side < (missingSamples > 0 ? 2 : 1); side++)
+        {
+            var missingLeft = side == 1;
             double leftTotal = 0, leftPositive = 0, leftSamples = 0;
-            for (var b = 0; b < binCount - 1; b++)
+            if (missingLeft)
+            {
+                (leftTotal, leftPositive, leftSamples) = (h[missing * 3], h[missing * 3 + 1], missingSamples);
+            }
+
+            var last = missingSamples > 0 && !missingLeft ? valueBins - 1 : valueBins - 2;
+            for (var b = 0; b <= last; b++)
             {
                 leftTotal += h[b * 3];
                 leftPositive += h[b * 3 + 1];
@@ -226,50 +532,117 @@ internal sealed class ForestBuilder(
                     continue;
                 }
 
-                if (samples - leftSamples < minSamplesLeaf)
+                if (stats.Samples - leftSamples < minSamplesLeaf)
                 {
                     break;
                 }
 
-                var rightTotal = total - leftTotal;
-                var gain = parentImpurity - Impurity(leftPositive, leftTotal) * leftTotal - Impurity(positive - leftPositive, rightTotal) * rightTotal;
-                if (gain > bestGain)
+                var rightTotal = stats.Total - leftTotal;
+                var gain = parentImpurity - Impurity(leftPositive, leftTotal) * leftTotal - Impurity(stats.Positive - leftPositive, rightTotal) * rightTotal;
+                if (gain > best.Gain)
                 {
-                    (bestGain, bestFeature, bestBin) = (gain, f, b);
+                    best = new Best { Gain = gain, Feature = j, Bin = b, MissingLeft = missingLeft, Left = new Stats(leftTotal, leftPositive, leftSamples) };
                 }
             }
         }
+    }
 
-        if (bestFeature < 0)
+    // The node's categories ordered by their weighted positive rate, split at the best prefix: the prefix goes left.
+    private void SearchCategorical(ReadOnlySpan<double> h, int binCount, int j, Stats stats, double parentImpurity, ref Best best)
+    {
+        var present = 0;
+        for (var b = 0; b < binCount; b++)
         {
-            return Leaf(positive, total);
+            if (h[b * 3 + 2] > 0)
+            {
+                _order[present++] = (h[b * 3 + 1] / h[b * 3], b);
+            }
         }
 
-        // Partition sample[start..end) in place: bins ≤ bestBin to the left.
-        var binsOffset = bestFeature * binned.Rows;
+        if (present < 2)
+        {
+            return;
+        }
+
+        var order = _order.AsSpan(0, present);
+        order.Sort();
+        double leftTotal = 0, leftPositive = 0, leftSamples = 0;
+        for (var i = 0; i < present - 1; i++)
+        {
+            var b = order[i].Bin;
+            leftTotal += h[b * 3];
+            leftPositive += h[b * 3 + 1];
+            leftSamples += h[b * 3 + 2];
+            if (leftSamples < minSamplesLeaf)
+            {
+                continue;
+            }
+
+            if (stats.Samples - leftSamples < minSamplesLeaf)
+            {
+                break;
+            }
+
+            var rightTotal = stats.Total - leftTotal;
+            var gain = parentImpurity - Impurity(leftPositive, leftTotal) * leftTotal - Impurity(stats.Positive - leftPositive, rightTotal) * rightTotal;
+            if (gain > best.Gain)
+            {
+                // Bin holds the prefix length; the prefix's categories are kept for Partition, because the
+                // next candidate feature reuses the order.
+                best = new Best { Gain = gain, Feature = j, Bin = i + 1, Left = new Stats(leftTotal, leftPositive, leftSamples) };
+                for (var k = 0; k <= i; k++)
+                {
+                    _bestCategories[k] = order[k].Bin;
+                }
+            }
+        }
+    }
+
+    /// <summary>Moves the rows going left to the front of sample[start..end); returns where the right part starts.</summary>
+    private int Partition(int start, int end, Best best)
+    {
+        var feature = _binned.Features[best.Feature];
+        var goesLeft = _goesLeft.AsSpan(0, feature.BinCount);
+        if (feature.Categorical)
+        {
+            goesLeft.Clear();
+            foreach (var b in _bestCategories.AsSpan(0, best.Bin))
+            {
+                goesLeft[b] = true;
+            }
+        }
+        else
+        {
+            for (var b = 0; b < goesLeft.Length; b++)
+            {
+                goesLeft[b] = b <= best.Bin;
+            }
+
+            if (feature.MissingBin >= 0)
+            {
+                goesLeft[feature.MissingBin] = best.MissingLeft;
+            }
+        }
+
+        var bins = _binned.Bins;
+        var count = _binned.Count;
+        var j = best.Feature;
         var middle = start;
         for (var i = start; i < end; i++)
         {
-            if (binned.Bins[binsOffset + sample[i]] <= bestBin)
+            if (goesLeft[bins[_sample[i] * count + j]])
             {
-                (sample[i], sample[middle]) = (sample[middle], sample[i]);
+                (_sample[i], _sample[middle]) = (_sample[middle], _sample[i]);
                 middle++;
             }
         }
 
-        var node = _features.Count;
-        _features.Add(bestFeature);
-        _thresholds.Add(binned.Thresholds[bestFeature][bestBin]);
-        _left.Add(0);
-        _right.Add(0);
-        _left[node] = Grow(binned, sample, start, middle, counts, weights, depth + 1, random, candidates, histogram);
-        _right[node] = Grow(binned, sample, middle, end, counts, weights, depth + 1, random, candidates, histogram);
-        return node;
+        return middle;
     }
 
-    private int Leaf(double positive, double total)
+    private int Leaf(Stats stats)
     {
-        _leaves.Add(total > 0 ? positive / total : 0);
+        _leaves.Add(stats.Total > 0 ? stats.Positive / stats.Total : 0);
         return ~(_leaves.Count - 1);
     }
 

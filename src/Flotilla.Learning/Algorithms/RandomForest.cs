@@ -51,7 +51,8 @@ internal sealed class RandomForest(ForestEngine engine = ForestEngine.Managed) :
         ct.ThrowIfCancellationRequested();
         if (engine == ForestEngine.Managed)
         {
-            var width = Math.Max(data.Width, 1);
+            // max_features counts input columns: a text column is one feature to the forest, not its one-hot slots.
+            var width = Math.Max(data.Forest.Count, 1);
             var maxFeatures = Choice(hp, "max_features") switch
             {
                 "sqrt" => (int)Math.Sqrt(width),

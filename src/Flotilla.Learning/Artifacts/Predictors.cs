@@ -2,7 +2,12 @@ using System.Numerics.Tensors;
 
 namespace Flotilla.Learning.Artifacts;
 
-internal enum PredictorKind : byte { TreeEnsemble = 1, Linear = 2, GaussianNaiveBayes = 3, Mlp = 4 }
+/// <summary>
+/// The predictor's tag in the artifact. RoutedTreeEnsemble is the tree ensemble with NaN directions and
+/// category sets per node; an ensemble that uses neither is still written as TreeEnsemble, so older Flotilla
+/// versions keep reading it and older artifacts load unchanged.
+/// </summary>
+internal enum PredictorKind : byte { TreeEnsemble = 1, Linear = 2, GaussianNaiveBayes = 3, Mlp = 4, RoutedTreeEnsemble = 5 }
 
 /// <summary>
 /// A fitted model reduced to plain arrays and a pure function from an encoded row to P(positive). Immutable,
@@ -30,7 +35,8 @@ internal abstract class Predictor
 
     public static Predictor Read(BinaryReader reader) => (PredictorKind)reader.ReadByte() switch
     {
-        PredictorKind.TreeEnsemble => TreeEnsemblePredictor.ReadBody(reader),
+        PredictorKind.TreeEnsemble => TreeEnsemblePredictor.ReadBody(reader, routed: false),
+        PredictorKind.RoutedTreeEnsemble => TreeEnsemblePredictor.ReadBody(reader, routed: true),
         PredictorKind.Linear => LinearPredictor.ReadBody(reader),
         PredictorKind.GaussianNaiveBayes => NaiveBayesPredictor.ReadBody(reader),
         PredictorKind.Mlp => MlpPredictor.ReadBody(reader),
@@ -59,6 +65,12 @@ internal abstract class Predictor
     }
 
     internal static void WriteArray(BinaryWriter writer, int[] values)
+    {
+        writer.Write(values.Length);
+        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    internal static void WriteArray(BinaryWriter writer, long[] values)
     {
         writer.Write(values.Length);
         writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
@@ -170,14 +182,38 @@ internal enum TreeOutput : byte
 }
 
 /// <summary>
-/// Regression trees flattened into one node array. A node goes left when feature ≤ threshold; a negative
-/// child <c>~k</c> is leaf k. Raw output = bias + Σ weight × leaf, turned into a probability by
+/// A categorical node's test: the feature's one-hot slots from the node's <c>Feature</c> on; the set slot's
+/// bit in <see cref="Left"/> sends the row left; a row with no slot set (a category the vocabulary lacks)
+/// goes left when <see cref="OtherLeft"/>.
+/// </summary>
+internal readonly record struct CategorySplit(int Slots, ulong Left, bool OtherLeft)
+{
+    public const int MaxSlots = 64;
+
+    public bool GoesLeft(ReadOnlySpan<float> slots)
+    {
+        var index = slots.IndexOf(1f);
+        return index < 0 ? OtherLeft : ((Left >> index) & 1) != 0;
+    }
+}
+
+/// <summary>
+/// Regression trees flattened into one node array. A numeric node goes left when feature ≤ threshold, and a
+/// NaN goes the way its route says; a categorical node goes left when the row's category is in its set. A
+/// negative child <c>~k</c> is leaf k. Raw output = bias + Σ weight × leaf, turned into a probability by
 /// <see cref="TreeOutput"/>.
 /// </summary>
 internal sealed class TreeEnsemblePredictor : Predictor
 {
+    /// <summary>Route of a numeric node whose NaN goes right (the comparison's own answer, so the default).</summary>
+    public const int NaNRight = -1;
+
+    /// <summary>Route of a numeric node whose NaN goes left; a route k ≥ 0 is categorical split k.</summary>
+    public const int NaNLeft = -2;
+
     private readonly int[] _roots;
     private readonly Node[] _nodes;
+    private readonly CategorySplit[] _categorySplits;
     private readonly double[] _leaves;
     private readonly double[] _treeWeights;
     private readonly double _bias;
@@ -187,10 +223,11 @@ internal sealed class TreeEnsemblePredictor : Predictor
 
     public TreeEnsemblePredictor(
         int[] roots, int[] features, float[] thresholds, int[] left, int[] right, double[] leaves, double[] treeWeights,
-        double bias, double plattA, double plattB, TreeOutput output = TreeOutput.Platt)
+        double bias, double plattA, double plattB, TreeOutput output = TreeOutput.Platt, int[]? routes = null,
+        CategorySplit[]? categorySplits = null)
     {
         if (features.Length != thresholds.Length || left.Length != features.Length || right.Length != features.Length ||
-            treeWeights.Length != roots.Length)
+            treeWeights.Length != roots.Length || (routes is not null && routes.Length != features.Length))
         {
             throw new ArtifactException("The artifact's tree arrays disagree in length.");
         }
@@ -199,9 +236,10 @@ internal sealed class TreeEnsemblePredictor : Predictor
         _nodes = new Node[features.Length];
         for (var n = 0; n < _nodes.Length; n++)
         {
-            _nodes[n] = new Node(features[n], thresholds[n], left[n], right[n]);
+            _nodes[n] = new Node(features[n], thresholds[n], left[n], right[n], routes?[n] ?? NaNRight);
         }
 
+        _categorySplits = categorySplits ?? [];
         _leaves = leaves;
         _treeWeights = treeWeights;
         _bias = bias;
@@ -210,16 +248,20 @@ internal sealed class TreeEnsemblePredictor : Predictor
         _output = output;
     }
 
-    // One node in 16 bytes, so a walk touches one cache line per level instead of four arrays.
-    private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
+    // One node in 20 bytes, so a walk touches one cache line per level instead of five arrays.
+    private readonly record struct Node(int Feature, float Threshold, int Left, int Right, int Route);
 
-    public override PredictorKind Kind => PredictorKind.TreeEnsemble;
+    public override PredictorKind Kind => IsRouted ? PredictorKind.RoutedTreeEnsemble : PredictorKind.TreeEnsemble;
+
+    private bool IsRouted => _categorySplits.Length > 0 || _nodes.Any(n => n.Route != NaNRight);
 
     public int TreeCount => _roots.Length;
 
     public int NodeCount => _nodes.Length;
 
-    public override long ApproximateBytes => 64 + _roots.Length * 12L + _nodes.Length * 16L + _leaves.Length * 8L;
+    public int CategoricalNodeCount => _nodes.Count(n => n.Route >= 0);
+
+    public override long ApproximateBytes => 64 + _roots.Length * 12L + _nodes.Length * 20L + _leaves.Length * 8L + _categorySplits.Length * 24L;
 
     public override bool Fits(int width) => MaxFeature < width;
 
@@ -234,7 +276,14 @@ internal sealed class TreeEnsemblePredictor : Predictor
             while (index >= 0)
             {
                 ref readonly var node = ref nodes[index];
-                index = encoded[node.Feature] <= node.Threshold ? node.Left : node.Right;
+                var value = encoded[node.Feature];
+                var left = node.Route switch
+                {
+                    NaNRight => value <= node.Threshold,
+                    NaNLeft => value <= node.Threshold || float.IsNaN(value),
+                    var split => _categorySplits[split].GoesLeft(encoded.Slice(node.Feature, _categorySplits[split].Slots)),
+                };
+                index = left ? node.Left : node.Right;
             }
 
             sum += _treeWeights[t] * _leaves[~index];
@@ -248,7 +297,7 @@ internal sealed class TreeEnsemblePredictor : Predictor
 
     public TreeEnsemblePredictor WithPlatt(double a, double b) =>
         new(_roots, [.. _nodes.Select(n => n.Feature)], [.. _nodes.Select(n => n.Threshold)], [.. _nodes.Select(n => n.Left)],
-            [.. _nodes.Select(n => n.Right)], _leaves, _treeWeights, _bias, a, b, TreeOutput.Platt);
+            [.. _nodes.Select(n => n.Right)], _leaves, _treeWeights, _bias, a, b, TreeOutput.Platt, [.. _nodes.Select(n => n.Route)], _categorySplits);
 
     protected override void WriteBody(BinaryWriter writer)
     {
@@ -263,14 +312,37 @@ internal sealed class TreeEnsemblePredictor : Predictor
         writer.Write(_plattA);
         writer.Write(_plattB);
         writer.Write((byte)_output);
+        if (IsRouted)
+        {
+            WriteArray(writer, [.. _nodes.Select(n => n.Route)]);
+            WriteArray(writer, [.. _categorySplits.Select(c => c.Slots)]);
+            WriteArray(writer, [.. _categorySplits.Select(c => unchecked((long)c.Left))]);
+            WriteArray(writer, [.. _categorySplits.Select(c => c.OtherLeft ? 1 : 0)]);
+        }
     }
 
-    public static TreeEnsemblePredictor ReadBody(BinaryReader reader)
+    public static TreeEnsemblePredictor ReadBody(BinaryReader reader, bool routed)
     {
+        var (roots, features, thresholds, left, right) =
+            (ReadArray<int>(reader), ReadArray<int>(reader), ReadArray<float>(reader), ReadArray<int>(reader), ReadArray<int>(reader));
+        var (leaves, treeWeights) = (ReadArray<double>(reader), ReadArray<double>(reader));
+        var (bias, plattA, plattB, output) = (reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), (TreeOutput)reader.ReadByte());
+        int[]? routes = null;
+        CategorySplit[]? splits = null;
+        if (routed)
+        {
+            routes = ReadArray<int>(reader);
+            var (slots, masks, others) = (ReadArray<int>(reader), ReadArray<long>(reader), ReadArray<int>(reader));
+            if (masks.Length != slots.Length || others.Length != slots.Length)
+            {
+                throw new ArtifactException("The artifact's category splits disagree in length.");
+            }
+
+            splits = [.. slots.Select((s, i) => new CategorySplit(s, unchecked((ulong)masks[i]), others[i] != 0))];
+        }
+
         var predictor = new TreeEnsemblePredictor(
-            ReadArray<int>(reader), ReadArray<int>(reader), ReadArray<float>(reader), ReadArray<int>(reader),
-            ReadArray<int>(reader), ReadArray<double>(reader), ReadArray<double>(reader),
-            reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), (TreeOutput)reader.ReadByte());
+            roots, features, thresholds, left, right, leaves, treeWeights, bias, plattA, plattB, output, routes, splits);
         predictor.Validate();
         return predictor;
     }
@@ -306,11 +378,21 @@ internal sealed class TreeEnsemblePredictor : Predictor
             {
                 throw new ArtifactException("The artifact's trees split on a negative feature index.");
             }
+
+            if (_nodes[n].Route < NaNLeft || _nodes[n].Route >= _categorySplits.Length)
+            {
+                throw new ArtifactException($"The artifact's tree node {n} has an unknown route {_nodes[n].Route}.");
+            }
+        }
+
+        if (_categorySplits.Any(c => c.Slots is < 1 or > CategorySplit.MaxSlots))
+        {
+            throw new ArtifactException($"The artifact's category splits must cover 1 to {CategorySplit.MaxSlots} slots.");
         }
     }
 
-    /// <summary>The largest feature index the trees read, so a caller can check its row is wide enough.</summary>
-    public int MaxFeature => _nodes.Length == 0 ? -1 : _nodes.Max(n => n.Feature);
+    /// <summary>The largest encoded slot the trees read, so a caller can check its row is wide enough.</summary>
+    public int MaxFeature => _nodes.Length == 0 ? -1 : _nodes.Max(n => n.Route >= 0 ? n.Feature + _categorySplits[n.Route].Slots - 1 : n.Feature);
 }
 
 /// <summary>Logistic model on standardized features: p = σ(w·z + b).</summary>

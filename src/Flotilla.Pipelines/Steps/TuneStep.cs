@@ -58,7 +58,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         new("folds", ValueType.Int),
         new("trials", ValueType.Int),
         new("planned", ValueType.Int),
-        new("outOfFold", ValueType.String),
+        new("outOfFold", ValueType.String, IsFile: true),
     ];
 
     public override async Task<JsonObject> RunAsync(StepContext context, CancellationToken cancellationToken)
