@@ -7,6 +7,7 @@ var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>
     ["learning"] = Flotilla.Bench.Learning.LearningBench.RunAsync,
     ["registry"] = Flotilla.Bench.Registry.RegistryBench.RunAsync,
     ["engine"] = Flotilla.Bench.Engine.EngineBench.RunAsync,
+    ["batch"] = Flotilla.Bench.BatchScoring.BatchScoringBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var run))
