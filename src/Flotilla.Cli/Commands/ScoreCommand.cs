@@ -9,8 +9,8 @@ namespace Flotilla.Cli.Commands;
 /// <summary>
 /// <c>flotilla score GROUP --dataset NAME | --csv PATH --target COLUMN [--out FILE]</c>: a batch job on the server
 /// (<c>POST /api/batch-jobs</c>), followed to its end with a progress bar, then its result CSV downloaded. With
-/// <c>--csv</c> the file is uploaded as a dataset first (named after the file), so it never passes through the
-/// request-size limit of an invocation.
+/// <c>--csv</c> the file is uploaded as a dataset first, named <c>scoring-&lt;file name&gt;</c> so that it never
+/// replaces a dataset a pipeline trained on.
 /// </summary>
 internal sealed class ScoreCommand : ClientCommand
 {
@@ -73,7 +73,7 @@ internal sealed class ScoreCommand : ClientCommand
     private static string DatasetName(FileInfo csv)
     {
         var name = new string([.. Path.GetFileNameWithoutExtension(csv.Name).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')]);
-        return name.Length > 0 ? name : "scored-upload";
+        return $"scoring-{name}";
     }
 
     /// <summary>Polls the job until it ends, drawing a progress bar on a terminal; Ctrl+C cancels the job on the server too.</summary>

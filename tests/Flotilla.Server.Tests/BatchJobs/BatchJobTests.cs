@@ -157,6 +157,24 @@ public sealed class BatchJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_score_command_uploads_a_csv_as_its_own_dataset_and_scores_it()
+    {
+        var input = Path.Combine(_server.DataDirectory, "november.csv");
+        await File.WriteAllTextAsync(input, "color,width,height,label\nred,9.5,9.0,big\nblue,1.0,2.0,small\ngreen,3.0,3.5,small\n");
+        var output = Path.Combine(_server.DataDirectory, "november-scored.csv");
+
+        var run = await CliRunner.RunAsync(_server, "score", DeployedModelServer.Group, "--csv", input, "--target", "label", "--out", output);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = File.ReadAllLines(output);
+        Assert.Equal("color,width,height,label,predicted_label,probability", lines[0]);
+        Assert.StartsWith("red,9.5,9.0,big,big,", lines[1]);
+        Assert.StartsWith("blue,1.0,2.0,small,small,", lines[2]);
+        using var dataset = await _server.Client.GetAsync("/api/datasets/scoring-november");
+        Assert.Equal(HttpStatusCode.OK, dataset.StatusCode);
+    }
+
+    [Fact]
     public async Task A_viewer_follows_jobs_but_cannot_start_one()
     {
         var viewer = _server.CreateClient(await _server.CreateKeyAsync("batch-viewer", ["viewer"]));
