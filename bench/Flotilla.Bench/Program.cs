@@ -10,6 +10,7 @@ var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>
     ["threshold"] = Flotilla.Bench.Threshold.ThresholdBench.RunAsync,
     ["forest"] = Flotilla.Bench.Forest.ForestBench.RunAsync,
     ["scaling"] = Flotilla.Bench.Scaling.ScalingBench.RunAsync,
+    ["batch"] = Flotilla.Bench.BatchScoring.BatchScoringBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var run))

@@ -24,6 +24,7 @@ internal static class FlotillaCli
             ReviewCommand.Approve(),
             ReviewCommand.Reject(),
             new InvokeCommand(),
+            new ScoreCommand(),
             new EndpointCommand(),
             new KeysCommand(),
             new AuditCommand(),

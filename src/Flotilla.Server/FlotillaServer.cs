@@ -1,3 +1,4 @@
+using Flotilla.Server.BatchJobs;
 using Flotilla.Server.Datasets;
 using Flotilla.Server.Endpoint;
 using Flotilla.Server.Hosting;
@@ -25,6 +26,7 @@ public static class FlotillaServer
         builder.AddRegistry();
         builder.AddPipelines();
         builder.AddFleet();
+        builder.AddBatchJobs();
         builder.AddRequestLimits();
         configure?.Invoke(builder);
 
@@ -40,6 +42,7 @@ public static class FlotillaServer
         app.MapRegistryApi();
         app.MapEndpointApi();
         app.MapInvocations();
+        app.MapBatchJobsApi();
         app.MapUi();
         return app;
     }

@@ -78,6 +78,16 @@ public sealed class RunningServer : IAsyncLifetime, IAsyncDisposable
         return created!["key"]!.GetValue<string>();
     }
 
+    /// <summary>Stops the server as a shutdown would, keeping its data folder for another server started on it.</summary>
+    public async Task StopAsync()
+    {
+        if (_app is null)
+            return;
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _app = null;
+    }
+
     async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();
 
     public async ValueTask DisposeAsync()

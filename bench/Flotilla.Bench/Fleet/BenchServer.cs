@@ -39,6 +39,9 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The server's data folder (its default data root for datasets is <c>imports</c> under it).</summary>
+    public string DataDirectory => _data;
+
     public HttpClient Client { get; }
 
     public IServiceProvider Services => _app.Services;

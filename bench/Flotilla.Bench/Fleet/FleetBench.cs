@@ -386,13 +386,13 @@ internal static partial class FleetBench
         }
     }
 
-    /// <summary>Runs wrk -t2 -c32 and reads its summary.</summary>
-    private static partial class Wrk
+    /// <summary>Runs wrk -t2 -c32 (or <c>connections</c>) and reads its summary.</summary>
+    internal static partial class Wrk
     {
-        public static async Task<Result> RunAsync(string url, string? script, int seconds, CancellationToken cancellationToken)
+        public static async Task<Result> RunAsync(string url, string? script, int seconds, CancellationToken cancellationToken, int connections = 32)
         {
             var start = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in new[] { "-t2", "-c32", $"-d{seconds}s", "--latency" })
+            foreach (var argument in new[] { "-t2", $"-c{connections}", $"-d{seconds}s", "--latency" })
             {
                 start.ArgumentList.Add(argument);
             }
@@ -444,7 +444,7 @@ internal static partial class FleetBench
         private static partial Regex SocketErrors();
     }
 
-    private sealed record Result(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors)
+    internal sealed record Result(double RequestsPerSecond, double P50Ms, double P99Ms, long Errors)
     {
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
             $"{RequestsPerSecond,9:F0} req/s  p50 {P50Ms:F2} ms  p99 {P99Ms:F2} ms  errors {Errors}");

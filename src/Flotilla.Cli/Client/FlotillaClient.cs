@@ -75,6 +75,30 @@ internal sealed class FlotillaClient(HttpClient http) : IDisposable
         return await response.Content.ReadAsStreamAsync(cancellationToken);
     }
 
+    /// <summary>Streams a GET's body into <paramref name="destination"/> (a result file may be far larger than memory).</summary>
+    public async Task DownloadAsync(string path, Stream destination, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new FlotillaUnreachableException(
+                $"Cannot reach the Flotilla server at {http.BaseAddress} ({e.Message}); start one with `flotilla server` or pass --server URL.", e);
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new FlotillaApiException(response.StatusCode, DescribeError(request, response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken)));
+            }
+            await response.Content.CopyToAsync(destination, cancellationToken);
+        }
+    }
+
     private async Task<JsonNode> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         using (request)

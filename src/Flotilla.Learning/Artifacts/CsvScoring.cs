@@ -1,0 +1,254 @@
+using System.Globalization;
+using System.Text;
+using Flotilla.Learning.Data;
+
+namespace Flotilla.Learning.Artifacts;
+
+/// <summary>The file's header does not hold every column the model needs; the message names the missing ones and the file's.</summary>
+public sealed class ColumnMismatchException(string message, IReadOnlyList<string> missing, IReadOnlyList<string> found) : Exception(message)
+{
+    public IReadOnlyList<string> Missing { get; } = missing;
+
+    public IReadOnlyList<string> Found { get; } = found;
+}
+
+/// <summary>
+/// Scores a CSV with a header as a stream: chunks of records are read, scored and written, so memory stays bounded
+/// whatever the file's size. Columns are matched to the model's features by header name (extra columns are kept and
+/// ignored); each output row is the input record as it was, then the predicted label and its probability.
+/// </summary>
+public static class CsvScoring
+{
+    /// <summary>Records per chunk: large enough that the per-chunk callback is rare, small enough to stay in cache.</summary>
+    public const int DefaultChunkRows = 8192;
+
+    /// <summary>
+    /// Reads <paramref name="input"/> (header first), writes the scored CSV to <paramref name="output"/> and returns
+    /// the number of rows scored. <paramref name="afterChunk"/> gets the rows done so far after every chunk; it may
+    /// throw to stop the run (cancellation). A header missing a feature throws <see cref="ColumnMismatchException"/>
+    /// before anything is written; a bad value throws <see cref="InvalidRowException"/> naming line and column.
+    /// </summary>
+    public static async Task<long> ScoreAsync(
+        LoadedModel model, TextReader input, TextWriter output, string source,
+        Func<long, CancellationToken, ValueTask>? afterChunk, CancellationToken cancellationToken, int chunkRows = DefaultChunkRows)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
+        var reader = new RecordReader(input);
+        var headerText = await reader.NextRecordAsync(cancellationToken)
+            ?? throw new ColumnMismatchException($"{source} is empty: expected a header row naming the columns.", [.. model.Schema.Features.Select(f => f.Name)], []);
+        var header = Header(headerText, source);
+        var sources = MapColumns(model.Schema, header, source);
+
+        var labelColumn = header.Contains("label", StringComparer.Ordinal) ? "predicted_label" : "label";
+        var probabilityColumn = header.Contains("probability", StringComparer.Ordinal) ? "predicted_probability" : "probability";
+        await output.WriteAsync(headerText.AsMemory(), cancellationToken);
+        await output.WriteAsync($",{labelColumn},{probabilityColumn}\n".AsMemory(), cancellationToken);
+
+        var chunk = new StringBuilder();
+        var ends = new List<int>(chunkRows);
+        var outputBuffer = new StringBuilder();
+        var scorer = new ChunkScorer(model, sources, header.Count, source);
+        long done = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            chunk.Clear();
+            ends.Clear();
+            while (ends.Count < chunkRows && await reader.NextRecordAsync(cancellationToken) is { } record)
+            {
+                chunk.Append(record).Append('\n');
+                ends.Add(chunk.Length - 1);
+            }
+
+            if (ends.Count == 0)
+            {
+                break;
+            }
+
+            outputBuffer.Clear();
+            scorer.Score(chunk.ToString(), ends, done, outputBuffer);
+            foreach (var piece in outputBuffer.GetChunks())
+            {
+                await output.WriteAsync(piece, cancellationToken);
+            }
+
+            done += ends.Count;
+            if (afterChunk is not null)
+            {
+                await afterChunk(done, cancellationToken);
+            }
+        }
+
+        await output.FlushAsync(cancellationToken);
+        return done;
+    }
+
+    /// <summary>Reads only the header of <paramref name="input"/> and throws <see cref="ColumnMismatchException"/> when it lacks a feature.</summary>
+    public static async Task CheckColumnsAsync(LoadedModel model, TextReader input, string source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var headerText = await new RecordReader(input).NextRecordAsync(cancellationToken)
+            ?? throw new ColumnMismatchException($"{source} is empty: expected a header row naming the columns.", [.. model.Schema.Features.Select(f => f.Name)], []);
+        MapColumns(model.Schema, Header(headerText, source), source);
+    }
+
+    private static List<string> Header(string headerText, string source)
+    {
+        var fields = new List<CsvField>();
+        var tokenizer = new CsvTokenizer(headerText, ',', source);
+        tokenizer.NextRecord(fields);
+        return [.. fields.Select(f => f.Text(headerText).Trim())];
+    }
+
+    private static int[] MapColumns(ModelSchema schema, List<string> header, string source)
+    {
+        var sources = new int[schema.Features.Count];
+        var missing = new List<string>();
+        for (var f = 0; f < sources.Length; f++)
+        {
+            sources[f] = header.IndexOf(schema.Features[f].Name);
+            if (sources[f] < 0)
+            {
+                missing.Add(schema.Features[f].Name);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new ColumnMismatchException(
+                $"{source} does not match the model: it lacks the column{(missing.Count == 1 ? "" : "s")} {string.Join(", ", missing.Select(m => $"'{m}'"))}. " +
+                $"The model needs {string.Join(", ", schema.Features.Select(f => f.Name))}; the file has {string.Join(", ", header)}.",
+                missing, header);
+        }
+
+        return sources;
+    }
+
+    /// <summary>Turns one chunk of records into output rows; one per run, reused across chunks.</summary>
+    private sealed class ChunkScorer(LoadedModel model, int[] sources, int width, string source)
+    {
+        private readonly List<CsvField> _fields = new(width);
+        private readonly float[] _values = new float[sources.Length];
+
+        public void Score(string text, List<int> ends, long rowsBefore, StringBuilder output)
+        {
+            var tokenizer = new CsvTokenizer(text, ',', source);
+            var start = 0;
+            for (var r = 0; r < ends.Count; r++)
+            {
+                var line = rowsBefore + r + 1;
+                try
+                {
+                    tokenizer.NextRecord(_fields);
+                }
+                catch (DataFormatException e)
+                {
+                    throw new InvalidRowException($"{source}, row {line}: {e.Message}", e);
+                }
+
+                if (_fields.Count != width)
+                {
+                    throw new InvalidRowException($"{source}, row {line}: {_fields.Count} values, but the header has {width} columns.");
+                }
+
+                for (var f = 0; f < sources.Length; f++)
+                {
+                    var field = _fields[sources[f]];
+                    var span = field.Span(text);
+                    _values[f] = Parse(f, field.Quoted ? span : span.Trim(), line);
+                }
+
+                var positive = model.PositiveProbability(_values);
+                var isPositive = positive >= 0.5;
+                output.Append(text, start, ends[r] - start).Append(',');
+                output.Append(model.Schema.LabelMapping[isPositive]).Append(',');
+                output.Append((isPositive ? positive : 1 - positive).ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+                start = ends[r] + 1;
+            }
+        }
+
+        private float Parse(int feature, ReadOnlySpan<char> text, long line)
+        {
+            if (TableReader.IsMissing(text))
+            {
+                return float.NaN;
+            }
+
+            var spec = model.Schema.Features[feature];
+            if (spec.Kind == ColumnKind.Numeric)
+            {
+                return TableReader.TryParseNumber(text, out var number)
+                    ? (float)number
+                    : throw new InvalidRowException(
+                        $"{source}, row {line}, column '{spec.Name}': '{text}' is not a number (missing values may be empty, NA, ? or null).");
+            }
+
+            var value = text.ToString();
+            var index = model.Schema.CategoryIndex(feature, value);
+            if (index < 0 && TableReader.TryParseNumber(value, out var asNumber))
+            {
+                // "3.0" and "3" name the same category when the training column held numbers among strings.
+                index = model.Schema.CategoryIndex(feature, asNumber.ToString("R", CultureInfo.InvariantCulture));
+            }
+
+            return index;
+        }
+    }
+
+    /// <summary>
+    /// Physical lines joined into records: a record goes on while a quote is open, so a quoted line break stays inside
+    /// its field. Blank lines are skipped, as the table reader does.
+    /// </summary>
+    private sealed class RecordReader(TextReader input)
+    {
+        private readonly StringBuilder _record = new();
+
+        private int _line;
+
+        public async ValueTask<string?> NextRecordAsync(CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                var line = await input.ReadLineAsync(cancellationToken);
+                if (line is null)
+                {
+                    return null;
+                }
+
+                _line++;
+                if (_line == 1 && line.Length > 0 && line[0] == '\uFEFF')
+                {
+                    line = line[1..];
+                }
+
+                if (line.Length == 0 || line.AsSpan().Trim().IsEmpty)
+                {
+                    continue;
+                }
+
+                if (line.AsSpan().Count('"') % 2 == 0)
+                {
+                    return line;
+                }
+
+                _record.Clear().Append(line);
+                var quotes = line.AsSpan().Count('"');
+                while (quotes % 2 == 1)
+                {
+                    var more = await input.ReadLineAsync(cancellationToken);
+                    if (more is null)
+                    {
+                        return _record.ToString();
+                    }
+
+                    _line++;
+                    _record.Append('\n').Append(more);
+                    quotes += more.AsSpan().Count('"');
+                }
+
+                return _record.ToString();
+            }
+        }
+    }
+}
