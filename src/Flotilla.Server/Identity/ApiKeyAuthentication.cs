@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -6,28 +5,49 @@ using Microsoft.Net.Http.Headers;
 namespace Flotilla.Server.Identity;
 
 /// <summary>
-/// <c>Authorization: Bearer flk_…</c>: the key's SHA-256 is looked up in the <see cref="KeyRing"/>. No cookies
-/// and no query-string tokens, so a foreign page can neither ride on a browser's session nor leak a key into logs.
+/// <c>Authorization: Bearer flk_…</c>: the key is looked up in the <see cref="KeyRing"/>. No cookies and no
+/// query-string tokens, so a foreign page can neither ride on a browser's session nor leak a key into logs. Any
+/// other bearer token goes to OpenID Connect when it is configured.
 /// </summary>
-internal sealed class ApiKeyAuthentication(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, HandlerLoggers logger, UrlEncoder encoder, KeyRing keys)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+/// <remarks>
+/// A plain <see cref="IAuthenticationHandler"/> rather than an <c>AuthenticationHandler&lt;T&gt;</c>: ASP.NET Core
+/// makes one per request, and the base class's per-request work (options look-up, a logger from the factory, which
+/// takes a lock, forwarding checks) was most of what authentication cost an invocation (bench/README.md, "fleet auth").
+/// </remarks>
+internal sealed class ApiKeyAuthentication(KeyRing keys, IOptions<AuthOptions> options) : IAuthenticationHandler
 {
     public const string SchemeName = "ApiKey";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    private static readonly Task<AuthenticateResult> NoKey = Task.FromResult(AuthenticateResult.NoResult());
+    private static readonly Task<AuthenticateResult> Refused = Task.FromResult(AuthenticateResult.Fail("The API key is unknown, revoked or expired."));
+
+    private HttpContext _context = null!;
+
+    public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
     {
-        if (BearerToken(Request) is not { } token)
-            return Task.FromResult(AuthenticateResult.NoResult());
-        return Task.FromResult(token.StartsWith(ApiKeyStore.SecretPrefix, StringComparison.Ordinal) && keys.TryGet(ApiKeyStore.HashOf(token), out var ticket)
-            ? AuthenticateResult.Success(ticket)
-            : AuthenticateResult.Fail("The API key is unknown, revoked or expired."));
+        _context = context;
+        return Task.CompletedTask;
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    public Task<AuthenticateResult> AuthenticateAsync()
     {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
-        Response.Headers.WWWAuthenticate = "Bearer";
+        if (BearerToken(_context.Request) is not { } token)
+            return NoKey;
+        if (!token.StartsWith(ApiKeyStore.SecretPrefix, StringComparison.Ordinal))
+            return options.Value.Oidc.Enabled ? _context.AuthenticateAsync(IdentitySetup.OidcScheme) : Refused;
+        return keys.TryGetBySecret(token, out var ticket) ? Task.FromResult(AuthenticateResult.Success(ticket)) : Refused;
+    }
+
+    public Task ChallengeAsync(AuthenticationProperties? properties)
+    {
+        _context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        _context.Response.Headers.WWWAuthenticate = "Bearer";
+        return Task.CompletedTask;
+    }
+
+    public Task ForbidAsync(AuthenticationProperties? properties)
+    {
+        _context.Response.StatusCode = StatusCodes.Status403Forbidden;
         return Task.CompletedTask;
     }
 
@@ -39,24 +59,5 @@ internal sealed class ApiKeyAuthentication(
         return header.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && header.Length > prefix.Length
             ? header[prefix.Length..].Trim()
             : null;
-    }
-}
-
-/// <summary>
-/// The logger factory handed to the API-key handler, which ASP.NET Core creates anew for every request: the
-/// framework's factory takes a lock on each CreateLogger, and under load that lock was a measurable part of an
-/// invocation (bench/README.md, "fleet auth"). This one hands out the same logger per category without a lock.
-/// </summary>
-internal sealed class HandlerLoggers(ILoggerFactory factory) : ILoggerFactory
-{
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILogger> _loggers = new(StringComparer.Ordinal);
-
-    public ILogger CreateLogger(string categoryName) => _loggers.GetOrAdd(categoryName, factory.CreateLogger);
-
-    public void AddProvider(ILoggerProvider provider) => factory.AddProvider(provider);
-
-    // The host owns the wrapped factory and disposes it.
-    public void Dispose()
-    {
     }
 }

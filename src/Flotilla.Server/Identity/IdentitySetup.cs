@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text.Json;
 using Flotilla.Server.Hosting;
 using Flotilla.Storage;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
@@ -29,11 +28,14 @@ internal static class IdentitySetup
         services.AddHostedService<AdminKeyBootstrap>();
         services.AddHostedService(sp => sp.GetRequiredService<KeyRing>());
 
-        // One handler per request on the hot path: the API-key scheme is the default and hands a token that is not
-        // a Flotilla key to OpenID Connect itself, rather than a policy scheme choosing between the two.
-        services.AddSingleton<HandlerLoggers>();
-        services.AddAuthentication(ApiKeyAuthentication.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, o => o.ForwardDefaultSelector = OidcTokenScheme)
+        // One light handler per request on the hot path: the API-key scheme is the default and hands a token that
+        // is not a Flotilla key to OpenID Connect itself, rather than a policy scheme choosing between the two.
+        services.AddTransient<ApiKeyAuthentication>();
+        services.AddAuthentication(o =>
+            {
+                o.AddScheme<ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, "Flotilla API key");
+                o.DefaultScheme = ApiKeyAuthentication.SchemeName;
+            })
             .AddJwtBearer(OidcScheme);
         services.AddOptions<JwtBearerOptions>(OidcScheme).Configure<IOptions<AuthOptions>>((jwt, auth) => ConfigureOidc(jwt, auth.Value.Oidc));
 
@@ -41,6 +43,8 @@ internal static class IdentitySetup
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAssertion(_ => false).Build())
             .AddRolePolicies();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessRefusals>();
+        services.AddTransient<Microsoft.AspNetCore.Authorization.Policy.PolicyEvaluator>();
+        services.AddTransient<Microsoft.AspNetCore.Authorization.Policy.IPolicyEvaluator, RolePolicyEvaluator>();
         builder.AddRateLimits();
         return builder;
     }
@@ -58,17 +62,8 @@ internal static class IdentitySetup
     private static AuthorizationBuilder AddRolePolicies(this AuthorizationBuilder authorization)
     {
         foreach (var role in Roles.All)
-            authorization.AddPolicy(role, p => p.RequireAuthenticatedUser().RequireRole(role));
+            authorization.AddPolicy(role, p => p.RequireRole(role));
         return authorization;
-    }
-
-    /// <summary>Flotilla keys carry a prefix; any other bearer token goes to OpenID Connect when it is configured.</summary>
-    private static string? OidcTokenScheme(HttpContext context)
-    {
-        var token = ApiKeyAuthentication.BearerToken(context.Request);
-        if (token is null || token.StartsWith(ApiKeyStore.SecretPrefix, StringComparison.Ordinal))
-            return null;
-        return context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value.Oidc.Enabled ? OidcScheme : null;
     }
 
     private static void ConfigureOidc(JwtBearerOptions jwt, OidcOptions oidc)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
@@ -14,19 +15,35 @@ namespace Flotilla.Server.Identity;
 public sealed partial class KeyRing(ApiKeyStore keys, IOptions<AuthOptions> options, TimeProvider time, ILogger<KeyRing> logger)
     : BackgroundService
 {
-    private volatile FrozenDictionary<string, AuthenticationTicket> _tickets = FrozenDictionary<string, AuthenticationTicket>.Empty;
+    private volatile Snapshot _snapshot = new(FrozenDictionary<string, AuthenticationTicket>.Empty);
     private readonly SemaphoreSlim _reload = new(1, 1);
 
-    /// <summary>The ticket of the key whose secret hashes to <paramref name="sha256"/>, if it is active.</summary>
-    public bool TryGet(string sha256, out AuthenticationTicket ticket)
+    /// <summary>
+    /// The active keys by the SHA-256 of their secret, and the secrets already seen since this snapshot was read,
+    /// so a key's hash is computed once per snapshot, not once per call. A new snapshot starts with no secrets:
+    /// a revoked key cannot outlive the read that no longer has it.
+    /// </summary>
+    private sealed record Snapshot(FrozenDictionary<string, AuthenticationTicket> ByHash)
     {
-        if (_tickets.TryGetValue(sha256, out var found) && !Expired(found))
+        public ConcurrentDictionary<string, AuthenticationTicket> BySecret { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>The ticket of the active key whose secret is <paramref name="secret"/>.</summary>
+    public bool TryGetBySecret(string secret, out AuthenticationTicket ticket)
+    {
+        var snapshot = _snapshot;
+        if (!snapshot.BySecret.TryGetValue(secret, out var found))
         {
-            ticket = found;
-            return true;
+            if (!snapshot.ByHash.TryGetValue(ApiKeyStore.HashOf(secret), out found))
+            {
+                // Unknown secrets are not remembered: a caller trying keys cannot grow this.
+                ticket = null!;
+                return false;
+            }
+            snapshot.BySecret.TryAdd(secret, found);
         }
-        ticket = null!;
-        return false;
+        ticket = found;
+        return !Expired(found);
     }
 
     public async Task ReloadAsync(CancellationToken ct)
@@ -35,7 +52,7 @@ public sealed partial class KeyRing(ApiKeyStore keys, IOptions<AuthOptions> opti
         try
         {
             var active = await keys.ActiveAsync(ct);
-            _tickets = active.ToFrozenDictionary(k => k.Sha256, k => TicketOf(k.Key), StringComparer.Ordinal);
+            _snapshot = new Snapshot(active.ToFrozenDictionary(k => k.Sha256, k => TicketOf(k.Key), StringComparer.Ordinal));
         }
         finally
         {
