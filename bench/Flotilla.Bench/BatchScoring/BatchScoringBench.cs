@@ -4,6 +4,7 @@ using System.Text;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Learning.Data;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.BatchScoring;
 
@@ -83,7 +84,7 @@ internal static class BatchScoringBench
         await server.WaitDeployedAsync(new Dictionary<string, string> { [group] = package.Artifact.Sha256 }, TimeSpan.FromSeconds(60), ct);
         var imports = Directory.CreateDirectory(Path.Combine(server.DataDirectory, "imports")).FullName;
         var big = Path.Combine(imports, "big.csv");
-        await ResampleAsync(Path.Combine(Fleet.BreastCancer.RepositoryRoot(), "..", "shared", "datasets", "breast-cancer.csv"), big, rows, ct);
+        await ResampleAsync(Path.Combine(RepositoryRoot(), "..", "shared", "datasets", "breast-cancer.csv"), big, rows, ct);
         using (var registered = await server.Client.PostAsync("/api/datasets", Json(new { name = "big", path = big, target = "CLASS" }), ct))
             registered.EnsureSuccessStatusCode();
 
@@ -187,11 +188,5 @@ internal static class BatchScoringBench
             }
             await writer.WriteLineAsync(line, ct);
         }
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -9,6 +9,7 @@ using Flotilla.Storage.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.Engine;
 
@@ -124,11 +125,5 @@ internal static class EngineBench
         var p95 = times[(int)Math.Min(times.Length - 1, Math.Ceiling(times.Length * 0.95) - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {median:0.00} ms | {p95:0.00} ms | {median / baseline[baseline.Length / 2]:0.0}× |"));
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -129,7 +129,7 @@ internal sealed class BreastCancer
 
     public static BreastCancer Load(CancellationToken cancellationToken)
     {
-        var path = Path.Combine(RepositoryRoot(), "..", "shared", "datasets", "breast-cancer.csv");
+        var path = Path.Combine(BenchContext.RepositoryRoot(), "..", "shared", "datasets", "breast-cancer.csv");
         var table = TableReader.Read(path, new CsvOptions("CLASS"), cancellationToken);
         using var reader = new StreamReader(path);
         reader.ReadLine();
@@ -140,21 +140,6 @@ internal sealed class BreastCancer
     /// <summary>A model artifact; the seed is recorded in its metadata, so every seed gives a distinct artifact.</summary>
     public byte[] Train(string algorithm, int seed, CancellationToken cancellationToken) =>
         ModelArtifact.Serialize(AlgorithmCatalog.Get(algorithm).Fit(Table, HyperParameters.Empty, seed, cancellationToken));
-
-    public static string RepositoryRoot()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Flotilla.slnx")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-        throw new DirectoryNotFoundException($"No Flotilla.slnx above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}: run the bench from the repository.");
-    }
 }
 
 internal static class Stats

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 using Flotilla.Learning.Evaluation;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.Forest;
 
@@ -144,29 +145,5 @@ internal static class ForestBench
         var wall = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         process.Refresh();
         return (result, wall, (process.TotalProcessorTime - cpu).TotalMilliseconds);
-    }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Flotilla.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("No Flotilla.slnx above " + AppContext.BaseDirectory);
     }
 }

@@ -8,6 +8,7 @@ using Flotilla.Learning.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.LightGbm;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.Learning;
 
@@ -316,30 +317,6 @@ internal static class LearningBench
         Array.Sort(walls);
         Array.Sort(cpus);
         return (result, new Timing(walls[repeats / 2], cpus[repeats / 2], walls[0]));
-    }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Flotilla.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("No Flotilla.slnx above " + AppContext.BaseDirectory);
     }
 
     /// <summary>Median wall and CPU time, and the fastest run (the least disturbed on a busy machine).</summary>

@@ -10,6 +10,7 @@ using Flotilla.Storage.Metadata;
 using Flotilla.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.Registry;
 
@@ -127,12 +128,6 @@ internal static class RegistryBench
         Console.WriteLine($"| {name} | {Format(perOperation)} | {1 / perOperation.TotalSeconds:0} | {perOperation / baseline:0.0} |");
 
     private static string Format(TimeSpan t) => t.TotalMilliseconds >= 1 ? $"{t.TotalMilliseconds:0.00} ms" : $"{t.TotalMicroseconds:0} µs";
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 
     private sealed class TimingSubscriber : IRegistryEventSubscriber
     {

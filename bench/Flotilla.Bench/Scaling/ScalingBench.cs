@@ -4,6 +4,7 @@ using System.Text;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 using Flotilla.Learning.Evaluation;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.Scaling;
 
@@ -112,15 +113,4 @@ internal static class ScalingBench
         process.Refresh();
         return (result, (wall, (process.TotalProcessorTime - cpu).TotalSeconds));
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

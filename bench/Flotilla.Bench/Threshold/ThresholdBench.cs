@@ -1,8 +1,8 @@
 using System.Globalization;
-using Flotilla.Bench.Fleet;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 using Flotilla.Learning.Evaluation;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.Threshold;
 
@@ -17,7 +17,7 @@ internal static class ThresholdBench
 {
     public static Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        var folder = Option(args, "--datasets") ?? Path.Combine(BreastCancer.RepositoryRoot(), "..", "shared", "datasets");
+        var folder = Option(args, "--datasets") ?? Path.Combine(RepositoryRoot(), "..", "shared", "datasets");
         var seeds = (Option(args, "--seeds") ?? "42,43,44,45,46").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         Console.WriteLine($"# decision threshold benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, split 0.2 stratified, seeds {string.Join(",", seeds)}, 5-fold out-of-fold cut");
         Console.WriteLine();
@@ -67,13 +67,5 @@ internal static class ThresholdBench
         double Mean(Func<Row, double> f) => rows.Average(f);
         Console.WriteLine(Invariant(
             $"| {dataset} | {family} | {Mean(r => r.F1Cut):0.###} | {Mean(r => r.F1AtHalf):0.0000} | {Mean(r => r.F1AtCut):0.0000} | {Mean(r => r.F1AtCut) / Mean(r => r.F1AtHalf):0.000} | {Mean(r => r.BaCut):0.###} | {Mean(r => r.BaAtHalf):0.0000} | {Mean(r => r.BaAtCut):0.0000} | {Mean(r => r.BaAtCut) / Mean(r => r.BaAtHalf):0.000} |"));
-    }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -6,6 +6,7 @@ using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 using Flotilla.Learning.Evaluation;
 using Flotilla.Tuning;
+using static Flotilla.Bench.BenchContext;
 
 namespace Flotilla.Bench.Tuning;
 
@@ -211,23 +212,6 @@ internal static class TuningBench
         return line is null
             ? Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0
             : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-    }
-
-    /// <summary>The folder holding Flotilla.slnx, above the bench binary (or else above the working directory).</summary>
-    private static string RepositoryRoot()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "Flotilla.slnx")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No Flotilla.slnx above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}: run the bench from the repository.");
     }
 
     private sealed record Settings(

@@ -28,7 +28,7 @@ public sealed class FlotillaOptions
     /// instead of the folder under <see cref="DataDirectory"/>.</summary>
     public S3ArtifactOptions S3 { get; set; } = new();
 
-    /// <summary>Largest request body accepted, in bytes (uploads and invocations).</summary>
+    /// <summary>Largest request body accepted, in bytes, on every route but the invocation doors (uploads included).</summary>
     [Range(1024, long.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 }

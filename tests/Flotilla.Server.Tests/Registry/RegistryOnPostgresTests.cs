@@ -33,6 +33,10 @@ public sealed class RegistryOnPostgresTests
         Assert.Equal(MetadataBackend.Postgres, store.Backend);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(1, (int)groups!.Single(g => (string?)g!["name"] == "multimodel-banknote")!["approvedCount"]!);
+        // The audit log lives in the same database: the approval is there, with the key that made it.
+        var audit = await server.Client.GetFromJsonAsync<JsonArray>($"/api/audit?target={package.Id}");
+        var entry = Assert.Single(audit!);
+        Assert.Equal(("bootstrap-admin", 200), ((string?)entry!["actor"], (int)entry["status"]!));
         var dispatcher = server.Services.GetRequiredService<OutboxDispatcher>();
         await Eventually.TrueAsync(async () => await dispatcher.CountUndeliveredAsync(CancellationToken.None) == 0, "the outbox is delivered");
     }
