@@ -14,7 +14,7 @@ public sealed class DurabilityTests
             name: resumable
             steps:
               - { name: first, type: Process, command: [sh, -c, "echo run >> '{{marker}}'"] }
-              - { name: second, type: Process, command: [sh, -c, "sleep 2"], dependsOn: [first] }
+              - { name: second, type: Process, command: [sh, -c, "sleep 5"], dependsOn: [first] }
             """, CancellationToken.None);
         var id = await first.Executions.StartAsync("resumable", null, CancellationToken.None);
         await EngineTests.WaitForAsync(first, id, e => e.Steps[1].Status == StepStatus.Executing);
@@ -91,15 +91,16 @@ public sealed class DurabilityTests
         var database = await PipelineHost.NewPostgresDatabaseAsync();
         var marker = Path.Combine(Directory.CreateTempSubdirectory("flotilla-lease-").FullName, "first-ran");
         var a = await PipelineHost.StartAsync(postgresDatabase: database);
-        await using var b = await PipelineHost.StartAsync(postgresDatabase: database);
         await a.Pipelines.CreateAsync($$"""
             name: shared
             steps:
               - { name: first, type: Process, command: [sh, -c, "echo run >> '{{marker}}'"] }
-              - { name: second, type: Process, command: [sh, -c, "sleep 2"], dependsOn: [first] }
+              - { name: second, type: Process, command: [sh, -c, "sleep 5"], dependsOn: [first] }
             """, CancellationToken.None);
         var id = await a.Executions.StartAsync("shared", null, CancellationToken.None);
         await EngineTests.WaitForAsync(a, id, e => e.Steps[1].Status == StepStatus.Executing);
+        // B starts only once A holds the execution: started earlier, B's worker could claim it first.
+        await using var b = await PipelineHost.StartAsync(postgresDatabase: database);
 
         var storeB = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Storage.ExecutionStore>(b.Services);
         Assert.False(await storeB.ClaimAsync(id, ExecutionRunner.Lease, CancellationToken.None));
