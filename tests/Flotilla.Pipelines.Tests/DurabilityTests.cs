@@ -14,7 +14,7 @@ public sealed class DurabilityTests
             name: resumable
             steps:
               - { name: first, type: Process, command: [sh, -c, "echo run >> '{{marker}}'"] }
-              - { name: second, type: Process, command: [sh, -c, "sleep 5"], dependsOn: [first] }
+              - { name: second, type: Process, command: [sh, -c, "sleep 2"], dependsOn: [first] }
             """, CancellationToken.None);
         var id = await first.Executions.StartAsync("resumable", null, CancellationToken.None);
         await EngineTests.WaitForAsync(first, id, e => e.Steps[1].Status == StepStatus.Executing);
