@@ -39,6 +39,25 @@ public sealed class KeysCliTests(RunningServer server) : IClassFixture<RunningSe
     }
 
     [Fact]
+    public async Task A_client_command_for_a_server_on_this_machine_finds_the_admin_key_in_its_data_folder()
+    {
+        var before = Environment.GetEnvironmentVariable("FLOTILLA_DATA");
+        Environment.SetEnvironmentVariable("FLOTILLA_DATA", server.DataDirectory);
+        try
+        {
+            // No --token and no FLOTILLA_TOKEN: the loopback server's data folder holds the key.
+            var result = await CliRunner.RunAsync("keys", "list", "--server", server.BaseAddress.ToString());
+
+            Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+            Assert.Contains("bootstrap-admin", result.Output);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("FLOTILLA_DATA", before);
+        }
+    }
+
+    [Fact]
     public async Task A_client_command_without_a_key_says_how_to_get_one()
     {
         var result = await CliRunner.RunAsync("registry", "list", "--server", server.BaseAddress.ToString(), "--token", "");
