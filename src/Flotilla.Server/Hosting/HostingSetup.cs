@@ -11,7 +11,7 @@ internal static class HostingSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddOperationTransformer<ProblemResponses>());
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;
     }
