@@ -32,6 +32,9 @@ public sealed class OpenApiTests(RunningServer server) : IClassFixture<RunningSe
         }
 
         Assert.Empty(missing);
+        // Answers of the handlers themselves, declared on their routes.
+        Assert.NotNull(document["paths"]!["/api/registry/packages/{id}"]!["patch"]!["responses"]!["409"]);
+        Assert.NotNull(document["paths"]!["/api/executions/{id}/stop"]!["post"]!["responses"]!["409"]);
         Assert.True(document["paths"]!.AsObject().Count > 20, "the document lists the API's routes");
     }
 }

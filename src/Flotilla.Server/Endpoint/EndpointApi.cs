@@ -110,7 +110,8 @@ internal static class EndpointApi
         })
             .WithName("PinDeployment")
             .WithSummary("Deploys one approved version of a group by hand, or splits its calls across approved versions by weight (reason: manual); every model is loaded before the alias moves.")
-            .RequireAuthorization(Roles.Approver);
+            .RequireAuthorization(Roles.Approver)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         app.MapGet("/metrics", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
             TypedResults.Text(PrometheusText.Write(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last),

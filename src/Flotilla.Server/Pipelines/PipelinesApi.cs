@@ -35,14 +35,14 @@ internal static class PipelinesApi
     {
         var pipelines = app.MapGroup("/api/pipelines").WithTags("Pipelines").AddEndpointFilter<DomainErrors>();
         pipelines.MapGet("/", ListPipelinesAsync).RequireAuthorization(Roles.Viewer);
-        pipelines.MapPost("/", CreatePipelineAsync).RequireAuthorization(Roles.Operator);
+        pipelines.MapPost("/", CreatePipelineAsync).RequireAuthorization(Roles.Operator).ProducesProblem(StatusCodes.Status409Conflict);
         pipelines.MapGet("/{pipeline}", GetPipelineAsync).RequireAuthorization(Roles.Viewer);
         pipelines.MapPost("/{pipeline}/executions", StartAsync).RequireAuthorization(Roles.Operator).RequireRateLimiting(RateLimits.ExecutionStarts);
 
         var executions = app.MapGroup("/api/executions").WithTags("Executions").AddEndpointFilter<DomainErrors>();
         executions.MapGet("/", ListExecutionsAsync).RequireAuthorization(Roles.Viewer);
         executions.MapGet("/{id}", (string id, Executions e, CancellationToken ct) => e.GetAsync(id, ct)).RequireAuthorization(Roles.Viewer);
-        executions.MapPost("/{id}/stop", StopAsync).RequireAuthorization(Roles.Operator);
+        executions.MapPost("/{id}/stop", StopAsync).RequireAuthorization(Roles.Operator).ProducesProblem(StatusCodes.Status409Conflict);
         executions.MapGet("/{id}/trials", (string id, Executions e, CancellationToken ct) => e.TrialsAsync(id, ct)).RequireAuthorization(Roles.Viewer);
         executions.MapGet("/{id}/events", EventsAsync).RequireAuthorization(Roles.Viewer);
         return app;

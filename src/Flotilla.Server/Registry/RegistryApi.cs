@@ -37,7 +37,8 @@ internal static class RegistryApi
         api.MapGet("/groups", ListGroupsAsync).RequireAuthorization(Roles.Viewer);
         api.MapGet("/groups/{group}/packages", ListPackagesAsync).RequireAuthorization(Roles.Viewer);
         api.MapGet("/packages/{id}", GetPackageAsync).RequireAuthorization(Roles.Viewer);
-        api.MapPatch("/packages/{id}", UpdatePackageAsync).RequireAuthorization(Roles.Approver);
+        api.MapPatch("/packages/{id}", UpdatePackageAsync).RequireAuthorization(Roles.Approver)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 
