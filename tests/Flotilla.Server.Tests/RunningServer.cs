@@ -52,9 +52,8 @@ public sealed class RunningServer : IAsyncLifetime, IAsyncDisposable
     /// </summary>
     private async Task<string> AdminKeyAsync()
     {
-        var file = Path.Combine(Services.GetRequiredService<IOptions<FlotillaOptions>>().Value.DataDirectory, "admin.key");
-        if (File.Exists(file))
-            return (await File.ReadAllTextAsync(file)).Trim();
+        if (Flotilla.Cli.Client.Credentials.ReadKeyFile(Services.GetRequiredService<IOptions<FlotillaOptions>>().Value.DataDirectory) is { } written)
+            return written;
         var issued = await Services.GetRequiredService<ApiKeyStore>().CreateAsync("test-admin", ["admin"], null, null, "test", CancellationToken.None);
         await Services.GetRequiredService<KeyRing>().ReloadAsync(CancellationToken.None);
         return issued.Secret;

@@ -10,7 +10,7 @@ namespace Flotilla.Cli.Client;
 internal static class Credentials
 {
     public const string DataEnvironmentVariable = "FLOTILLA_DATA";
-    public const string AdminKeyFile = "admin.key";
+    public const string AdminKeyFile = Flotilla.Server.Identity.AdminKeyBootstrap.FileName;
 
     public static string? Resolve(string? token, Uri server)
     {

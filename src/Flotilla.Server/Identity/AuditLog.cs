@@ -27,6 +27,7 @@ public sealed record AuditEntry(
 internal sealed class AuditLog(MetadataStore store, TimeProvider time)
 {
     public static readonly TimeSpan FoldWindow = TimeSpan.FromMinutes(1);
+    private const int MaxFolds = 10_000;
 
     private readonly ConcurrentDictionary<string, (string Id, DateTimeOffset Since)> _folds = new(StringComparer.Ordinal);
 
@@ -80,7 +81,18 @@ internal sealed class AuditLog(MetadataStore store, TimeProvider time)
             VALUES (@Id, @AtMs, @Actor, @ActorId, @Roles, @Action, @Target, @Path, @Status, @Client, @Repeats)
             """, row, cancellationToken: ct));
         if (anonymousRefusal)
+        {
+            // One entry per address and window: forget the closed windows before the map could grow with addresses.
+            if (_folds.Count >= MaxFolds)
+            {
+                foreach (var (address, open) in _folds)
+                {
+                    if (now - open.Since >= FoldWindow)
+                        _folds.TryRemove(address, out _);
+                }
+            }
             _folds[client] = (row.Id, now);
+        }
     }
 
     public async Task<IReadOnlyList<AuditEntry>> QueryAsync(string? actor, string? target, DateTimeOffset? since, int limit, CancellationToken ct)

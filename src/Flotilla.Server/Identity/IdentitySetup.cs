@@ -104,7 +104,7 @@ internal static class IdentitySetup
 /// <c>&lt;DataDirectory&gt;/admin.key</c>, readable by the server's user only; the log names the file, never the key.
 /// Then loads the key ring before the server takes requests.
 /// </summary>
-internal sealed partial class AdminKeyBootstrap(
+public sealed partial class AdminKeyBootstrap(
     ApiKeyStore keys, KeyRing ring, IOptions<FlotillaOptions> flotilla, ILogger<AdminKeyBootstrap> logger) : IHostedService
 {
     public const string FileName = "admin.key";

@@ -20,7 +20,8 @@ public sealed class DemoTests
             }
             Assert.Contains("Deployed multimodel-churn, multimodel-credit to the endpoint", result.Output);
             // The link logs the browser in: the admin key rides in the fragment, which a browser never sends.
-            var key = (await File.ReadAllTextAsync(Path.Combine(data.FullName, "admin.key"))).Trim();
+            var key = Flotilla.Cli.Client.Credentials.ReadKeyFile(data.FullName);
+            Assert.NotNull(key);
             Assert.Matches($"Web UI \\(logged in by this link\\): http://127\\.0\\.0\\.1:\\d+/#key={key}", result.Output);
         }
         finally

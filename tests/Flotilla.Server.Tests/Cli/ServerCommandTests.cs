@@ -19,7 +19,7 @@ public sealed class ServerCommandTests
 
             var health = await UntilAnsweringAsync(http, running);
             var page = await http.GetStringAsync("/");
-            var key = (await File.ReadAllTextAsync(Path.Combine(data.FullName, "admin.key"))).Trim();
+            var key = Flotilla.Cli.Client.Credentials.ReadKeyFile(data.FullName)!;
             var listed = await CliRunner.RunAsync("dataset", "list", "--server", url, "--token", key);
 
             Assert.Equal("ok", health);

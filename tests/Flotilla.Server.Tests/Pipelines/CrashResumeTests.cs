@@ -180,7 +180,7 @@ internal sealed class ChildServer : IAsyncDisposable
                 if ((await server.Client.GetAsync("/healthz")).IsSuccessStatusCode)
                 {
                     // The first start wrote the admin key before it listened; a restart on the same folder keeps it.
-                    var key = (await File.ReadAllTextAsync(Path.Combine(dataDirectory, "admin.key"))).Trim();
+                    var key = Flotilla.Cli.Client.Credentials.ReadKeyFile(dataDirectory);
                     server.Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
                     return server;
                 }
