@@ -11,6 +11,9 @@ var suites = new Dictionary<string, Func<string[], CancellationToken, Task<int>>
     ["forest"] = Flotilla.Bench.Forest.ForestBench.RunAsync,
     ["scaling"] = Flotilla.Bench.Scaling.ScalingBench.RunAsync,
     ["batch"] = Flotilla.Bench.BatchScoring.BatchScoringBench.RunAsync,
+    ["cluster"] = Flotilla.Bench.Cluster.ClusterBench.RunAsync,
+    ["cluster-tune"] = Flotilla.Bench.ClusterTune.ClusterTuneBench.RunAsync,
+    ["ensemble"] = Flotilla.Bench.Ensemble.EnsembleBench.RunAsync,
 };
 
 if (args.Length == 0 || !suites.TryGetValue(args[0], out var run))

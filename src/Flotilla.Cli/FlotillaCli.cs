@@ -26,6 +26,7 @@ internal static class FlotillaCli
             new InvokeCommand(),
             new ScoreCommand(),
             new EndpointCommand(),
+            new AliasCommand(),
             new KeysCommand(),
             new AuditCommand(),
             StackCommand.Plan(),

@@ -11,7 +11,7 @@ namespace Flotilla.Fleet;
 /// from this process's alias cache, invoke the model's grain, read the endpoint's state and history.
 /// </summary>
 public sealed class FleetClient(
-    IGrainFactory grains, AliasCache aliases, AliasStore store, FleetMetrics metrics, LocalModels local, ModelBudget budget)
+    IGrainFactory grains, AliasCache aliases, AliasStore store, FleetMetrics metrics, LocalModels local, ModelBudget budget, ModelRouter router, IModelScorer scorer)
 {
     /// <summary>
     /// The artifact a target names: a deployed group's current artifact, else the target itself when it is a
@@ -43,8 +43,8 @@ public sealed class FleetClient(
     }
 
     /// <summary>
-    /// Scores with the model's grain — or, when its activation lives in this process, with the model it holds,
-    /// directly on this thread (same counters, same recency, no message).
+    /// Scores with the model this silo holds, directly on this thread (same counters, same recency, no message);
+    /// otherwise with one call to the silo <see cref="ModelRouter"/> picks, failing over within the invocation's deadline.
     /// </summary>
     public ValueTask<InvocationResult> InvokeAsync(string artifactSha256, InvocationRequest request)
     {
@@ -52,17 +52,24 @@ public sealed class FleetClient(
         {
             metrics.For(artifactSha256).Hit();
             budget.Touch(held.Entry);
-            return ValueTask.FromResult(ModelScoring.Score(held.Model, request));
+            return ValueTask.FromResult(scorer.Score(artifactSha256, held.Model, request));
         }
-        return new ValueTask<InvocationResult>(grains.GetGrain<IModelGrain>(artifactSha256).InvokeAsync(request));
+        return new ValueTask<InvocationResult>(router.InvokeAsync(artifactSha256, request));
     }
+
+    /// <summary>The silo this process sends <paramref name="artifactSha256"/>'s calls to when it does not hold the model itself.</summary>
+    public string HomeOf(string artifactSha256) => router.HomeOf(artifactSha256).ToString();
 
     /// <summary>The route picker of a group whose calls are split across versions; false for a single-version alias.</summary>
     public bool TryGetRoutes(string group, out RoutePicker picker) => aliases.TryGetRoutes(group, out picker);
 
+    /// <summary>The shadow version that sees copies of <paramref name="group"/>'s calls; false when it has none.</summary>
+    public bool TryGetShadow(string group, out ShadowRoute shadow) => aliases.TryGetShadow(group, out shadow);
+
     /// <summary>Splits <paramref name="group"/>'s calls across approved versions by weight (reason: manual).</summary>
-    public Task<DeploymentOutcome> SplitAsync(string group, IReadOnlyList<RouteWeight> routes, string? stickyHeader) =>
-        grains.GetGrain<IDeploymentGrain>(group).SplitAsync(routes, stickyHeader);
+    public Task<DeploymentOutcome> SplitAsync(
+        string group, IReadOnlyList<RouteWeight> routes, string? stickyHeader, ShadowWeight? shadow, CancellationToken cancellationToken) =>
+        grains.GetGrain<IDeploymentGrain>(group).SplitAsync(routes, stickyHeader, shadow, cancellationToken);
 
     /// <summary>The deployment serving <paramref name="group"/> in this process's copy of the alias map.</summary>
     public bool TryGetDeployment(string group, out Deployment deployment) => aliases.TryGet(group, out deployment);
@@ -79,8 +86,8 @@ public sealed class FleetClient(
         store.FailuresAsync(group, cancellationToken);
 
     /// <summary>Pins <paramref name="group"/> to one of its approved versions (reason: manual).</summary>
-    public Task<DeploymentOutcome> DeployManuallyAsync(string group, int version) =>
-        grains.GetGrain<IDeploymentGrain>(group).PinAsync(version);
+    public Task<DeploymentOutcome> DeployManuallyAsync(string group, int version, CancellationToken cancellationToken) =>
+        grains.GetGrain<IDeploymentGrain>(group).PinAsync(version, cancellationToken);
 
     /// <summary>Every active silo's budget, loaded models and counters; a silo that does not answer is listed with the reason.</summary>
     public async Task<IReadOnlyList<SiloSnapshot>> SilosAsync(CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using Flotilla.Pipelines.Execution;
 using Flotilla.Pipelines.Steps;
 using Flotilla.Pipelines.Storage;
 using Flotilla.Storage;
+using Flotilla.Tuning;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,8 @@ public static class PipelinesServiceCollectionExtensions
         services.AddSingleton<StepKind, FailStep>();
         services.AddSingleton<StepKind, ProcessStep>();
         services.AddSingleton<StepKind, PreprocessStep>();
+        // A server with a fleet registers its own (trials on every silo); without one, trials run in this process.
+        services.TryAddSingleton<ITrialExecutorFactory, InProcessTrialExecutors>();
         services.AddSingleton<StepKind, TuneStep>();
         services.AddSingleton<StepKind, TrainStep>();
         services.AddSingleton<StepKind, EvaluateStep>();

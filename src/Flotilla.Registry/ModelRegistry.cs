@@ -28,17 +28,25 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
     /// counter is incremented inside the transaction, which serialises concurrent registrations of one group.
     /// </summary>
     public async Task<ModelPackage> RegisterAsync(RegisterModelPackage request, CancellationToken cancellationToken) =>
-        (await RegisterCoreAsync(request, reuseSameArtifact: false, cancellationToken)).Package;
+        (await RegisterCoreAsync(request, reuseSameArtifact: false, null, cancellationToken)).Package;
 
     /// <summary>
     /// Like <see cref="RegisterAsync"/>, unless the group's latest version has the same artifact (SHA-256): then
     /// that version is returned and nothing is written, so re-running a fully cached execution does not pile up
     /// identical versions. The check and the registration share one transaction, so concurrent runs agree.
+    /// <paramref name="precondition"/>, when given, runs first in that transaction: the caller's own condition on the
+    /// same database (a pipeline step's "this server still holds the execution"), checked where no other writer can
+    /// change it before the registration commits. Whatever it throws rolls the registration back and reaches the caller.
     /// </summary>
-    public Task<(ModelPackage Package, bool Registered)> RegisterUnlessLatestAsync(RegisterModelPackage request, CancellationToken cancellationToken) =>
-        RegisterCoreAsync(request, reuseSameArtifact: true, cancellationToken);
+    public Task<(ModelPackage Package, bool Registered)> RegisterUnlessLatestAsync(
+        RegisterModelPackage request, Func<DbConnection, DbTransaction, CancellationToken, Task>? precondition, CancellationToken cancellationToken) =>
+        RegisterCoreAsync(request, reuseSameArtifact: true, precondition, cancellationToken);
 
-    private async Task<(ModelPackage Package, bool Registered)> RegisterCoreAsync(RegisterModelPackage request, bool reuseSameArtifact, CancellationToken cancellationToken)
+    public Task<(ModelPackage Package, bool Registered)> RegisterUnlessLatestAsync(RegisterModelPackage request, CancellationToken cancellationToken) =>
+        RegisterCoreAsync(request, reuseSameArtifact: true, null, cancellationToken);
+
+    private async Task<(ModelPackage Package, bool Registered)> RegisterCoreAsync(
+        RegisterModelPackage request, bool reuseSameArtifact, Func<DbConnection, DbTransaction, CancellationToken, Task>? precondition, CancellationToken cancellationToken)
     {
         ValidateGroupName(request.Group);
         if (request.ApprovalStatus == ApprovalStatus.Rejected)
@@ -49,6 +57,10 @@ public sealed partial class ModelRegistry(MetadataStore store, TimeProvider time
         var nowMs = now.ToUnixTimeMilliseconds();
         var result = await store.InTransactionAsync<(ModelPackage Package, bool Registered)>(async (connection, transaction, ct) =>
         {
+            if (precondition is not null)
+            {
+                await precondition(connection, transaction, ct);
+            }
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO registry_groups (name, latest_version, created_ms) VALUES (@Group, 0, @Now) ON CONFLICT (name) DO NOTHING",
                 new { request.Group, Now = nowMs }, transaction, cancellationToken: ct));

@@ -4,6 +4,7 @@ using Flotilla.Server.Endpoint;
 using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
 using Flotilla.Server.Limits;
+using Flotilla.Server.Monitoring;
 using Flotilla.Server.Pipelines;
 using Flotilla.Server.Registry;
 using Flotilla.Server.Ui;
@@ -27,6 +28,7 @@ public static class FlotillaServer
         builder.AddPipelines();
         builder.AddFleet();
         builder.AddBatchJobs();
+        builder.AddMonitoring();
         builder.AddRequestLimits();
         configure?.Invoke(builder);
 
@@ -41,8 +43,10 @@ public static class FlotillaServer
         app.MapPipelinesApi();
         app.MapRegistryApi();
         app.MapEndpointApi();
+        app.MapRolloutApi();
         app.MapInvocations();
         app.MapBatchJobsApi();
+        app.MapMonitoringApi();
         app.MapUi();
         return app;
     }

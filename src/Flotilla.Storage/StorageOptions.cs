@@ -24,6 +24,12 @@ public sealed class StorageOptions
     public string SqlitePath => Path.Combine(DataDirectory, "flotilla.db");
 
     public string ArtifactDirectory => Path.Combine(DataDirectory, "artifacts");
+
+    /// <summary>This machine's copies of store objects it read (<see cref="Artifacts.ArtifactCache"/>); safe to delete while stopped.</summary>
+    public string CacheDirectory => Path.Combine(DataDirectory, "cache");
+
+    /// <summary>Whether artifacts go to a bucket every server can reach rather than this machine's folder.</summary>
+    public bool HasSharedArtifactStore => !string.IsNullOrWhiteSpace(S3.Bucket);
 }
 
 /// <summary>An S3 or S3-compatible bucket (MinIO, Ceph, s3rver…); addressed path-style.</summary>

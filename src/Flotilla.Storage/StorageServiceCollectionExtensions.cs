@@ -35,6 +35,8 @@ public static class StorageServiceCollectionExtensions
                 ? new FolderArtifactStore(options.ArtifactDirectory)
                 : new S3ArtifactStore(options.S3);
         });
+        services.AddSingleton(sp => new ArtifactCache(sp.GetRequiredService<IArtifactStore>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.CacheDirectory));
+        services.AddSingleton(sp => new S3ObjectSource(sp.GetRequiredService<IOptions<StorageOptions>>().Value.S3));
         services.AddHostedService<SchemaMigrator>();
         return services;
     }

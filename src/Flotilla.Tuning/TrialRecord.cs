@@ -7,7 +7,7 @@ public enum TrialStatus { Complete, Pruned, Failed }
 /// <summary>
 /// One trial as it ended. <see cref="Mean"/> is the mean of <see cref="FoldScores"/> (for a pruned trial, of the
 /// folds it ran); null when the trial failed before any fold. <see cref="Reason"/> says why a trial was pruned or
-/// failed.
+/// failed. <see cref="Worker"/> names where it ran when the executor has several workers (a silo of the fleet).
 /// </summary>
 public sealed record TrialRecord(
     int Number,
@@ -17,7 +17,8 @@ public sealed record TrialRecord(
     double? Mean,
     TrialStatus Status,
     string? Reason,
-    double Seconds)
+    double Seconds,
+    string? Worker = null)
 {
     /// <summary>Mean of the first <paramref name="folds"/> fold scores: what pruners compare at a rung.</summary>
     internal double RunningMean(int folds)
@@ -50,6 +51,15 @@ public sealed record TuningResult(
     bool PerfectScoreReached = false,
     IReadOnlyList<double>? BestOutOfFold = null)
 {
+    /// <summary>
+    /// Out-of-fold predictions of the best complete trials of this run, best first: up to
+    /// <see cref="TuningOptions.KeepOutOfFold"/> of them within a memory bound. Resumed trials have none.
+    /// </summary>
+    public IReadOnlyList<KeptOutOfFold> OutOfFold { get; init; } = [];
+
+    /// <summary>How the wall-clock budget was spent; null for a run without one.</summary>
+    public BudgetSpending? Budget { get; init; }
+
     public int Pruned => Trials.Count(t => t.Status == TrialStatus.Pruned);
     public int Failed => Trials.Count(t => t.Status == TrialStatus.Failed);
 }

@@ -55,6 +55,11 @@ public sealed class Tuner(TimeProvider timeProvider)
         options.Validate();
         var spaces = ResolveSpaces(options);
         var sampler = Sampler.Create(options.Strategy, spaces, options.Seed, options.MaxTrials);
+        if (options.WallClockBudget is not null && options.Strategy != TuningStrategy.Grid)
+        {
+            // Only a budgeted run is cost-aware: an unbudgeted one proposes exactly what the strategy alone would.
+            sampler = new CostAwareSampler(sampler, spaces, options.Seed, options.Folds);
+        }
         var scorer = Scorer.Parse(options.Scorer);
         var run = new Run(timeProvider, executor, options, sampler, Pruner.Create(options.Pruning), BestPossible(scorer), onEvent);
         return await run.ExecuteAsync(cancellationToken);
@@ -119,8 +124,9 @@ public sealed class Tuner(TimeProvider timeProvider)
 
         private TrialRecord? _best;
 
-        // Out-of-fold probabilities of complete trials not yet finished by FinishAsync; only the best one's are kept.
+        // Out-of-fold probabilities of complete trials not yet finished by FinishAsync; the best ones' are kept.
         private readonly ConcurrentDictionary<int, IReadOnlyList<double>> _outOfFold = new();
+        private readonly OutOfFoldLibrary _library = new(options.KeepOutOfFold);
         private IReadOnlyList<double>? _bestOutOfFold;
 
         public async Task<TuningResult> ExecuteAsync(CancellationToken cancellationToken)
@@ -140,7 +146,7 @@ public sealed class Tuner(TimeProvider timeProvider)
                     {
                         var number = pending.Dequeue();
                         var visible = Visible(number);
-                        var proposal = sampler.Propose(number, [.. _warm, .. visible]);
+                        var proposal = sampler.Propose(number, [.. _warm, .. visible], options.WallClockBudget - _time.GetElapsedTime(started));
                         await EmitAsync(new TrialStarted(number, proposal.Algorithm, proposal.Parameters), cancellationToken);
                         var own = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
                         outranked.Add(number, own);
@@ -193,7 +199,11 @@ public sealed class Tuner(TimeProvider timeProvider)
                 throw new TuningFailedException(NoCompleteTrial(trials, budget.IsCancellationRequested));
             }
 
-            return new TuningResult(trials, _best, options.MaxParallelTrials, _parallelism, _time.GetElapsedTime(started), budget.IsCancellationRequested, Perfect, _bestOutOfFold);
+            return new TuningResult(trials, _best, options.MaxParallelTrials, _parallelism, _time.GetElapsedTime(started), budget.IsCancellationRequested, Perfect, _bestOutOfFold)
+            {
+                OutOfFold = _library.Kept,
+                Budget = options.WallClockBudget is { } given ? BudgetSpending.Of(given, _time.GetElapsedTime(started), trials, sampler as CostAwareSampler) : null,
+            };
         }
 
         private bool Perfect => _best?.Mean >= bestPossible;
@@ -240,9 +250,9 @@ public sealed class Tuner(TimeProvider timeProvider)
                 return pruned is null;
             }
 
-            TrialRecord Record(IReadOnlyList<double> scores, TrialStatus status, string? reason) =>
+            TrialRecord Record(IReadOnlyList<double> scores, TrialStatus status, string? reason, string? worker = null) =>
                 new(number, proposal.Algorithm, proposal.Parameters, scores, scores.Count > 0 ? scores.Average() : null,
-                    status, reason, _time.GetElapsedTime(started).TotalSeconds);
+                    status, reason, _time.GetElapsedTime(started).TotalSeconds, worker);
 
             try
             {
@@ -254,13 +264,14 @@ public sealed class Tuner(TimeProvider timeProvider)
                     _outOfFold[number] = outOfFold;
                 }
                 var nan = scores.ToList().FindIndex(s => !double.IsFinite(s));
+                var worker = outcome.Worker;
                 return nan >= 0
-                    ? Record(scores, TrialStatus.Failed, $"fold {nan} scored {scores[nan].ToString(CultureInfo.InvariantCulture)}: the scorer is undefined there (e.g. one class only in the fold)")
+                    ? Record(scores, TrialStatus.Failed, $"fold {nan} scored {scores[nan].ToString(CultureInfo.InvariantCulture)}: the scorer is undefined there (e.g. one class only in the fold)", worker)
                     : outcome.Stopped
-                        ? Record(scores, TrialStatus.Pruned, pruned ?? "stopped by the executor")
+                        ? Record(scores, TrialStatus.Pruned, pruned ?? "stopped by the executor", worker)
                         : scores.Count == options.Folds
-                            ? Record(scores, TrialStatus.Complete, null)
-                            : Record(scores, TrialStatus.Failed, $"the executor returned {scores.Count} fold scores for {options.Folds} folds");
+                            ? Record(scores, TrialStatus.Complete, null, worker)
+                            : Record(scores, TrialStatus.Failed, $"the executor returned {scores.Count} fold scores for {options.Folds} folds", worker);
             }
             catch (OperationCanceledException) when (budget.IsCancellationRequested)
             {
@@ -281,6 +292,10 @@ public sealed class Tuner(TimeProvider timeProvider)
             _finished[trial.Number] = trial;
             _outOfFold.TryRemove(trial.Number, out var outOfFold);
             await EmitAsync(new TrialFinished(trial, _finished.Count, _planned), cancellationToken);
+            if (trial.Status == TrialStatus.Complete && outOfFold is not null)
+            {
+                _library.Add(trial, outOfFold);
+            }
             if (trial.Status == TrialStatus.Complete && (_best is null || trial.Mean > _best.Mean || (trial.Mean == _best.Mean && trial.Number < _best.Number)))
             {
                 _best = trial;

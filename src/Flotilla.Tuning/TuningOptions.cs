@@ -44,7 +44,11 @@ public sealed record TuningOptions
     /// </summary>
     public int MaxParallelTrials { get; init; } = 6;
 
-    /// <summary>Optional wall-clock budget: no trial starts after it, and running ones are stopped.</summary>
+    /// <summary>
+    /// Optional wall-clock budget: no trial starts after it, and running ones are stopped. A budgeted search is
+    /// cost-aware (cheap configurations first, expensive ones only when time allows: see <see cref="Sampling.CostAwareSampler"/>)
+    /// and reports how it spent the budget (<see cref="TuningResult.Budget"/>).
+    /// </summary>
     public TimeSpan? WallClockBudget { get; init; }
 
     public int Folds { get; init; } = 5;
@@ -61,6 +65,12 @@ public sealed record TuningOptions
     public IReadOnlyList<SearchSpace>? SearchSpaces { get; init; }
 
     public TuningStrategy Strategy { get; init; } = TuningStrategy.Tpe;
+
+    /// <summary>
+    /// How many of the best complete trials keep their out-of-fold predictions for <see cref="TuningResult.OutOfFold"/>
+    /// (ensemble selection chooses among them), within a memory bound (<see cref="OutOfFoldLibrary.MaxBytes"/>). One keeps only the best's.
+    /// </summary>
+    public int KeepOutOfFold { get; init; } = 1;
 
     /// <summary>Median by default, as in Optuna: it keeps the best trials and saves most of the time spent on weak ones.</summary>
     public PruningMode Pruning { get; init; } = PruningMode.Median;
@@ -79,6 +89,7 @@ public sealed record TuningOptions
     {
         Require(MaxTrials >= 1, nameof(MaxTrials), $"must be at least 1 (was {MaxTrials})");
         Require(MaxParallelTrials >= 1, nameof(MaxParallelTrials), $"must be at least 1 (was {MaxParallelTrials})");
+        Require(KeepOutOfFold >= 1, nameof(KeepOutOfFold), $"must be at least 1 (was {KeepOutOfFold})");
         Require(Folds >= 2, nameof(Folds), $"must be at least 2 (was {Folds})");
         Require(WallClockBudget is null || WallClockBudget > TimeSpan.Zero, nameof(WallClockBudget), "must be positive when given");
         Require(Algorithms is null || Algorithms.Count > 0, nameof(Algorithms), "must name at least one family when given");

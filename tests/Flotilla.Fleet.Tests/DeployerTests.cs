@@ -169,12 +169,17 @@ public sealed class DeployerTests
             }
         })).ToArray();
 
+        // Each version serves calls before the next replaces it: on a busy machine a swap can outpace the callers.
+        Task ServedAsync(ModelPackage package) => FleetCluster.EventuallyAsync(
+            () => Task.FromResult(served.ContainsKey(package.Artifact.Sha256)), $"version {package.Version} serves calls");
+        await ServedAsync(v1);
         var latest = v1;
         for (var seed = 2; seed <= 4; seed++)
         {
             latest = await fleet.RegisterAsync(Group, TinyModels.Artifact(seed));
             await ApproveAsync(fleet, latest);
             await DeployedAsync(fleet, seed, silos: 2);
+            await ServedAsync(latest);
         }
         await RejectAsync(fleet, latest);
         await DeployedAsync(fleet, 3, silos: 2);

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Hosting;
+using Flotilla.Fleet.Topics;
+using Flotilla.Fleet.Trials;
 using Flotilla.Registry;
 using Flotilla.Storage;
 using Flotilla.Storage.Artifacts;
@@ -34,7 +36,7 @@ public sealed class FleetCluster : IAsyncDisposable
 
     public IArtifactStore Artifacts => Silo(0).GetRequiredService<IArtifactStore>();
 
-    public static async Task<FleetCluster> StartAsync(int silos = 1, long budgetBytes = 64L << 20)
+    public static async Task<FleetCluster> StartAsync(int silos = 1, long budgetBytes = 64L << 20, int hotModelCallsPerSecond = 200)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("flotilla-fleet-").FullName;
         var builder = new InProcessTestClusterBuilder((short)silos);
@@ -46,9 +48,10 @@ public sealed class FleetCluster : IAsyncDisposable
             {
                 o.MemoryBudgetBytes = budgetBytes;
                 o.AliasRefreshInterval = TimeSpan.FromMinutes(10);
+                o.HotModelCallsPerSecond = hotModelCallsPerSecond;
             });
         });
-        builder.ConfigureSilo((_, silo) => silo.AddFlotillaFleet());
+        builder.ConfigureSilo((_, silo) => silo.AddFlotillaFleet().AddFlotillaTrialWorkers().AddFlotillaTopics());
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new FleetCluster(cluster, dataDirectory);

@@ -78,4 +78,43 @@ public sealed class CsvScoringTests
 
         Assert.Contains("row 2, column 'income': 'lots' is not a number", error.Message);
     }
+
+    [Fact]
+    public void An_invocations_rows_read_for_capture_are_what_the_model_scored_whatever_the_format()
+    {
+        var schema = Model.Value.Schema;
+        var csvRows = InvocationRows.FromCsv(schema, "age,city,income\n30,\"Lima, PE\",500\n\n61,?,20\n");
+        using var json = JsonDocument.Parse("""[{"age": 30, "city": "Lima, PE", "income": "500"}, {"age": 61, "city": null, "income": 20, "label": ">50K"}]""");
+        var jsonRows = InvocationRows.FromJson(schema, json.RootElement);
+
+        Assert.Equal(2, csvRows.Count);
+        Assert.Equal(csvRows.Select(r => r.ToList()), jsonRows.Select(r => r.ToList()));
+        Assert.Equal([new RowValue(30, null), new RowValue(null, "Lima, PE"), new RowValue(500, null)], csvRows[0]);
+        Assert.True(csvRows[1][1].IsMissing);
+        Assert.Equal(Model.Value.PredictCsv("30,\"Lima, PE\",500\n61,?,20").Count, csvRows.Count);
+    }
+
+    [Fact]
+    public async Task A_file_to_score_is_scanned_as_a_stream_typed_per_column_and_a_bad_record_is_named_by_its_line()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(path, "id,city,income\n1,\"Os\nlo\",5\n\n2,Rome,NA\n3,Rome,7.5\n");
+            var scanned = await CsvScan.ReadAsync(path, "score.csv", CancellationToken.None);
+            Assert.Equal(3, scanned.Rows);
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(path))), scanned.Sha256);
+            Assert.Equal([ColumnKind.Numeric, ColumnKind.Categorical, ColumnKind.Numeric], scanned.Columns.Select(c => c.Kind));
+            Assert.Equal(["Os\nlo", "Rome"], scanned.Columns[1].Categories);
+            Assert.Equal(1, scanned.Columns[2].Missing);
+
+            await File.WriteAllTextAsync(path, "id,city\n1,\"Os\nlo\"\n2,Rome,7\n");
+            var error = await Assert.ThrowsAsync<DataFormatException>(() => CsvScan.ReadAsync(path, "score.csv", CancellationToken.None));
+            Assert.StartsWith("score.csv, line 4: found 3 fields", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -6,45 +6,33 @@ namespace Flotilla.Learning.Tests;
 
 public sealed class ForestTests
 {
-    private static readonly LabelMapping Mapping = new("no", "yes");
-
-    private static FeatureSpec Numeric(string name) => new(name, ColumnKind.Numeric, [], 0);
-
-    private static FeatureSpec Categorical(string name, int categories) =>
-        new(name, ColumnKind.Categorical, [.. Enumerable.Range(0, categories).Select(c => $"c{c}")], 0);
-
     // Below the search space's ranges (one tree, depth 1), so through the builder rather than the family.
     private static TreeEnsemblePredictor Grow(EncodedData data, int trees, int maxDepth, bool? subtract = null) =>
         new ForestBuilder(data, trees, false, maxDepth, 2, 1, data.Forest.Count, null, subtract).Build(3, CancellationToken.None);
 
-    // A one-hot row of a categorical feature with `categories` slots (category == categories: none set).
-    private static float[] OneHot(int category, int categories)
-    {
-        var row = new float[categories];
-        if (category < categories)
-        {
-            row[category] = 1;
-        }
+    /// <summary>A real table read from CSV text: a header, then one line per row (the label last, named "label").</summary>
+    private static Table Csv(string header, IEnumerable<string> rows) =>
+        TableReader.Read(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [header, .. rows]))), "forest.csv", new CsvOptions("label"), CancellationToken.None);
 
-        return row;
+    // Category k of "c0".."c6"; k == 7 is a missing cell (the forest's "other" bin).
+    private static string Category(int k) => k < 7 ? $"c{k}" : "";
+
+    /// <summary>One row as the model's input values, encoded as the model encodes it.</summary>
+    private static double Score(Predictor predictor, ModelSchema schema, params float[] values)
+    {
+        var encoded = new float[schema.EncodedWidth];
+        schema.Encode(values, encoded);
+        return predictor.Probability(encoded);
     }
 
     [Fact]
     public void The_larger_childs_histogram_by_subtraction_equals_the_one_built_from_its_rows()
     {
         var random = new Random(5);
-        var schema = new ModelSchema([Numeric("a"), Categorical("b", 7), Numeric("c")], "label", Mapping);
+        var table = Csv("a,b,c,label", Enumerable.Range(0, 500).Select(r =>
+            $"{random.Next(40)},{Category(random.Next(8))},{(random.NextDouble() < 0.1 ? "" : random.NextDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture))},{(r % 2 == 0 ? "yes" : "no")}"));
+        var binned = EncodedData.From(table).Forest;
         const int rows = 500;
-        var x = new float[rows * schema.EncodedWidth];
-        for (var r = 0; r < rows; r++)
-        {
-            var row = x.AsSpan(r * schema.EncodedWidth, schema.EncodedWidth);
-            row[0] = random.Next(40);
-            OneHot(random.Next(8), 7).CopyTo(row[1..8]);
-            row[8] = random.NextDouble() < 0.1 ? float.NaN : (float)random.NextDouble();
-        }
-
-        var binned = ForestFeatures.Build(schema, x, rows, schema.EncodedWidth);
         var sample = Enumerable.Range(0, rows).Where(r => r % 3 != 0).ToArray();
         var counts = Enumerable.Range(0, rows).Select(r => 1 + r % 4).ToArray();
         var weights = counts.Select((c, r) => c * (r % 2 == 0 ? 0.7 : 1.9)).ToArray();
@@ -60,6 +48,8 @@ public sealed class ForestTests
 
         var derived = parent.Zip(small, (p, s) => p - s).ToArray();
 
+        Assert.True(binned.Features[1].Categorical);
+        Assert.True(binned.Features[2].HasMissing);
         Assert.True(direct.Sum() > 0);
         Assert.Equal(direct.Length, derived.Length);
         for (var i = 0; i < direct.Length; i++)
@@ -76,86 +66,93 @@ public sealed class ForestTests
     [Fact]
     public void One_categorical_split_separates_categories_by_their_positive_rate()
     {
-        // Categories 1, 4, 6 and unseen ones (no slot set) are positive, 0, 2, 3, 5 negative: no single
-        // one-hot slot separates them, one set split does.
-        const int categories = 7;
-        var schema = new ModelSchema([Categorical("city", categories)], "label", Mapping);
-        int[] positive = [1, 4, 6, categories];
-        var x = new List<float>();
-        var y = new List<bool>();
-        for (var r = 0; r < 400; r++)
-        {
-            var category = r % (categories + 1);
-            x.AddRange(OneHot(category, categories));
-            y.Add(positive.Contains(category));
-        }
+        // Categories 1, 4, 6 and missing cells are positive, 0, 2, 3, 5 negative: no single one-hot slot separates
+        // them, one set split does. A category the model never saw goes where missing ones go (the "other" bin).
+        int[] positive = [1, 4, 6, 7];
+        var data = EncodedData.From(Csv("city,label", Enumerable.Range(0, 400).Select(r => $"{Category(r % 8)},{(positive.Contains(r % 8) ? "yes" : "no")}")));
 
-        var predictor = Grow(new EncodedData(schema, [.. x], [.. y]), trees: 1, maxDepth: 1);
+        var predictor = Grow(data, trees: 1, maxDepth: 1);
 
         Assert.Equal(1, predictor.NodeCount);
         Assert.Equal(1, predictor.CategoricalNodeCount);
-        for (var category = 0; category <= categories; category++)
+        Assert.Equal(MissingValues.Native, data.Schema.MissingValues);
+        for (var category = 0; category < 7; category++)
         {
-            Assert.Equal(positive.Contains(category) ? 1.0 : 0.0, predictor.Probability(OneHot(category, categories)));
+            Assert.Equal(positive.Contains(category) ? 1.0 : 0.0, Score(predictor, data.Schema, data.Schema.CategoryIndex(0, $"c{category}")));
         }
+
+        Assert.Equal(1.0, Score(predictor, data.Schema, float.NaN));
+        Assert.Equal(1.0, Score(predictor, data.Schema, -1));
     }
 
     [Fact]
     public void Missing_values_go_the_way_the_split_learned()
     {
-        // Small values and NaN are positive, large values negative: the one perfect split sends NaN left,
+        // Small values and missing cells are positive, large values negative: the one perfect split sends NaN left,
         // which the comparison alone (NaN ≤ t is false) would not.
-        var schema = new ModelSchema([Numeric("x")], "label", Mapping);
-        var x = new List<float>();
-        var y = new List<bool>();
-        for (var r = 0; r < 300; r++)
+        var data = EncodedData.From(Csv("x,label", Enumerable.Range(0, 300).Select(r => (r % 3) switch
         {
-            var kind = r % 3;
-            x.Add(kind == 0 ? float.NaN : kind == 1 ? r % 10 : 20 + r % 10);
-            y.Add(kind != 2);
-        }
+            0 => ",yes",
+            1 => $"{r % 10},yes",
+            _ => $"{20 + r % 10},no",
+        })));
 
-        var predictor = Grow(new EncodedData(schema, [.. x], [.. y]), trees: 1, maxDepth: 1);
+        var predictor = Grow(data, trees: 1, maxDepth: 1);
 
         Assert.Equal(1, predictor.NodeCount);
-        Assert.Equal(1.0, predictor.Probability([float.NaN]));
-        Assert.Equal(1.0, predictor.Probability([3]));
-        Assert.Equal(0.0, predictor.Probability([25]));
+        Assert.Equal(1.0, Score(predictor, data.Schema, float.NaN));
+        Assert.Equal(1.0, Score(predictor, data.Schema, 3));
+        Assert.Equal(0.0, Score(predictor, data.Schema, 25));
     }
 
     [Fact]
     public void Missing_values_alone_can_be_split_from_every_value()
     {
-        var schema = new ModelSchema([Numeric("x")], "label", Mapping);
-        float[] x = [.. Enumerable.Range(0, 200).Select(r => r % 4 == 0 ? float.NaN : r % 50)];
-        bool[] y = [.. x.Select(float.IsNaN)];
+        var data = EncodedData.From(Csv("x,label", Enumerable.Range(0, 200).Select(r => r % 4 == 0 ? ",yes" : $"{r % 50},no")));
 
-        var predictor = Grow(new EncodedData(schema, x, y), trees: 1, maxDepth: 1);
+        var predictor = Grow(data, trees: 1, maxDepth: 1);
 
-        Assert.Equal(1.0, predictor.Probability([float.NaN]));
-        Assert.Equal(0.0, predictor.Probability([49]));
-        Assert.Equal(0.0, predictor.Probability([0]));
+        Assert.Equal(1.0, Score(predictor, data.Schema, float.NaN));
+        Assert.Equal(0.0, Score(predictor, data.Schema, 49));
+        Assert.Equal(0.0, Score(predictor, data.Schema, 0));
+    }
+
+    [Fact]
+    public void A_missing_value_the_training_rows_never_had_goes_where_their_mean_goes()
+    {
+        // Mean 24.25, above the one split between 2 and 30: imputing a NaN would send it with the large values
+        // (positive), and so does the tree, where the comparison alone (NaN ≤ t is false) happens to agree; the reverse
+        // case below it checks the route, not the comparison.
+        var data = EncodedData.From(Csv("x,label", Enumerable.Range(0, 200).Select(r => r % 4 != 0 ? $"{30 + r % 5},yes" : $"{r % 3},no")));
+        var reversed = EncodedData.From(Csv("x,label", Enumerable.Range(0, 200).Select(r => r % 4 != 0 ? $"{r % 3},yes" : $"{30 + r % 5},no")));
+
+        var predictor = Grow(data, trees: 1, maxDepth: 1);
+        var reversedPredictor = Grow(reversed, trees: 1, maxDepth: 1);
+
+        Assert.False(data.Forest.Features[0].HasMissing);
+        Assert.Equal(1.0, Score(predictor, data.Schema, float.NaN));
+        Assert.Equal(1.0, Score(reversedPredictor, reversed.Schema, float.NaN));
+        Assert.Equal(1.0, Score(reversedPredictor, reversed.Schema, (float)reversed.Schema.Features[0].Imputation));
     }
 
     private static EncodedData Mixed(int rows, int seed)
     {
         var random = new Random(seed);
-        var schema = new ModelSchema([Numeric("a"), Numeric("b"), Categorical("c", 5)], "label", Mapping);
-        var x = new List<float>();
-        var y = new List<bool>();
+        var lines = new List<string>();
         for (var r = 0; r < rows; r++)
         {
-            var a = (float)random.NextDouble();
+            var a = random.NextDouble();
             var b = random.Next(30);
             var c = random.Next(6);
-            x.AddRange([random.NextDouble() < 0.1 ? float.NaN : a, b, .. OneHot(c, 5)]);
-            y.Add(a + b / 30.0 + (c is 1 or 3 ? 0.6 : 0) + random.NextDouble() * 0.5 > 1.3);
+            var missing = random.NextDouble() < 0.1;
+            var label = a + b / 30.0 + (c is 1 or 3 ? 0.6 : 0) + random.NextDouble() * 0.5 > 1.3;
+            lines.Add($"{(missing ? "" : a.ToString("R", System.Globalization.CultureInfo.InvariantCulture))},{b},{(c < 5 ? $"k{c}" : "")},{(label ? "yes" : "no")}");
         }
 
-        return new EncodedData(schema, [.. x], [.. y]);
+        return EncodedData.From(Csv("a,b,c,label", lines));
     }
 
-    private static double[] Score(Predictor predictor, EncodedData data) => predictor.Probabilities(data.X, data.Width);
+    private static double[] Score(Predictor predictor, EncodedData data) => data.View.Probabilities(predictor);
 
     [Fact]
     public void Subtracted_and_directly_built_histograms_grow_the_same_forest()
@@ -171,11 +168,27 @@ public sealed class ForestTests
     }
 
     [Fact]
-    public void A_forest_with_category_sets_and_NaN_directions_round_trips_and_a_plain_one_keeps_the_old_format()
+    public void Small_nodes_searched_over_their_own_bins_grow_the_same_forest_as_full_scans()
+    {
+        var data = Mixed(800, 5);
+        TreeEnsemblePredictor Forest(bool sparse) =>
+            new ForestBuilder(data, 8, false, 12, 2, 1, 2, null, subtract: false, sparseSmallNodes: sparse).Build(9, CancellationToken.None);
+
+        var sparse = Forest(true);
+        var full = Forest(false);
+
+        Assert.True(sparse.NodeCount > 100);
+        Assert.Equal(full.NodeCount, sparse.NodeCount);
+        Assert.Equal(Score(full, data), Score(sparse, data));
+    }
+
+    [Fact]
+    public void A_forest_with_category_sets_and_NaN_directions_round_trips_and_trees_without_them_keep_the_old_format()
     {
         var data = Mixed(400, 2);
         var routed = Grow(data, trees: 10, maxDepth: 6);
-        var plain = Grow(new EncodedData(new ModelSchema([Numeric("a")], "label", Mapping), [.. data.X.Where((_, i) => i % data.Width == 1)], data.Y), 10, 6);
+        // Two stumps on slot 0 that send NaN the comparison's way: what ML.NET trees without missing values extract to.
+        var plain = new TreeEnsemblePredictor([0, 1], [0, 0], [0.5f, 2f], [~0, ~2], [~1, ~3], [0.1, 0.9, 0.2, 0.8], [0.5, 0.5], 0, 1, 0);
 
         var (routedBytes, routedBack) = RoundTrip(routed);
         var (plainBytes, plainBack) = RoundTrip(plain);
@@ -183,7 +196,11 @@ public sealed class ForestTests
         Assert.Equal((byte)PredictorKind.RoutedTreeEnsemble, routedBytes[0]);
         Assert.Equal((byte)PredictorKind.TreeEnsemble, plainBytes[0]);
         Assert.Equal(Score(routed, data), Score(routedBack, data));
-        Assert.Equal(plain.Probabilities([1, 7, 29], 1), plainBack.Probabilities([1, 7, 29], 1));
+        foreach (var x in new[] { 0f, 1, 3, float.NaN })
+        {
+            Assert.Equal(plain.Probability([x]), plainBack.Probability([x]));
+        }
+
         Assert.Equal(routedBytes, RoundTrip(routedBack).Bytes);
     }
 

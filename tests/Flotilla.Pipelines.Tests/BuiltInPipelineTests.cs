@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Execution;
 using Flotilla.Registry;
@@ -46,6 +47,20 @@ public sealed class BuiltInPipelineTests
         Assert.Equal(first.Steps.Single(s => s.Name == "Refit").Outputs!["sha256"]!.GetValue<string>(), package.Artifact.Sha256);
         Assert.True(package.EvaluationReport.GetProperty("auc").GetDouble() > 0.9);
         Assert.Equal("breast-cancer", package.Parameters.GetProperty("DatasetName").GetString());
+
+        // The training profile the endpoint measures drift against: quantile bins of every feature, the label balance, test scores.
+        var profile = package.EvaluationReport.GetProperty("profile").Deserialize<Learning.Evaluation.TrainingProfile>(Learning.Evaluation.EvaluationReport.JsonOptions)!;
+        Assert.Equal(30, profile.Features.Count);
+        Assert.InRange(profile.PositiveShare, 0.55, 0.7); // 357 of 569 rows are the positive class, split stratified
+        Assert.Equal(1, profile.ScoreShares.Sum(), 9);
+        Assert.All(profile.Features, f =>
+        {
+            Assert.Equal(Learning.Data.ColumnKind.Numeric, f.Kind);
+            Assert.InRange(f.Edges.Count, 1, Learning.Evaluation.TrainingProfile.NumericBins - 1);
+            Assert.Equal(1, f.Shares.Sum() + f.MissingShare, 9);
+            // Quantile bins: no bin holds much more than its tenth unless ties forced bins together.
+            Assert.True(f.Shares.Max() < 0.35 || f.Edges.Count < 9, $"{f.Name}: {string.Join(", ", f.Shares)}");
+        });
     }
 
     [Fact]
@@ -88,16 +103,16 @@ public sealed class BuiltInPipelineTests
         var refit = chosen.Steps.Single(s => s.Name == "Refit");
         var threshold = refit.Outputs!["decisionThreshold"]!.GetValue<double>();
         // The same cut again from the tuner's file and the training split alone: the test rows play no part.
-        var train = Learning.Data.TableReader.Read(Path.Combine(host.DataDirectory, chosen.Steps.Single(s => s.Name == "Preprocess").Outputs!["train"]!.GetValue<string>()), new Learning.Data.CsvOptions("CLASS"), CancellationToken.None);
-        var outOfFold = (await File.ReadAllLinesAsync(Path.Combine(host.DataDirectory, tune["outOfFold"]!.GetValue<string>()))).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var train = Learning.Data.TableReader.Read(host.StoredPath(chosen.Steps.Single(s => s.Name == "Preprocess").Outputs!["train"]!.GetValue<string>()), new Learning.Data.CsvOptions("CLASS"), CancellationToken.None);
+        var outOfFold = (await File.ReadAllLinesAsync(host.StoredPath(tune["outOfFold"]!.GetValue<string>()))).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(train.RowCount, outOfFold.Length);
         Assert.Equal(Learning.Evaluation.DecisionThreshold.F1.Choose([.. Enumerable.Range(0, train.RowCount).Select(train.Label)], outOfFold), threshold);
         Assert.NotEqual(0.5, threshold);
         Assert.Contains("decision threshold", refit.Log);
         Assert.Contains("(f1 on the tuner's out-of-fold predictions)", refit.Log);
-        var artifact = await File.ReadAllBytesAsync(Path.Combine(host.DataDirectory, refit.Outputs["model"]!.GetValue<string>()));
+        var artifact = await File.ReadAllBytesAsync(host.StoredPath(refit.Outputs["model"]!.GetValue<string>()));
         Assert.Equal(threshold, Learning.Artifacts.ModelArtifact.Load(artifact, Learning.Artifacts.ModelArtifact.Sha256(artifact)).DecisionThreshold);
-        var report = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(Path.Combine(host.DataDirectory, chosen.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>())));
+        var report = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(host.StoredPath(chosen.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>())));
         Assert.Equal(threshold, report.Threshold);
         Assert.Equal("f1", report.ThresholdRule);
         Assert.NotNull(report.ConfusionMatrixAtHalf);
@@ -105,9 +120,56 @@ public sealed class BuiltInPipelineTests
 
         var fixedRefit = fixedCut.Steps.Single(s => s.Name == "Refit").Outputs!;
         Assert.Equal(0.3, fixedRefit["decisionThreshold"]!.GetValue<double>());
-        var fixedReport = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(Path.Combine(host.DataDirectory, fixedCut.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>())));
+        var fixedReport = Learning.Evaluation.EvaluationReport.FromJson(await File.ReadAllTextAsync(host.StoredPath(fixedCut.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>())));
         Assert.Equal(0.3, fixedReport.Threshold);
         Assert.Equal("0.3", fixedReport.ThresholdRule);
+    }
+
+    [Fact]
+    public async Task With_EnsembleSize_the_chosen_trials_are_refitted_into_one_artifact_thresholded_on_their_blend_and_named_in_the_report()
+    {
+        await using var host = await PipelineHost.StartAsync();
+        await host.Datasets.RegisterAsync("bc", SharedData.Dataset("breast-cancer.csv"), "CLASS", [], CancellationToken.None);
+
+        var execution = await host.RunAsync("multimodel", new { DatasetName = "bc", MaxTuningJobs = 8, MaxTuningParallelJobs = 2, CrossValidationFolds = 3, Algorithms = "NaiveBayes,LogisticRegression,LightGBM", EnsembleSize = 20 });
+
+        Assert.True(execution.Status == ExecutionStatus.Succeeded, execution.FailureReason);
+        var tune = execution.Steps.Single(s => s.Name == "Tune");
+        var members = tune.Outputs!["ensemble"]!.AsArray();
+        Assert.True(members.Count > 1, tune.Log);
+        Assert.Contains("ensemble of", tune.Log);
+        Assert.Equal(1, members.Sum(m => m!["weight"]!.GetValue<double>()), 9);
+        var trials = await host.Executions.TrialsAsync(execution.Id, CancellationToken.None);
+        Assert.All(members, m => Assert.Contains(trials, t => t.Number == m!["trial"]!.GetValue<int>() && t.Algorithm == m["algorithm"]!.GetValue<string>()));
+
+        var refit = execution.Steps.Single(s => s.Name == "Refit");
+        Assert.Equal("Ensemble", refit.Outputs!["algorithm"]!.GetValue<string>());
+        var artifact = await File.ReadAllBytesAsync(host.StoredPath(refit.Outputs["model"]!.GetValue<string>()));
+        var model = Learning.Artifacts.ModelArtifact.Load(artifact, Learning.Artifacts.ModelArtifact.Sha256(artifact));
+        Assert.Equal(members.Select(m => m!["trial"]!.GetValue<int>()), model.Metadata.Members!.Select(m => m.Trial!.Value));
+        Assert.Equal(members.Select(m => m!["weight"]!.GetValue<double>()), model.Metadata.Members!.Select(m => m.Weight));
+
+        // The threshold is chosen on the blend of the members' out-of-fold predictions, which the Tune step wrote.
+        var train = Learning.Data.TableReader.Read(host.StoredPath(execution.Steps.Single(s => s.Name == "Preprocess").Outputs!["train"]!.GetValue<string>()), new Learning.Data.CsvOptions("CLASS"), CancellationToken.None);
+        var blend = (await File.ReadAllLinesAsync(host.StoredPath(tune.Outputs["outOfFold"]!.GetValue<string>()))).Select(l => double.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var folds = Learning.Evaluation.CrossValidation.Prepare(train, 3, 42);
+        var expected = new double[train.RowCount];
+        foreach (var member in model.Metadata.Members!)
+        {
+            var outOfFold = Learning.Evaluation.CrossValidation.Run(Learning.Algorithms.AlgorithmCatalog.Get(member.Algorithm), member.Parameters, folds, Learning.Evaluation.Scorer.RocAuc, null, CancellationToken.None).OutOfFold!;
+            for (var r = 0; r < expected.Length; r++)
+            {
+                expected[r] += member.Weight * outOfFold[r];
+            }
+        }
+        Assert.Equal(expected, blend, (a, b) => Math.Abs(a - b) < 1e-12);
+        Assert.Equal(Learning.Evaluation.DecisionThreshold.F1.Choose([.. Enumerable.Range(0, train.RowCount).Select(train.Label)], blend), model.DecisionThreshold);
+
+        using var report = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(host.StoredPath(execution.Steps.Single(s => s.Name == "Evaluate").Outputs!["report"]!.GetValue<string>())));
+        var listed = report.RootElement.GetProperty("ensemble").EnumerateArray().ToList();
+        Assert.Equal(members.Count, listed.Count);
+        Assert.All(listed, m => Assert.True(m.GetProperty("weight").GetDouble() > 0));
+        Assert.Equal(members[0]!["algorithm"]!.GetValue<string>(), listed[0].GetProperty("algorithm").GetString());
     }
 
     [Fact]
@@ -264,6 +326,6 @@ public sealed class DatasetTests
         Assert.Contains("diagnosis", missingTarget.Message);
         var kept = await host.Datasets.GetAsync("tiny", CancellationToken.None);
         Assert.Equal(3, kept.RowCount);
-        Assert.Equal(3, File.ReadAllLines(kept.Path).Length - 1);
+        Assert.Equal(3, File.ReadAllLines(host.StoredPath(kept.Path)).Length - 1);
     }
 }

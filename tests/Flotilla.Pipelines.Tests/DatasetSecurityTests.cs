@@ -1,5 +1,6 @@
 using Dapper;
 using Flotilla.Pipelines.Datasets;
+using Flotilla.Storage.Artifacts;
 using Flotilla.Storage.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -96,24 +97,27 @@ public sealed class DatasetSecurityTests
     [Theory]
     [InlineData(PipelineHost.Backend.Sqlite)]
     [InlineData(PipelineHost.Backend.Postgres)]
-    public async Task Deleting_a_dataset_registered_at_another_ones_upload_keeps_that_upload(PipelineHost.Backend backend)
+    public async Task Two_datasets_with_the_same_content_share_one_object_which_goes_with_the_last_of_them(PipelineHost.Backend backend)
     {
-        // The data folder itself as a root, so a path can reach the uploads at all (the default root cannot).
-        var data = Directory.CreateTempSubdirectory("flotilla-owned-").FullName;
-        await using var host = await PipelineHost.StartAsync(backend, dataDirectory: data, configure: o => o.DataRoots = [data]);
-        await using (var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
+        await using var host = await PipelineHost.StartAsync(backend);
+        var store = host.Services.GetRequiredService<IArtifactStore>();
+        foreach (var name in new[] { "first", "second" })
         {
-            await host.Datasets.UploadAsync("first", csv, "y", [], CancellationToken.None);
+            await using var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray());
+            await host.Datasets.UploadAsync(name, csv, "y", [], CancellationToken.None);
         }
-        var uploaded = (await host.Datasets.GetAsync("first", CancellationToken.None)).Path;
-        await host.Datasets.RegisterAsync("second", uploaded, "y", [], CancellationToken.None);
+        var first = await host.Datasets.GetAsync("first", CancellationToken.None);
+        var second = await host.Datasets.GetAsync("second", CancellationToken.None);
+        Assert.Matches("^datasets/[0-9a-f]{64}/data.csv$", first.Path);
+        Assert.Equal(first.Path, second.Path);
+        Assert.Single(await store.ListObjectsAsync("datasets/", CancellationToken.None).ToListAsync());
 
-        await host.Datasets.DeleteAsync("second", CancellationToken.None);
-
-        Assert.True(File.Exists(uploaded));
-        Assert.Equal(3, (await host.Datasets.LoadAsync("first", CancellationToken.None)).Table.RowCount);
         await host.Datasets.DeleteAsync("first", CancellationToken.None);
-        Assert.False(File.Exists(uploaded));
+
+        Assert.NotNull(await store.FindObjectAsync(second.Path, CancellationToken.None));
+        Assert.Equal(3, (await host.Datasets.LoadAsync("second", CancellationToken.None)).Table.RowCount);
+        await host.Datasets.DeleteAsync("second", CancellationToken.None);
+        Assert.Null(await store.FindObjectAsync(second.Path, CancellationToken.None));
     }
 
     [Fact]
@@ -132,22 +136,21 @@ public sealed class DatasetSecurityTests
         await using var after = await PipelineHost.StartAsync(dataDirectory: moved);
         var (dataset, table) = await after.Datasets.LoadAsync("kept", CancellationToken.None);
 
-        Assert.Equal(Path.Combine(moved, "datasets", "kept.csv"), dataset.Path);
+        Assert.Matches("^datasets/[0-9a-f]{64}/data.csv$", dataset.Path);
         Assert.Equal(3, table.RowCount);
     }
 
     [Fact]
-    public async Task Rows_from_before_ownership_was_kept_still_load_and_only_an_uploads_own_file_is_deleted()
+    public async Task Rows_from_before_uploads_went_to_the_artifact_store_still_load_and_only_an_uploads_own_file_is_deleted()
     {
         var data = Directory.CreateTempSubdirectory("flotilla-legacy-").FullName;
         await using var host = await PipelineHost.StartAsync(dataDirectory: data, configure: o => o.DataRoots = [data]);
-        await using (var csv = new MemoryStream("a,b,y\n1,2,0\n3,4,1\n5,6,0\n"u8.ToArray()))
-        {
-            await host.Datasets.UploadAsync("old", csv, "y", [], CancellationToken.None);
-        }
         var file = Path.Combine(data, "datasets", "old.csv");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllTextAsync(file, "a,b,y\n1,2,0\n3,4,1\n5,6,0\n");
+        await host.Datasets.RegisterAsync("old", file, "y", [], CancellationToken.None);
         await host.Datasets.RegisterAsync("alias", file, "y", [], CancellationToken.None);
-        // As an older server wrote them: absolute paths, no ownership recorded.
+        // As an older server wrote them: the upload's own file by absolute path, no ownership recorded.
         await using (var connection = await host.Services.GetRequiredService<MetadataStore>().OpenConnectionAsync(CancellationToken.None))
         {
             await connection.ExecuteAsync("UPDATE datasets SET uploaded = NULL, path = @File", new { File = file });

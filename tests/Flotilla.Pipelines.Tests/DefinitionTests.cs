@@ -28,7 +28,7 @@ public sealed class DefinitionTests(HostFixture fixture) : IClassFixture<HostFix
         Assert.Equal(
             ["DatasetName", "StratifySplit", "TestSetSize", "RandomState", "CrossValidationScorer", "CrossValidationFolds",
              "TuningStrategy", "MaxTuningJobs", "MaxTuningParallelJobs", "TuningPruning", "MaxTuningSeconds", "WarmStart",
-             "Algorithms", "MetricForRegistrationThreshold",
+             "Algorithms", "EnsembleSize", "MetricForRegistrationThreshold",
              "MinThresholdForRegisterMetric", "MinImprovementOverServed", "DecisionThreshold", "RegisterModelApprovalStatus"],
             definition.Parameters.Select(p => p.Name));
         Assert.Same(definition.FindParameter("MinThresholdForRegisterMetric"), definition.FindParameter("MinThesholdForRegisterMetric"));

@@ -39,7 +39,7 @@ public sealed class EngineTests(HostFixture fixture) : IClassFixture<HostFixture
         Assert.Contains("hello flotilla from flotilla", hello.Log);
         Assert.Contains("[stderr] oops", hello.Log);
         Assert.Equal(42, hello.Outputs!["n"]!.GetValue<int>());
-        Assert.True(Directory.Exists(hello.Outputs["directory"]!.GetValue<string>()));
+        Assert.True(File.Exists(Path.Combine(Host.StoredPath(hello.Outputs["directory"]!.GetValue<string>()), "outputs.json")));
         Assert.True(Step(execution, "check").Outputs!["result"]!.GetValue<bool>());
         Assert.NotNull(hello.StartedAt);
         Assert.True(hello.EndedAt >= hello.StartedAt);
@@ -217,7 +217,7 @@ public sealed class EngineTests(HostFixture fixture) : IClassFixture<HostFixture
     internal static async Task<ExecutionDetail> WaitForAsync(PipelineHost host, string id, Func<ExecutionDetail, bool> condition, TimeSpan? within = null)
     {
         var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(60));
-        using var subscription = host.Executions.Subscribe(id);
+        using var subscription = await host.Executions.SubscribeAsync(id, CancellationToken.None);
         while (true)
         {
             var current = await host.Executions.GetAsync(id, CancellationToken.None);

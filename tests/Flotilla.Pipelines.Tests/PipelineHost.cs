@@ -27,6 +27,9 @@ public sealed class PipelineHost : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>Where the folder artifact store keeps the object (or folder of objects) <paramref name="key"/>.</summary>
+    public string StoredPath(string key) => Path.Combine(DataDirectory, "artifacts", key);
+
     public IServiceProvider Services => _host.Services;
 
     public Executions Executions => Services.GetRequiredService<Executions>();

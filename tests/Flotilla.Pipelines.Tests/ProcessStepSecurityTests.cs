@@ -91,7 +91,7 @@ public sealed class ProcessStepSecurityTests
         Assert.DoesNotContain("environ-read", step.Log);
         Assert.DoesNotContain("db-read", step.Log);
         Assert.DoesNotContain(host.DataDirectory, step.Log);
-        var output = step.Outputs!["directory"]!.GetValue<string>();
+        var output = host.StoredPath(step.Outputs!["directory"]!.GetValue<string>());
         Assert.StartsWith(host.DataDirectory, output);
         Assert.Equal("ok\n", await File.ReadAllTextAsync(Path.Combine(output, "result.txt")));
     }
@@ -118,7 +118,7 @@ public sealed class ProcessStepSecurityTests
         var execution = await host.RunAsync("smuggle");
 
         Assert.Equal(ExecutionStatus.Succeeded, execution.Status);
-        var output = execution.Steps.Single().Outputs!["directory"]!.GetValue<string>();
+        var output = host.StoredPath(execution.Steps.Single().Outputs!["directory"]!.GetValue<string>());
         Assert.True(File.Exists(Path.Combine(output, "plain")));
         Assert.False(File.Exists(Path.Combine(output, "shadow")));
     }

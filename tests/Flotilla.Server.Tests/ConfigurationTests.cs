@@ -21,6 +21,7 @@ public sealed class ConfigurationTests
 
     [Theory]
     [InlineData("--Flotilla:Shape=Cluster", "Flotilla:PostgresConnectionString")]
+    [InlineData("--Flotilla:Shape=Cluster", "Flotilla:S3:Bucket")]
     [InlineData("--Flotilla:Pipelines:MaxConcurrentExecutions=0", "Flotilla:Pipelines:MaxConcurrentExecutions")]
     [InlineData("--Flotilla:Outbox:BatchSize=0", "Flotilla:Outbox:BatchSize")]
     [InlineData("--Flotilla:Fleet:MaxInvocationBytes=1", "Flotilla:Fleet:MaxInvocationBytes")]
@@ -37,6 +38,32 @@ public sealed class ConfigurationTests
         {
             await app.DisposeAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task The_cluster_shape_refuses_to_start_when_its_database_does_not_answer_naming_the_setting()
+    {
+        var data = Directory.CreateTempSubdirectory("flotilla-test-").FullName;
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var app = FlotillaServer.Build([
+            "--urls", "http://127.0.0.1:0", $"--Flotilla:DataDirectory={data}", "--Flotilla:Shape=Cluster",
+            $"--Flotilla:PostgresConnectionString=Host=127.0.0.1;Port={port};Database=flotilla;Username=u;Password=secret-password",
+            "--Flotilla:S3:Bucket=flotilla", "--Flotilla:S3:ServiceUrl=http://127.0.0.1:9"]);
+        try
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+            Assert.Contains("Flotilla:PostgresConnectionString", error.Message, StringComparison.Ordinal);
+            Assert.Contains($"port {port}", error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret-password", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await app.DisposeAsync();
             try { Directory.Delete(data, recursive: true); } catch (IOException) { }
         }
     }

@@ -11,9 +11,10 @@ public sealed class LoggingDefaultsTests
         await using var server = await RunningServer.StartAsync();
         var loggers = server.Services.GetRequiredService<ILoggerFactory>();
 
-        Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Information));
+        // Off entirely: at any level the host would start an Activity and a log scope for every request.
+        Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Critical));
         Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Routing.EndpointMiddleware").IsEnabled(LogLevel.Information));
-        Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Warning));
+        Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel").IsEnabled(LogLevel.Warning));
         Assert.True(loggers.CreateLogger("Flotilla.Pipelines.Execution.ExecutionRunner").IsEnabled(LogLevel.Information));
         Assert.True(loggers.CreateLogger("Microsoft.Hosting.Lifetime").IsEnabled(LogLevel.Information));
     }
@@ -22,9 +23,11 @@ public sealed class LoggingDefaultsTests
     public async Task Configuration_overrides_the_shipped_log_levels()
     {
         await using var server = await RunningServer.StartAsync(
-            "--Logging:LogLevel:Microsoft.AspNetCore=Information", "--Logging:LogLevel:Flotilla=Error");
+            "--Logging:LogLevel:Microsoft.AspNetCore=Information", "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information",
+            "--Logging:LogLevel:Flotilla=Error");
         var loggers = server.Services.GetRequiredService<ILoggerFactory>();
 
+        Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Routing.EndpointMiddleware").IsEnabled(LogLevel.Information));
         Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Information));
         Assert.False(loggers.CreateLogger("Flotilla.Pipelines.Execution.ExecutionRunner").IsEnabled(LogLevel.Warning));
     }

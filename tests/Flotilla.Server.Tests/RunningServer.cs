@@ -26,19 +26,22 @@ public sealed class RunningServer : IAsyncLifetime, IAsyncDisposable
     public HttpClient Client { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
 
-    public static async Task<RunningServer> StartAsync(params string[] settings)
+    public static Task<RunningServer> StartAsync(params string[] settings) => StartAsync(null, settings);
+
+    /// <summary>A server whose builder <paramref name="configure"/> changes first (e.g. a test-only service decorator).</summary>
+    public static async Task<RunningServer> StartAsync(Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var server = new RunningServer();
-        await server.StartCoreAsync(settings);
+        await server.StartCoreAsync(settings, configure);
         return server;
     }
 
-    public Task InitializeAsync() => StartCoreAsync([]);
+    public Task InitializeAsync() => StartCoreAsync([], null);
 
-    private async Task StartCoreAsync(string[] settings)
+    private async Task StartCoreAsync(string[] settings, Action<WebApplicationBuilder>? configure)
     {
         _app = FlotillaServer.Build(
-            ["--urls", "http://127.0.0.1:0", $"--Flotilla:DataDirectory={DataDirectory}", .. settings]);
+            ["--urls", "http://127.0.0.1:0", $"--Flotilla:DataDirectory={DataDirectory}", .. settings], configure);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);

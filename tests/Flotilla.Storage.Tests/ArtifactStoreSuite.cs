@@ -92,4 +92,81 @@ public abstract class ArtifactStoreSuite
         Assert.Contains("../../etc/passwd", malformed.Message);
         Assert.False(await store.ExistsAsync(missing, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Named_objects_are_put_opened_listed_by_prefix_and_deleted()
+    {
+        var store = Store;
+        foreach (var key in new[] { "runs/b/2.jsonl", "runs/a/1.jsonl", "runs/ab/3.jsonl", "other/4.jsonl" })
+            await store.PutObjectAsync(key, Encoding.UTF8.GetBytes(key), CancellationToken.None);
+
+        var folder = await store.ListObjectsAsync("runs/a/", CancellationToken.None).ToListAsync();
+        var partial = await store.ListObjectsAsync("runs/a", CancellationToken.None).ToListAsync();
+        var all = await store.ListObjectsAsync("", CancellationToken.None).ToListAsync();
+
+        Assert.Equal(["runs/a/1.jsonl"], folder.Select(o => o.Key));
+        Assert.Equal(["runs/a/1.jsonl", "runs/ab/3.jsonl"], partial.Select(o => o.Key));
+        Assert.Equal(["other/4.jsonl", "runs/a/1.jsonl", "runs/ab/3.jsonl", "runs/b/2.jsonl"], all.Select(o => o.Key));
+        Assert.Equal("runs/a/1.jsonl".Length, folder[0].Size);
+        Assert.Equal("runs/b/2.jsonl", Encoding.UTF8.GetString(await store.ReadObjectAsync("runs/b/2.jsonl", CancellationToken.None)));
+
+        Assert.True(await store.DeleteObjectAsync("runs/b/2.jsonl", CancellationToken.None));
+        Assert.False(await store.DeleteObjectAsync("runs/b/2.jsonl", CancellationToken.None));
+        Assert.Null(await store.FindObjectAsync("runs/b/2.jsonl", CancellationToken.None));
+        var missing = await Assert.ThrowsAsync<ObjectNotFoundException>(() => store.OpenObjectAsync("runs/b/2.jsonl", CancellationToken.None));
+        Assert.Contains("runs/b/2.jsonl", missing.Message);
+        Assert.Empty(await store.ListObjectsAsync("runs/b", CancellationToken.None).ToListAsync());
+    }
+
+    [Fact]
+    public async Task A_put_replaces_the_object_under_its_key_whole_and_returns_its_hash()
+    {
+        var store = Store;
+        var first = RandomNumberGenerator.GetBytes(100_000);
+        var second = RandomNumberGenerator.GetBytes(70_000);
+
+        await store.PutObjectAsync("reports/r.bin", first, CancellationToken.None);
+        var stored = await store.PutObjectAsync("reports/r.bin", second, CancellationToken.None);
+
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(second)), stored.Sha256);
+        Assert.Equal("reports/r.bin", stored.Uri.OriginalString);
+        Assert.Equal(second, await store.ReadObjectAsync("reports/r.bin", CancellationToken.None));
+        Assert.Equal(second.Length, (await store.FindObjectAsync("reports/r.bin", CancellationToken.None))!.Size);
+    }
+
+    [Fact]
+    public async Task A_content_addressed_artifact_is_the_named_object_at_its_location()
+    {
+        var store = Store;
+        var bytes = Encoding.UTF8.GetBytes("a,b\n1,2\n");
+
+        var stored = await store.PutAsync(bytes, CancellationToken.None);
+
+        Assert.Equal(bytes, await store.ReadObjectAsync(stored.Uri.OriginalString, CancellationToken.None));
+        Assert.Equal([stored.Uri.OriginalString], (await store.ListObjectsAsync("sha256/", CancellationToken.None).ToListAsync()).Select(o => o.Key));
+    }
+
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData("runs/../../escape")]
+    [InlineData("/etc/passwd")]
+    [InlineData("runs//a")]
+    [InlineData("runs/a/")]
+    [InlineData("runs/./a")]
+    [InlineData("runs\\a")]
+    [InlineData("runs/a\u0000b")]
+    [InlineData("runs/a\nb")]
+    [InlineData("")]
+    public async Task A_key_that_could_leave_the_store_or_hide_is_refused_by_every_call(string key)
+    {
+        var store = Store;
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.PutObjectAsync(key, new byte[] { 1 }, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.OpenObjectAsync(key, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.FindObjectAsync(key, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.DeleteObjectAsync(key, CancellationToken.None));
+        // A prefix may end in '/' (a folder) or be empty (everything); the rest must hold as a prefix too.
+        if (key.Length > 0 && !key.EndsWith('/'))
+            await Assert.ThrowsAsync<ArgumentException>(async () => await store.ListObjectsAsync(key, CancellationToken.None).ToListAsync());
+    }
 }

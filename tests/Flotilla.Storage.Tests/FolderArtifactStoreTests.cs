@@ -20,7 +20,7 @@ public sealed class FolderArtifactStoreTests : IDisposable
         Assert.Equal($"sha256/{refs[0].Sha256[..2]}/{refs[0].Sha256}", refs[0].Uri.OriginalString);
         Assert.True(File.Exists(Path.Combine(_root, refs[0].Uri.OriginalString)));
         Assert.Single(Directory.GetFiles(Path.Combine(_root, "sha256"), "*", SearchOption.AllDirectories));
-        Assert.Empty(Directory.GetFiles(Path.Combine(_root, "incoming")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_root, ".incoming")));
     }
 
     [Fact]

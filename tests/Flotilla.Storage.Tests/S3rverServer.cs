@@ -19,13 +19,16 @@ public sealed class S3rverServer : IAsyncLifetime
 
     public string ServiceUrl { get; private set; } = "";
 
+    /// <summary>The address it listens on: loopback, or a bridge address other network namespaces reach.</summary>
+    public string Address { get; init; } = "127.0.0.1";
+
     public async Task InitializeAsync()
     {
         var script = await InstallAsync();
         var port = FreePort();
         var start = new ProcessStartInfo("node")
         {
-            ArgumentList = { "--openssl-legacy-provider", script, "-d", _data, "-a", "127.0.0.1", "-p", port.ToString(), "--silent", "--configure-bucket", Bucket },
+            ArgumentList = { "--openssl-legacy-provider", script, "-d", _data, "-a", Address, "-p", port.ToString(), "--silent", "--configure-bucket", Bucket },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -33,7 +36,7 @@ public sealed class S3rverServer : IAsyncLifetime
         _process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node for s3rver.");
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        ServiceUrl = $"http://127.0.0.1:{port}";
+        ServiceUrl = $"http://{Address}:{port}";
         await WaitUntilListeningAsync(port);
     }
 
@@ -101,7 +104,7 @@ public sealed class S3rverServer : IAsyncLifetime
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port, deadline.Token);
+                await client.ConnectAsync(IPAddress.Parse(Address), port, deadline.Token);
                 return;
             }
             catch (SocketException)

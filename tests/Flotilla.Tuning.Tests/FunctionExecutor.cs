@@ -14,6 +14,8 @@ internal sealed class FunctionExecutor(Func<string, HyperParameters, double> sco
 
     public int Capacity => capacity;
 
+    public IReadOnlyList<TrialWorker> Workers => [];
+
     /// <summary>Simulated duration of a trial (the real ones vary too); null runs it at once.</summary>
     public Func<TrialRequest, TimeSpan>? Duration { get; init; }
 

@@ -52,6 +52,34 @@ public sealed class LearningCoreTests
     }
 
     [Fact]
+    public async Task With_KeepOutOfFold_the_best_complete_trials_keep_their_out_of_fold_probabilities_best_first()
+    {
+        var options = new TuningOptions
+        {
+            MaxTrials = 6,
+            MaxParallelTrials = 2,
+            Folds = 3,
+            Seed = 11,
+            Algorithms = ["NaiveBayes", "LightGBM"],
+            Pruning = PruningMode.None,
+        };
+
+        var single = await new Tuner().RunAsync(Xor, options);
+        var kept = await new Tuner().RunAsync(Xor, options with { KeepOutOfFold = 4 });
+
+        Assert.Equal([single.Best.Number], single.OutOfFold.Select(k => k.Trial.Number));
+        var expected = kept.Trials.Where(t => t.Status == TrialStatus.Complete).OrderByDescending(t => t.Mean).ThenBy(t => t.Number).Take(4);
+        Assert.Equal(expected.Select(t => t.Number), kept.OutOfFold.Select(k => k.Trial.Number));
+        Assert.Equal(kept.BestOutOfFold, kept.OutOfFold[0].Probabilities);
+        var fourth = kept.OutOfFold[3].Trial;
+        var again = Learning.Evaluation.CrossValidation.Run(
+            AlgorithmCatalog.Get(fourth.Algorithm), fourth.Parameters, Xor, 3, Learning.Evaluation.Scorer.RocAuc, 11, null, CancellationToken.None);
+        Assert.Equal(again.OutOfFold, kept.OutOfFold[3].Probabilities);
+        // Keeping more changes nothing about the search itself.
+        Assert.Equal(single.Trials.Select(TunerTests.Essence), kept.Trials.Select(TunerTests.Essence));
+    }
+
+    [Fact]
     public async Task Each_of_the_six_families_runs_as_a_trial_on_the_real_learners()
     {
         // A grid over spaces with no parameters has one point per family: its defaults.

@@ -227,6 +227,8 @@ public sealed class TunerTests
     {
         public int Capacity => capacity;
 
+        public IReadOnlyList<TrialWorker> Workers => [];
+
         public List<int> Numbers { get; } = [];
 
         /// <summary>Awaited before the folds with the trial's number: lets a test hold a trial or make it run until stopped.</summary>

@@ -18,12 +18,16 @@ public sealed class PostgresServer : IAsyncDisposable
     private readonly string _directory;
     private int _stopped;
 
-    private PostgresServer(string binaries, string directory, int port)
+    private PostgresServer(string binaries, string directory, string host, int port)
     {
         _binaries = binaries;
         _directory = directory;
+        Host = host;
         Port = port;
     }
+
+    /// <summary>The address it listens on: loopback, or a bridge address other network namespaces reach.</summary>
+    public string Host { get; }
 
     public int Port { get; }
 
@@ -35,7 +39,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
     {
-        Host = "127.0.0.1",
+        Host = Host,
         Port = Port,
         Username = "postgres",
         Database = database,
@@ -55,7 +59,7 @@ public sealed class PostgresServer : IAsyncDisposable
         return ConnectionString(name);
     }
 
-    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken)
+    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken, string host = "127.0.0.1")
     {
         var binaries = FindBinaries();
         var directory = Directory.CreateTempSubdirectory("flotilla-pg-").FullName;
@@ -67,13 +71,18 @@ public sealed class PostgresServer : IAsyncDisposable
         await RunAsync(Path.Combine(binaries, "initdb"),
             ["-D", data, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=trust", "--no-sync"],
             asRoot, cancellationToken);
+        if (host != "127.0.0.1")
+        {
+            // initdb admits loopback only; clients on the bridge's subnet (other network namespaces) too.
+            await File.AppendAllTextAsync(Path.Combine(data, "pg_hba.conf"), "host all all samenet trust\n", cancellationToken);
+        }
         var port = FreePort();
         await RunAsync(Path.Combine(binaries, "pg_ctl"),
             ["-D", data, "-w", "-t", "60", "-l", Path.Combine(directory, "server.log"), "-o",
-             $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+             $"-p {port} -k {directory} -c listen_addresses={host} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
              "start"],
             asRoot, cancellationToken);
-        var server = new PostgresServer(binaries, directory, port);
+        var server = new PostgresServer(binaries, directory, host, port);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
         return server;
     }

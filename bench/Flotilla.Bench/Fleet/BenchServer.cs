@@ -5,6 +5,7 @@ using Flotilla.Fleet;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Learning.Data;
+using Flotilla.Learning.Evaluation;
 using Flotilla.Registry;
 using Flotilla.Server;
 using Flotilla.Storage.Artifacts;
@@ -74,13 +75,18 @@ internal sealed class BenchServer : IAsyncDisposable
         return created.RootElement.GetProperty("key").GetString()!;
     }
 
-    /// <summary>Stores an artifact and registers it, approved, as the next version of <paramref name="group"/>.</summary>
-    public async Task<ModelPackage> DeployAsync(string group, byte[] artifact, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores an artifact and registers it, approved, as the next version of <paramref name="group"/>; with
+    /// <paramref name="profileRows"/>, with the training profile of those rows (so the endpoint keeps drift windows for it).
+    /// </summary>
+    public async Task<ModelPackage> DeployAsync(string group, byte[] artifact, CancellationToken cancellationToken, Table? profileRows = null)
     {
         var reference = await Services.GetRequiredService<IArtifactStore>().PutAsync(artifact, cancellationToken);
         using var empty = JsonDocument.Parse("{}");
+        var evaluation = profileRows is null ? empty.RootElement.Clone()
+            : JsonSerializer.SerializeToElement(new { profile = TrainingProfile.Compute(ModelArtifact.Load(artifact, reference.Sha256), profileRows, profileRows) }, EvaluationReport.JsonOptions);
         return await Services.GetRequiredService<ModelRegistry>().RegisterAsync(
-            new RegisterModelPackage(group, reference, empty.RootElement.Clone(), empty.RootElement.Clone(),
+            new RegisterModelPackage(group, reference, evaluation, empty.RootElement.Clone(),
                 new PackageLineage(null, null, null), ApprovalStatus.Approved, RegisteredBy: "bench"),
             cancellationToken);
     }

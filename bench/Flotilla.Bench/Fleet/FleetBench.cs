@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Flotilla.Fleet.Models;
 using Flotilla.Fleet.Observability;
+using Flotilla.Storage.Artifacts;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Bench.Fleet;
@@ -15,7 +16,9 @@ namespace Flotilla.Bench.Fleet;
 /// ASP.NET Core app answering "ok" without logging (<see cref="MinimalApp"/>), one after the other, with wrk -t2 -c32;
 /// <c>load</c> — the cost of a miss (load from the artifact store) for breast-cancer models of every family;
 /// <c>zipf</c> — 1,000 deployed models, a budget for 100, Zipf(1.0) traffic: hit rate vs an exact LRU simulation;
-/// <c>split</c> — invocations of a group split 90/10 across two versions vs a single-version group, same server.
+/// <c>split</c> — invocations of a group split 90/10 across two versions vs a single-version group, same server;
+/// <c>shadow</c> — invocations of a group whose every call is copied to a pending shadow version vs a group without one;
+/// <c>monitoring</c> — invocations with drift windows on, and with capture at 10 % and 100 %, vs both off, same server.
 /// </summary>
 internal static partial class FleetBench
 {
@@ -32,6 +35,8 @@ internal static partial class FleetBench
             case "micro": return await MicroAsync(data, options, cancellationToken);
             case "auth": return await AuthAsync(data, options, cancellationToken);
             case "split": return await SplitAsync(data, options, cancellationToken);
+            case "shadow": return await ShadowAsync(data, options, cancellationToken);
+            case "monitoring": return await MonitoringAsync(data, options, cancellationToken);
             case "all":
                 var failed = await WrkAsync(data, options, cancellationToken);
                 failed |= await LoadAsync(data, options, cancellationToken);
@@ -39,7 +44,7 @@ internal static partial class FleetBench
                 return failed;
             default:
                 Console.Error.WriteLine(
-                    "usage: fleet [wrk|load|zipf|micro|auth|split|all] [--duration 10] [--rounds 3] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
+                    "usage: fleet [wrk|load|zipf|micro|auth|split|shadow|monitoring|all] [--duration 10] [--rounds 3] [--algorithm LightGBM] [--models 1000] [--capacity 100] [--requests 20000] [--seed 42]");
                 return 2;
         }
     }
@@ -50,7 +55,8 @@ internal static partial class FleetBench
         await using var minimal = await MinimalApp.StartAsync(cancellationToken);
         await using var server = await BenchServer.StartAsync();
         const string group = "multimodel-breast-cancer";
-        var package = await server.DeployAsync(group, data.Train(options.Algorithm, options.Seed, cancellationToken), cancellationToken);
+        // With a training profile, as the built-in pipeline registers it: the drift windows are on.
+        var package = await server.DeployAsync(group, data.Train(options.Algorithm, options.Seed, cancellationToken), cancellationToken, data.Table);
         await server.WaitDeployedAsync(new Dictionary<string, string> { [group] = package.Artifact.Sha256 }, TimeSpan.FromSeconds(60), cancellationToken);
 
         var first = Stopwatch.StartNew();
@@ -143,6 +149,70 @@ internal static partial class FleetBench
         }
     }
 
+    /// <summary>
+    /// The caller's cost of shadow traffic: wrk on a group whose every call is also offered to a pending shadow version
+    /// (scored after the answer, by the background worker, dropped when its queue is full) against a group without a
+    /// shadow, same server, rounds alternating. The bar: the caller's throughput with the shadow at least 90 % of
+    /// without, and its p99 at most 1 ms worse. Prints how many copies were scored and dropped.
+    /// </summary>
+    private static async Task<int> ShadowAsync(BreastCancer data, Options options, CancellationToken cancellationToken)
+    {
+        Console.WriteLine($"== fleet shadow: one-row invocations, 100 % shadow vs none ({options.Algorithm}, wrk -t2 -c32, {options.Duration} s each)");
+        await using var server = await BenchServer.StartAsync();
+        const string plain = "multimodel-bc-plain", shadowed = "multimodel-bc-shadowed";
+        // With training profiles, as the built-in pipeline registers them: both groups' drift windows are on.
+        var single = await server.DeployAsync(plain, data.Train(options.Algorithm, options.Seed, cancellationToken), cancellationToken, data.Table);
+        var served = await server.DeployAsync(shadowed, data.Train(options.Algorithm, options.Seed + 1, cancellationToken), cancellationToken, data.Table);
+        await server.WaitDeployedAsync(new Dictionary<string, string> { [plain] = single.Artifact.Sha256, [shadowed] = served.Artifact.Sha256 }, TimeSpan.FromSeconds(60), cancellationToken);
+        var reference = await server.Services.GetRequiredService<IArtifactStore>()
+            .PutAsync(data.Train(options.Algorithm, options.Seed + 2, cancellationToken), cancellationToken);
+        using (var empty = System.Text.Json.JsonDocument.Parse("{}"))
+        {
+            await server.Services.GetRequiredService<Flotilla.Registry.ModelRegistry>().RegisterAsync(
+                new Flotilla.Registry.RegisterModelPackage(shadowed, reference, empty.RootElement.Clone(), empty.RootElement.Clone(),
+                    new Flotilla.Registry.PackageLineage(null, null, null), Flotilla.Registry.ApprovalStatus.PendingManualApproval), cancellationToken);
+        }
+        using var policy = await server.Client.PutAsync($"/api/endpoint/aliases/{shadowed}",
+            new StringContent("""{"version": 1, "shadow": {"version": 2, "percent": 100}}""", Encoding.UTF8, "application/json"), cancellationToken);
+        if (!policy.IsSuccessStatusCode)
+        {
+            Console.Error.WriteLine($"the shadow was refused: {await policy.Content.ReadAsStringAsync(cancellationToken)}");
+            return 1;
+        }
+        var script = await ScriptAsync(data.FirstRow, server.AdminKey, cancellationToken);
+        try
+        {
+            var none = new Uri(server.Address, $"/models/{plain}/invocations").ToString();
+            var copied = new Uri(server.Address, $"/models/{shadowed}/invocations").ToString();
+            await Wrk.RunAsync(none, script, 3, cancellationToken);
+            await Wrk.RunAsync(copied, script, 3, cancellationToken);
+            var ratios = new List<double>();
+            var p99Deltas = new List<double>();
+            long errors = 0;
+            for (var round = 1; round <= options.Rounds; round++)
+            {
+                var baseline = await Wrk.RunAsync(none, script, options.Duration, cancellationToken);
+                var measured = await Wrk.RunAsync(copied, script, options.Duration, cancellationToken);
+                Console.WriteLine($"round {round}: no shadow    {baseline}");
+                Console.WriteLine($"round {round}: 100 % shadow {measured}");
+                ratios.Add(measured.RequestsPerSecond / baseline.RequestsPerSecond);
+                p99Deltas.Add(measured.P99Ms - baseline.P99Ms);
+                errors += baseline.Errors + measured.Errors;
+            }
+            var stats = server.Services.GetRequiredService<Flotilla.Fleet.Rollout.ShadowTraffic>().Snapshot().Single(s => s.Group == shadowed);
+            var ratio = Stats.Percentile(ratios, 0.5);
+            var p99Delta = Stats.Percentile(p99Deltas, 0.5);
+            Console.WriteLine($"shadow copies: {stats.Calls:N0} taken, {stats.Scored:N0} scored, {stats.Dropped:N0} dropped (queue full), {stats.Failed:N0} failed");
+            Console.WriteLine($"shadow / no-shadow throughput, median of {options.Rounds}: {ratio:P1} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)))}; bar: >= 90%); " +
+                $"p99 difference, median: {p99Delta:+0.00;-0.00} ms (bar: <= +1 ms); failed calls: {errors}");
+            return ratio >= 0.90 && p99Delta <= 1 && errors == 0 ? 0 : 1;
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
     /// <summary>Where a warm invocation's time goes, one thread, in process: model, formatting, fast path, grain call.</summary>
     private static async Task<int> MicroAsync(BreastCancer data, Options options, CancellationToken cancellationToken)
     {
@@ -155,6 +225,7 @@ internal static partial class FleetBench
         var grain = server.Services.GetRequiredService<IGrainFactory>().GetGrain<IModelGrain>(sha);
         await grain.WarmAsync();
         var fleet = server.Fleet;
+        var monitor = server.Services.GetRequiredService<Flotilla.Fleet.Monitoring.LiveMonitor>();
         const int n = 200_000;
         double Measure(Action body)
         {
@@ -171,7 +242,7 @@ internal static partial class FleetBench
             return watch.Elapsed.TotalMicroseconds / (n / 2);
         }
         Console.WriteLine($"LoadedModel.PredictCsv                 {Measure(() => model.PredictCsv(data.FirstRow)),7:F2} us");
-        Console.WriteLine($"score + format (the model's answer)    {Measure(() => ModelScoring.Score(model, request)),7:F2} us");
+        Console.WriteLine($"score + format (the model's answer)    {Measure(() => ModelScoring.Score(model, request, monitor)),7:F2} us");
         Console.WriteLine($"FleetClient.InvokeAsync (co-located)   {await MeasureAsync(async () => await fleet.InvokeAsync(sha, request)),7:F2} us");
         Console.WriteLine($"IModelGrain.InvokeAsync (grain call)   {await MeasureAsync(() => grain.InvokeAsync(request)),7:F2} us");
         return 0;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
 
@@ -21,18 +20,13 @@ internal sealed class AuditCommand : ClientCommand
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
-        var query = new List<string>();
-        if (parseResult.GetValue(ActorOption) is { Length: > 0 } actor)
-            query.Add("actor=" + Uri.EscapeDataString(actor));
-        if (parseResult.GetValue(TargetOption) is { Length: > 0 } target)
-            query.Add("target=" + Uri.EscapeDataString(target));
-        if (parseResult.GetValue(SinceOption) is { } since)
-            query.Add("since=" + Uri.EscapeDataString(since.ToString("O")));
-        var entries = await client.GetAsync("/api/audit" + (query.Count == 0 ? "" : "?" + string.Join("&", query)), cancellationToken);
+        var entries = await client.ListAuditAsync(
+            parseResult.GetValue(ActorOption), parseResult.GetValue(TargetOption), parseResult.GetValue(SinceOption), cancellationToken);
         if (console.Json)
             console.WriteJson(entries);
         else
-            console.Table(entries as JsonArray ?? [], "at", "actor", "action", "target", "status", "client", "repeats");
+            console.Table(entries, ("at", e => e.At), ("actor", e => e.Actor), ("action", e => e.Action), ("target", e => e.Target), ("status", e => e.Status),
+                ("client", e => e.Client), ("repeats", e => e.Repeats));
         return ExitCodes.Success;
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
 
@@ -14,19 +13,19 @@ internal sealed class DatasetListCommand : ClientCommand
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
-        var datasets = await client.GetAsync("/api/datasets", cancellationToken);
+        var rows = await client.ListDatasetsAsync(cancellationToken);
         if (console.Json)
         {
-            console.WriteJson(datasets);
+            console.WriteJson(rows);
             return ExitCodes.Success;
         }
-        var rows = datasets as JsonArray ?? datasets["datasets"] as JsonArray ?? [];
         if (rows.Count == 0)
         {
             console.Line("No datasets yet; add one with `flotilla dataset add NAME --csv PATH --target COLUMN`.");
             return ExitCodes.Success;
         }
-        console.Table(rows, "name", "target", "rowCount", "labelBalance", "path", "updatedAt|createdAt");
+        console.Table(rows, ("name", d => d.Name), ("target", d => d.Target ?? "(scoring only)"), ("row count", d => d.RowCount), ("label balance", d => d.LabelBalance),
+            ("path", d => d.Path), ("updated at", d => d.UpdatedAt));
         return ExitCodes.Success;
     }
 }

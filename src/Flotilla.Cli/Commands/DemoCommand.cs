@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Demo;
 using Flotilla.Cli.Terminal;
+using Flotilla.Contracts;
 using Flotilla.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -114,8 +115,8 @@ internal sealed class DemoCommand : Command
                 ["MaxTuningJobs"] = quick ? 8 : 40,
                 ["CrossValidationFolds"] = quick ? 3 : 5,
             };
-            var id = await RunCommand.StartAsync(client, RunCommand.BuiltInPipeline, parameters, cancellationToken);
-            runs.Add(($"{RunCommand.BuiltInPipeline}-{dataset.Name}", id));
+            var started = await client.StartExecutionAsync(RunCommand.BuiltInPipeline, parameters, cancellationToken);
+            runs.Add(($"{RunCommand.BuiltInPipeline}-{dataset.Name}", started.ExecutionId));
         }
         console.Line($"Running the {RunCommand.BuiltInPipeline} pipeline for {runs.Count} datasets at once:");
         var results = await new ExecutionProgress(client, console, TimeProvider.System).WatchAsync(runs, cancellationToken);
@@ -130,10 +131,9 @@ internal sealed class DemoCommand : Command
         {
             var group = runs[i].Label;
             var package = await PackageReference.ResolveAsync(client, group, cancellationToken);
-            var id = PackageReference.Id(package);
-            await ReviewCommand.SetStatusAsync(client, id, "Approved", "Approved by flotilla demo", cancellationToken);
-            console.Line($"Approved {group} v{CliConsole.Text(package["version"])} (package {id}).");
-            approved.Add((group, id, datasets[i]));
+            await client.UpdateApprovalAsync(package.Id, ApprovalStatus.Approved, "Approved by flotilla demo", cancellationToken);
+            console.Line($"Approved {group} v{package.Version} (package {package.Id}).");
+            approved.Add((group, package.Id, datasets[i]));
         }
 
         await WaitForDeploymentAsync(client, console, approved.Select(a => (a.Group, a.PackageId)).ToList(), cancellationToken);
@@ -141,17 +141,11 @@ internal sealed class DemoCommand : Command
         foreach (var (group, _, dataset) in approved)
         {
             var rows = InvokeCommand.ToJsonRows(dataset.SampleCsv);
-            var answer = await InvokeCommand.InvokeAsync(client, group, dataset.SampleCsv, cancellationToken);
-            var predictions = InvokeCommand.Predictions(answer);
+            var predictions = (await client.InvokeAsync(group, rows, cancellationToken)).Predictions;
             console.Line($"Predictions of {group} for {predictions.Count} new rows:");
             // Each prediction beside the first few values of the row it scored.
-            var shown = new JsonArray();
-            for (var r = 0; r < predictions.Count && r < rows.Count; r++)
-            {
-                var input = string.Join(", ", ((JsonObject)rows[r]!).Take(4).Select(p => $"{p.Key}={CliConsole.Text(p.Value)}"));
-                shown.Add(new JsonObject { ["row"] = input + ", …", ["label"] = predictions[r]?["label"]?.DeepClone(), ["probability"] = predictions[r]?["probability"]?.DeepClone() });
-            }
-            console.Table(shown, "row", "label", "probability");
+            var shown = predictions.Zip(rows.OfType<JsonObject>(), (p, row) => (Row: string.Join(", ", row.Take(4).Select(c => $"{c.Key}={CliConsole.Text(c.Value)}")) + ", …", p));
+            console.Table(shown, ("row", s => s.Row), ("label", s => s.p.Label), ("probability", s => s.p.Probability));
         }
         return ExitCodes.Success;
     }
@@ -164,9 +158,8 @@ internal sealed class DemoCommand : Command
         var started = TimeProvider.System.GetTimestamp();
         while (true)
         {
-            var aliases = EndpointCommand.AliasRows(await client.GetAsync("/api/endpoint", cancellationToken)).OfType<JsonObject>().ToList();
-            var missing = expected.Where(e => !aliases.Any(a =>
-                CliConsole.Text(a["group"]) == e.Group && CliConsole.Text(a["packageId"] ?? a["id"]) == e.PackageId)).ToList();
+            var aliases = (await client.GetEndpointAsync(cancellationToken)).Aliases;
+            var missing = expected.Where(e => !aliases.Any(a => a.Group == e.Group && a.PackageId == e.PackageId)).ToList();
             if (missing.Count == 0)
             {
                 console.Line($"Deployed {string.Join(", ", expected.Select(e => e.Group))} to the endpoint in {TimeProvider.System.GetElapsedTime(started).TotalSeconds:0.0} s.");

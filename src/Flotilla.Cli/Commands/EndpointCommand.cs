@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
 
@@ -14,56 +13,36 @@ internal sealed class EndpointCommand : ClientCommand
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
-        var endpoint = await client.GetAsync("/api/endpoint", cancellationToken);
+        var endpoint = await client.GetEndpointAsync(cancellationToken);
         if (console.Json)
         {
             console.WriteJson(endpoint);
             return ExitCodes.Success;
         }
-        var aliases = AliasRows(endpoint);
+        var aliases = endpoint.Aliases;
         console.Line(aliases.Count == 0 ? "No model deployed yet; approve a version with `flotilla approve GROUP`." : "Deployed models:");
         if (aliases.Count > 0)
         {
-            console.Table(aliases, "group", "packageId|id", "version", "artifactSha256|artifact", "deployedAt");
+            console.Table(aliases, ("group", a => a.Group), ("package id", a => a.PackageId), ("version", a => a.Version), ("artifact sha256", a => a.ArtifactSha256),
+                ("deployed at", a => a.DeployedAt));
         }
-        var instances = endpoint["instances"] as JsonArray ?? endpoint["silos"] as JsonArray ?? [];
+        var instances = endpoint.Instances;
         console.Line($"Instances: {instances.Count}");
         if (instances.Count > 0)
         {
-            console.Table(instances, "silo|id|instance|address", "modelsLoaded|loadedModels", "bytesInUse|bytesUsed", "budgetBytes|memoryBudgetBytes");
+            console.Table(instances, ("silo", i => i.Silo), ("models loaded", i => i.ModelsLoaded), ("bytes in use", i => i.BytesInUse), ("budget bytes", i => i.BudgetBytes));
         }
-        if (endpoint["models"] is JsonArray { Count: > 0 } models)
+        if (endpoint.Models.Count > 0)
         {
             console.Line("Models:");
-            console.Table(models, "groups", "artifactSha256", "loadedOn", "invocations", "hits", "misses", "loads", "evictions", "p50 ms=p50LatencyMilliseconds", "p99 ms=p99LatencyMilliseconds");
+            console.Table(endpoint.Models, ("groups", m => m.Groups), ("artifact sha256", m => m.ArtifactSha256), ("loaded on", m => m.LoadedOn),
+                ("invocations", m => m.Invocations), ("hits", m => m.Hits), ("misses", m => m.Misses), ("loads", m => m.Loads), ("evictions", m => m.Evictions),
+                ("p50 ms", m => m.P50LatencyMilliseconds), ("p99 ms", m => m.P99LatencyMilliseconds));
         }
-        if (endpoint["totals"] is JsonObject totals)
-        {
-            console.Line($"Totals: {CliConsole.Text(totals["instances"])} instance(s), {CliConsole.Text(totals["modelsLoaded"])} model(s) loaded, "
-                + $"{CliConsole.Bytes(totals["bytesInUse"]?.GetValue<double>() ?? 0)} of {CliConsole.Bytes(totals["budgetBytes"]?.GetValue<double>() ?? 0)}, "
-                + $"hits {CliConsole.Text(totals["hits"])}, misses {CliConsole.Text(totals["misses"])}, loads {CliConsole.Text(totals["loads"])}, evictions {CliConsole.Text(totals["evictions"])}");
-        }
+        var totals = endpoint.Totals;
+        console.Line($"Totals: {totals.Instances} instance(s), {totals.ModelsLoaded} model(s) loaded, "
+            + $"{CliConsole.Bytes(totals.BytesInUse)} of {CliConsole.Bytes(totals.BudgetBytes)}, "
+            + $"hits {totals.Hits}, misses {totals.Misses}, loads {totals.Loads}, evictions {totals.Evictions}");
         return ExitCodes.Success;
-    }
-
-    /// <summary>The alias map as rows with a "group" field, whether the server sends an array or an object keyed by group.</summary>
-    public static JsonArray AliasRows(JsonNode endpoint)
-    {
-        var node = endpoint["aliases"] ?? endpoint["aliasMap"];
-        if (node is JsonArray array)
-        {
-            return array;
-        }
-        var rows = new JsonArray();
-        if (node is JsonObject map)
-        {
-            foreach (var (group, value) in map)
-            {
-                var row = value is JsonObject o ? (JsonObject)o.DeepClone() : new JsonObject { ["artifact"] = value?.DeepClone() };
-                row["group"] ??= group;
-                rows.Add(row);
-            }
-        }
-        return rows;
     }
 }

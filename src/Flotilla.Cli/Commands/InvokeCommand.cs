@@ -47,28 +47,16 @@ internal sealed class InvokeCommand : ClientCommand
         }
 
         var answer = parseResult.GetValue(NoHeaderOption)
-            ? await client.PostCsvAsync($"/models/{Uri.EscapeDataString(group)}/invocations", csv, cancellationToken)
-            : await InvokeAsync(client, group, csv, cancellationToken);
+            ? await client.InvokeCsvAsync(group, csv, cancellationToken)
+            : await client.InvokeAsync(group, ToJsonRows(csv), cancellationToken);
         if (console.Json)
         {
             console.WriteJson(answer);
             return ExitCodes.Success;
         }
-        var rows = Predictions(answer);
-        if (rows.Count > 0)
-        {
-            console.Table(rows, "label|predictedLabel|prediction", "probability|score", "model|modelVersion|version");
-        }
-        else
-        {
-            console.Line(CliConsole.Text(answer));
-        }
+        console.Table(answer.Predictions, ("label", p => p.Label), ("probability", p => p.Probability), ("version", _ => answer.Version));
         return ExitCodes.Success;
     }
-
-    /// <summary>Scores CSV rows with a header: sent as JSON objects by column name, so column order does not matter.</summary>
-    public static Task<JsonNode> InvokeAsync(FlotillaClient client, string group, string csv, CancellationToken cancellationToken) =>
-        client.PostJsonAsync($"/models/{Uri.EscapeDataString(group)}/invocations", ToJsonRows(csv), cancellationToken);
 
     /// <summary>CSV with a header as JSON rows: numbers stay numbers, empty cells become null (missing), the rest strings.</summary>
     public static JsonArray ToJsonRows(string csv)
@@ -140,8 +128,4 @@ internal sealed class InvokeCommand : ClientCommand
         cells.Add(cell.ToString().Trim());
         return cells;
     }
-
-    /// <summary>The predictions array, whether the server answers with a bare array or wraps it.</summary>
-    public static JsonArray Predictions(JsonNode answer) =>
-        answer as JsonArray ?? answer["predictions"] as JsonArray ?? answer["results"] as JsonArray ?? [];
 }

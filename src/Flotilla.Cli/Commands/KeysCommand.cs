@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
+using Flotilla.Contracts;
 
 namespace Flotilla.Cli.Commands;
 
@@ -40,21 +40,17 @@ internal sealed class KeysCreateCommand : ClientCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
         var groups = parseResult.GetValue(GroupOption) ?? [];
-        var created = await client.PostJsonAsync("/api/keys", new
-        {
-            name = parseResult.GetRequiredValue(NameArgument),
-            roles = parseResult.GetRequiredValue(RoleOption),
-            groups = groups.Length == 0 ? null : groups,
-            expiresAt = parseResult.GetValue(ExpiresOption),
-        }, cancellationToken);
+        var created = await client.CreateKeyAsync(new CreateKeyRequest(
+            parseResult.GetRequiredValue(NameArgument), parseResult.GetRequiredValue(RoleOption), groups.Length == 0 ? null : groups,
+            parseResult.GetValue(ExpiresOption)), cancellationToken);
         if (console.Json)
         {
             console.WriteJson(created);
             return ExitCodes.Success;
         }
-        console.Line($"Key {created["id"]} '{created["name"]}' with roles {string.Join(", ", created["roles"]!.AsArray().Select(r => r!.ToString()))}.");
+        console.Line($"Key {created.Id} '{created.Name}' with roles {string.Join(", ", created.Roles)}.");
         console.Line("Its secret, shown only now (send it as 'Authorization: Bearer …', or set FLOTILLA_TOKEN):");
-        console.Line(created["key"]!.ToString());
+        console.Line(created.Key);
         return ExitCodes.Success;
     }
 }
@@ -68,11 +64,12 @@ internal sealed class KeysListCommand : ClientCommand
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
-        var keys = await client.GetAsync("/api/keys", cancellationToken);
+        var keys = await client.ListKeysAsync(cancellationToken);
         if (console.Json)
             console.WriteJson(keys);
         else
-            console.Table(keys as JsonArray ?? [], "id", "name", "roles", "groups", "createdBy", "createdAt", "expiresAt", "revokedAt");
+            console.Table(keys, ("id", k => k.Id), ("name", k => k.Name), ("roles", k => k.Roles), ("groups", k => k.Groups), ("created by", k => k.CreatedBy),
+                ("created at", k => k.CreatedAt), ("expires at", k => k.ExpiresAt), ("revoked at", k => k.RevokedAt));
         return ExitCodes.Success;
     }
 }
@@ -90,7 +87,7 @@ internal sealed class KeysRevokeCommand : ClientCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
         var id = parseResult.GetRequiredValue(IdArgument);
-        await client.DeleteAsync($"/api/keys/{Uri.EscapeDataString(id)}", cancellationToken);
+        await client.RevokeKeyAsync(id, cancellationToken);
         console.Line($"Revoked key {id}.");
         return ExitCodes.Success;
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
 
@@ -18,28 +17,26 @@ internal sealed class RegistryListCommand : ClientCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
         var group = parseResult.GetValue(GroupArgument);
-        var answer = group is null
-            ? await client.GetAsync("/api/registry/groups", cancellationToken)
-            : await client.GetAsync($"/api/registry/groups/{Uri.EscapeDataString(group)}/packages", cancellationToken);
-        if (console.Json)
-        {
-            console.WriteJson(answer);
-            return ExitCodes.Success;
-        }
-        var rows = answer as JsonArray ?? answer["groups"] as JsonArray ?? answer["packages"] as JsonArray ?? [];
-        if (rows.Count == 0)
-        {
-            console.Line(group is null ? "No model groups yet; a successful pipeline execution registers one." : $"Group {group} has no versions.");
-            return ExitCodes.Success;
-        }
         if (group is null)
         {
-            console.Table(rows, "name|group", "latestVersion", "approvedCount", "createdAt");
+            var groups = await client.ListGroupsAsync(cancellationToken);
+            if (console.Json)
+                console.WriteJson(groups);
+            else if (groups.Count == 0)
+                console.Line("No model groups yet; a successful pipeline execution registers one.");
+            else
+                console.Table(groups, ("name", g => g.Name), ("latest version", g => g.LatestVersion), ("approved count", g => g.ApprovedCount), ("created at", g => g.CreatedAt));
+            return ExitCodes.Success;
         }
+        var packages = await client.ListPackagesAsync(group, cancellationToken);
+        if (console.Json)
+            console.WriteJson(packages);
+        else if (packages.Count == 0)
+            console.Line($"Group {group} has no versions.");
         else
-        {
-            console.Table(rows, "id|packageId", "version", "approvalStatus|status", "metrics.auc", "metrics.f1", "approvalDescription|description", "createdAt");
-        }
+            console.Table(packages, ("id", p => p.Id), ("version", p => p.Version), ("approval status", p => p.ApprovalStatus),
+                ("auc", p => p.Metrics.TryGetValue("auc", out var auc) ? auc : null), ("f1", p => p.Metrics.TryGetValue("f1", out var f1) ? f1 : null),
+                ("approval description", p => p.ApprovalDescription), ("created at", p => p.CreatedAt));
         return ExitCodes.Success;
     }
 }

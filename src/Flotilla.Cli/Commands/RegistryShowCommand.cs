@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using System.Globalization;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
 
@@ -26,37 +26,39 @@ internal sealed class RegistryShowCommand : ClientCommand
             console.WriteJson(package);
             return ExitCodes.Success;
         }
-        foreach (var (key, value) in package)
+        (string Name, object? Value)[] fields =
+        [
+            ("id", package.Id), ("group", package.Group), ("version", package.Version), ("approvalStatus", package.ApprovalStatus),
+            ("approvalDescription", package.ApprovalDescription), ("statusChangedBy", package.StatusChangedBy),
+            ("statusChangedAt", package.StatusChangedAt), ("createdAt", package.CreatedAt), ("artifact", package.Artifact.Sha256),
+            ("execution", package.Lineage.ExecutionId), ("datasetHash", package.Lineage.DatasetHash),
+        ];
+        foreach (var (name, value) in fields.Where(f => f.Value is not null))
         {
-            if (value is JsonValue)
+            console.Line($"{name,-20} {value switch { DateTimeOffset t => t.ToString("O", CultureInfo.InvariantCulture), IFormattable f => f.ToString(null, CultureInfo.InvariantCulture), _ => value }}");
+        }
+        if (FlotillaClient.Evaluation(package) is { } e)
+        {
+            (string Name, double? Value)[] metrics =
+            [
+                ("accuracy", e.Accuracy), ("precision", e.Precision), ("recall", e.Recall), ("f1", e.F1), ("auc", e.Auc),
+                ("averagePrecision", e.AveragePrecision), ("logLoss", e.LogLoss),
+            ];
+            console.Line($"{"evaluation",-20} {string.Join(", ", metrics.Where(m => m.Value is not null).Select(m => $"{m.Name} {Number(m.Value!.Value)}"))}");
+            if (e.ConfusionMatrix is { } confusion)
             {
-                console.Line($"{key,-20} {CliConsole.Text(value)}");
+                console.Line($"{"confusion matrix",-20} TP {confusion.TruePositives}, FP {confusion.FalsePositives}, TN {confusion.TrueNegatives}, FN {confusion.FalseNegatives} "
+                    + $"(positive label {e.PositiveLabel}, {e.Rows} test rows)");
             }
         }
-        var evaluation = package["evaluationReport"] as JsonObject ?? package["evaluation"] as JsonObject;
-        if (evaluation is not null)
+        var failures = await client.ListDeploymentFailuresAsync(package.Group, cancellationToken);
+        if (failures.Count > 0)
         {
-            var metrics = evaluation["metrics"] as JsonObject ?? evaluation;
-            var headline = new[] { "accuracy", "precision", "recall", "f1", "auc", "rocAuc", "averagePrecision", "logLoss" }
-                .Where(m => metrics[m] is JsonValue)
-                .Select(m => $"{m} {CliConsole.Text(metrics[m])}");
-            console.Line($"{"evaluation",-20} {string.Join(", ", headline)}");
-            if (evaluation["confusionMatrix"] is JsonObject confusion)
-            {
-                console.Line($"{"confusion matrix",-20} TP {CliConsole.Text(confusion["truePositives"])}, FP {CliConsole.Text(confusion["falsePositives"])}, "
-                    + $"TN {CliConsole.Text(confusion["trueNegatives"])}, FN {CliConsole.Text(confusion["falseNegatives"])} "
-                    + $"(positive label {CliConsole.Text(evaluation["positiveLabel"])}, {CliConsole.Text(evaluation["rows"])} test rows)");
-            }
-        }
-        if (package["group"] is JsonValue group)
-        {
-            var failures = await client.GetAsync($"/api/registry/groups/{Uri.EscapeDataString(CliConsole.Text(group))}/deployments/failures", cancellationToken);
-            if (failures is JsonArray { Count: > 0 } list)
-            {
-                console.Line("Failed deployments:");
-                console.Table(list, "at", "version", "packageId", "reason", "error");
-            }
+            console.Line("Failed deployments:");
+            console.Table(failures, ("at", f => f.At), ("version", f => f.Version), ("package id", f => f.PackageId), ("reason", f => f.Reason), ("error", f => f.Error));
         }
         return ExitCodes.Success;
     }
+
+    private static string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
 }

@@ -41,13 +41,14 @@ internal sealed class RunCommand : ClientCommand
     {
         var pipeline = parseResult.GetValue(PipelineArgument) ?? BuiltInPipeline;
         var parameters = ParseParameters(parseResult.GetValue(ParameterOption) ?? []);
-        var id = await StartAsync(client, pipeline, parameters, cancellationToken);
+        var started = await client.StartExecutionAsync(pipeline, parameters, cancellationToken);
+        var id = started.ExecutionId;
 
         if (!parseResult.GetValue(WaitOption))
         {
             if (console.Json)
             {
-                console.WriteJson(new JsonObject { ["executionId"] = id });
+                console.WriteJson(started);
             }
             else
             {
@@ -60,16 +61,9 @@ internal sealed class RunCommand : ClientCommand
         var result = (await new ExecutionProgress(client, console, TimeProvider.System).WatchAsync([(label, id)], cancellationToken))[0];
         if (console.Json)
         {
-            console.WriteJson(await client.GetAsync($"/api/executions/{Uri.EscapeDataString(id)}", cancellationToken));
+            console.WriteJson(result.Execution);
         }
         return result.Succeeded ? ExitCodes.Success : ExitCodes.ExecutionFailed;
-    }
-
-    public static async Task<string> StartAsync(FlotillaClient client, string pipeline, JsonObject parameters, CancellationToken cancellationToken)
-    {
-        var started = await client.PostJsonAsync($"/api/pipelines/{Uri.EscapeDataString(pipeline)}/executions", new JsonObject { ["parameters"] = parameters }, cancellationToken);
-        return ExecutionSnapshot.Str((JsonObject)started, "executionId", "id")
-            ?? throw new FlotillaApiException(System.Net.HttpStatusCode.InternalServerError, "The server accepted the execution but did not return its executionId.");
     }
 
     /// <summary>"-p Name=Value" pairs as JSON: numbers and booleans typed, everything else a string (the server validates).</summary>

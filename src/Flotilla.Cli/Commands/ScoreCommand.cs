@@ -1,23 +1,25 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
 using Flotilla.Cli.Terminal;
+using Flotilla.Contracts;
 using Spectre.Console;
 
 namespace Flotilla.Cli.Commands;
 
 /// <summary>
-/// <c>flotilla score GROUP --dataset NAME | --csv PATH --target COLUMN [--out FILE]</c>: a batch job on the server
-/// (<c>POST /api/batch-jobs</c>), followed to its end with a progress bar, then its result CSV downloaded. With
-/// <c>--csv</c> the file is uploaded as a dataset first, named <c>scoring-&lt;file name&gt;</c> so that it never
-/// replaces a dataset a pipeline trained on.
+/// <c>flotilla score GROUP --dataset NAME | --csv PATH [--target COLUMN] [--server-path] [--out FILE]</c>: a batch job
+/// on the server (<c>POST /api/batch-jobs</c>), followed to its end with a progress bar, then its result CSV
+/// downloaded. With <c>--csv</c> the file is registered as a dataset first — uploaded, or with <c>--server-path</c>
+/// read from the server's data roots, for a file larger than an upload may be — named <c>scoring-&lt;file name&gt;</c>
+/// so that it never replaces a dataset a pipeline trained on; without <c>--target</c> it needs no label column.
 /// </summary>
 internal sealed class ScoreCommand : ClientCommand
 {
     private static readonly Argument<string> GroupArgument = new("GROUP") { Description = "The model group whose deployed version scores the rows." };
     private static readonly Option<string> DatasetOption = new("--dataset") { Description = "A registered dataset to score.", HelpName = "NAME" };
     private static readonly Option<FileInfo> CsvOption = new("--csv") { Description = "A local CSV to upload as a dataset and score.", HelpName = "PATH" };
-    private static readonly Option<string> TargetOption = new("--target") { Description = "With --csv: its label column (a dataset needs one).", HelpName = "COLUMN" };
+    private static readonly Option<string> TargetOption = new("--target") { Description = "With --csv: its label column, if it has one (the dataset can then be trained on too).", HelpName = "COLUMN" };
+    private static readonly Option<bool> ServerPathOption = new("--server-path") { Description = "With --csv: the path is on the server, in one of its data roots (default <data>/imports); nothing is uploaded." };
     private static readonly Option<FileInfo> OutOption = new("--out") { Description = "Where to write the scored CSV.", DefaultValueFactory = _ => new FileInfo("scored.csv"), HelpName = "FILE" };
 
     public ScoreCommand() : base("score", "Score a whole dataset with a group's deployed model as a batch job and download the result.")
@@ -26,6 +28,7 @@ internal sealed class ScoreCommand : ClientCommand
         Options.Add(DatasetOption);
         Options.Add(CsvOption);
         Options.Add(TargetOption);
+        Options.Add(ServerPathOption);
         Options.Add(OutOption);
     }
 
@@ -36,37 +39,35 @@ internal sealed class ScoreCommand : ClientCommand
         var csv = parseResult.GetValue(CsvOption);
         var output = parseResult.GetRequiredValue(OutOption);
         if ((dataset is null) == (csv is null))
-            throw new CliInputException("Pass either --dataset NAME (a registered dataset) or --csv PATH --target COLUMN (a file to upload).");
+            throw new CliInputException("Pass either --dataset NAME (a registered dataset) or --csv PATH (a file to score).");
         if (csv is not null)
         {
-            var target = parseResult.GetValue(TargetOption)
-                ?? throw new CliInputException("--csv needs --target COLUMN: the file is registered as a dataset, which names its label column.");
-            if (!csv.Exists)
+            var serverPath = parseResult.GetValue(ServerPathOption);
+            if (!serverPath && !csv.Exists)
                 throw new CliInputException($"--csv {csv.FullName} does not exist; pass the path of a CSV file with a header row.");
             dataset = DatasetName(csv);
-            await DatasetAddCommand.AddAsync(client, dataset, csv, target, [], serverPath: false, cancellationToken);
+            await DatasetAddCommand.AddAsync(client, dataset, csv, parseResult.GetValue(TargetOption), [], serverPath, cancellationToken);
         }
 
-        var job = await client.PostJsonAsync("/api/batch-jobs", new { group, dataset }, cancellationToken);
-        var id = CliConsole.Text(job["id"]);
-        job = await FollowAsync(client, console, id, job, cancellationToken);
-        var status = CliConsole.Text(job["status"]);
-        if (status != "Succeeded")
+        var job = await client.CreateBatchJobAsync(new CreateBatchJobRequest(group, null, dataset), cancellationToken);
+        var id = job.Id;
+        job = await FollowAsync(client, console, job, cancellationToken);
+        if (job.Status != BatchJobStatus.Succeeded)
         {
             if (console.Json)
                 console.WriteJson(job);
-            console.Fail($"Batch job {id} {status}: {CliConsole.Text(job["failureReason"])}");
+            console.Fail($"Batch job {id} {job.Status}: {job.FailureReason}");
             return ExitCodes.ExecutionFailed;
         }
 
         var partial = new FileInfo(output.FullName + ".partial");
         await using (var file = partial.Create())
-            await client.DownloadAsync($"/api/batch-jobs/{id}/result", file, cancellationToken);
+            await client.DownloadBatchResultAsync(id, file, cancellationToken);
         partial.MoveTo(output.FullName, overwrite: true);
         if (console.Json)
             console.WriteJson(job);
         else
-            console.Line($"Scored {CliConsole.Text(job["rowsDone"])} rows with {CliConsole.Text(job["packageId"])} → {output.FullName}");
+            console.Line($"Scored {job.RowsDone} rows with {job.PackageId} → {output.FullName}");
         return ExitCodes.Success;
     }
 
@@ -77,32 +78,33 @@ internal sealed class ScoreCommand : ClientCommand
     }
 
     /// <summary>Polls the job until it ends, drawing a progress bar on a terminal; Ctrl+C cancels the job on the server too.</summary>
-    private static async Task<JsonNode> FollowAsync(FlotillaClient client, CliConsole console, string id, JsonNode job, CancellationToken cancellationToken)
+    private static async Task<BatchJob> FollowAsync(FlotillaClient client, CliConsole console, BatchJob job, CancellationToken cancellationToken)
     {
+        var id = job.Id;
         try
         {
             if (!console.Interactive)
-                return await PollAsync(client, id, job, _ => { }, cancellationToken);
+                return await PollAsync(client, job, _ => { }, cancellationToken);
             return await console.Ansi.Progress().StartAsync(async context =>
             {
-                var bar = context.AddTask($"Scoring ({id[..Math.Min(8, id.Length)]})", maxValue: Math.Max(1, job["rowsTotal"]?.GetValue<long>() ?? 1));
-                return await PollAsync(client, id, job, j => bar.Value = j["rowsDone"]?.GetValue<long>() ?? 0, cancellationToken);
+                var bar = context.AddTask($"Scoring ({id[..Math.Min(8, id.Length)]})", maxValue: Math.Max(1, job.RowsTotal));
+                return await PollAsync(client, job, j => bar.Value = j.RowsDone, cancellationToken);
             });
         }
         catch (OperationCanceledException)
         {
-            await client.PostJsonAsync($"/api/batch-jobs/{id}/cancel", new { }, CancellationToken.None);
+            await client.CancelBatchJobAsync(id, CancellationToken.None);
             throw;
         }
     }
 
-    private static async Task<JsonNode> PollAsync(FlotillaClient client, string id, JsonNode job, Action<JsonNode> progress, CancellationToken cancellationToken)
+    private static async Task<BatchJob> PollAsync(FlotillaClient client, BatchJob job, Action<BatchJob> progress, CancellationToken cancellationToken)
     {
-        while (CliConsole.Text(job["status"]) is "Queued" or "Running")
+        while (!job.IsFinished)
         {
             progress(job);
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
-            job = await client.GetAsync($"/api/batch-jobs/{id}", cancellationToken);
+            job = await client.GetBatchJobAsync(job.Id, cancellationToken);
         }
         progress(job);
         return job;

@@ -12,7 +12,7 @@ namespace Flotilla.Cli.Commands;
 /// </summary>
 internal sealed class StackCommand : ClientCommand
 {
-    private static readonly Option<FileInfo> FileOption = new("--file", "-f") { Description = "The stack file (datasets, runs, endpoint).", Required = true, HelpName = "stack.yaml" };
+    private static readonly Option<FileInfo> FileOption = new("--file", "-f") { Description = "The stack file (datasets, runs, endpoint, monitoring).", Required = true, HelpName = "stack.yaml" };
 
     private readonly bool _destroy;
     private readonly bool _execute;
@@ -42,7 +42,11 @@ internal sealed class StackCommand : ClientCommand
             throw new CliInputException(e.Message);
         }
         var planner = new StackPlan(client, console);
-        var changes = _destroy ? await planner.ForDestroyAsync(stack, cancellationToken) : await planner.ForApplyAsync(stack, cancellationToken);
+        var monitoring = new StackMonitoringPlan(client);
+        // Capture is set last (a run of the stack may register the group) and returned to the default first.
+        IReadOnlyList<StackChange> changes = _destroy
+            ? [.. await monitoring.ForDestroyAsync(stack.Monitoring, cancellationToken), .. await planner.ForDestroyAsync(stack, cancellationToken)]
+            : [.. await planner.ForApplyAsync(stack, cancellationToken), .. await monitoring.ForApplyAsync(stack.Monitoring, cancellationToken)];
         var conflicts = changes.Where(c => c.Symbol == '!').ToList();
 
         if (changes.Count == 0)

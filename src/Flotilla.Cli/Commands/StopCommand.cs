@@ -17,7 +17,7 @@ internal sealed class StopCommand : ClientCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CliConsole console, FlotillaClient client, CancellationToken cancellationToken)
     {
         var id = parseResult.GetRequiredValue(IdArgument);
-        var answer = await client.PostJsonAsync($"/api/executions/{Uri.EscapeDataString(id)}/stop", new { }, cancellationToken);
+        var answer = await client.StopExecutionAsync(id, cancellationToken);
         if (console.Json)
         {
             console.WriteJson(answer);

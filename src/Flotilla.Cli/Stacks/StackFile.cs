@@ -18,6 +18,10 @@ namespace Flotilla.Cli.Stacks;
 /// endpoint:
 ///   deploy: [multimodel-churn]
 ///   pin: { multimodel-credit: 2 }
+///   traffic:
+///     multimodel-fraud: { routes: { 3: 90, 4: 10 }, stickyHeader: X-Request-Key, shadow: { version: 5, percent: 50 } }
+///   canary:
+///     multimodel-churn: { steps: [10, 50, 100], bakeSeconds: 300 }
 /// </code>
 /// </summary>
 internal sealed class StackFile
@@ -25,6 +29,7 @@ internal sealed class StackFile
     public List<StackDataset> Datasets { get; set; } = [];
     public List<StackRun> Runs { get; set; } = [];
     public StackEndpoint Endpoint { get; set; } = new();
+    public StackMonitoring Monitoring { get; set; } = new();
 
     /// <summary>The folder relative paths are resolved against.</summary>
     [YamlIgnore]
@@ -38,16 +43,19 @@ internal sealed class StackFile
         }
         var deserializer = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build();
         StackFile stack;
+        var text = File.ReadAllText(path);
         try
         {
-            stack = deserializer.Deserialize<StackFile?>(File.ReadAllText(path)) ?? new StackFile();
+            stack = deserializer.Deserialize<StackFile?>(text) ?? new StackFile();
         }
         catch (YamlException e)
         {
-            throw new StackException($"{Path.GetFullPath(path)} line {e.Start.Line}, column {e.Start.Column}: {(e.InnerException ?? e).Message}");
+            var key = StackLocations.Read(text).PathAt(e.Start) is { } at ? $", {at}" : "";
+            throw new StackException($"{Path.GetFullPath(path)} line {e.Start.Line}, column {e.Start.Column}{key}: {(e.InnerException ?? e).Message}");
         }
         stack.BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         stack.Validate(path);
+        stack.Monitoring.Validate(path, StackLocations.Read(text));
         return stack;
     }
 
@@ -66,6 +74,21 @@ internal sealed class StackFile
             {
                 throw new StackException($"{path}: runs[{index}] needs parameters.DatasetName.");
             }
+        }
+        foreach (var (group, traffic) in Endpoint.Traffic)
+        {
+            if (traffic.Routes.Count == 0 && traffic.Shadow is null)
+            {
+                throw new StackException($"{path}: endpoint.traffic.{group} needs routes (version: weight) or a shadow.");
+            }
+            if (Endpoint.Pin.ContainsKey(group) || Endpoint.Canary.ContainsKey(group))
+            {
+                throw new StackException($"{path}: endpoint.traffic.{group}: a group's traffic is declared once — by pin, traffic or canary.");
+            }
+        }
+        foreach (var group in Endpoint.Canary.Keys.Where(g => !Endpoint.Deploy.Contains(g)))
+        {
+            throw new StackException($"{path}: endpoint.canary.{group}: list the group in endpoint.deploy too; the canary is how its new versions are approved.");
         }
     }
 }
@@ -91,6 +114,33 @@ internal sealed class StackEndpoint
 
     /// <summary>Groups held at one approved version by hand (PUT /api/endpoint/aliases/{group}), whatever is approved later.</summary>
     public Dictionary<string, int> Pin { get; set; } = [];
+
+    /// <summary>Groups whose calls are split by weight and/or shadowed (the body of PUT /api/endpoint/aliases/{group}).</summary>
+    public Dictionary<string, StackTraffic> Traffic { get; set; } = [];
+
+    /// <summary>Groups of <see cref="Deploy"/> whose new pending version is approved as a canary rollout.</summary>
+    public Dictionary<string, StackCanary> Canary { get; set; } = [];
+}
+
+internal sealed class StackTraffic
+{
+    /// <summary>Approved version → weight.</summary>
+    public Dictionary<int, int> Routes { get; set; } = [];
+    public string? StickyHeader { get; set; }
+    public StackShadow? Shadow { get; set; }
+}
+
+internal sealed class StackShadow
+{
+    public int Version { get; set; }
+    public int Percent { get; set; } = 100;
+}
+
+internal sealed class StackCanary
+{
+    public List<int> Steps { get; set; } = [10, 50, 100];
+    public int BakeSeconds { get; set; } = 300;
+    public int? MinCalls { get; set; }
 }
 
 /// <summary>The stack file is wrong; the message names the file, the entry and the fix.</summary>

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Flotilla.Contracts;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -11,7 +13,7 @@ namespace Flotilla.Cli.Terminal;
 /// </summary>
 internal sealed class CliConsole
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly FlotillaJson Indented = new(new JsonSerializerOptions(FlotillaJson.Default.Options) { WriteIndented = true });
 
     private CliConsole(IAnsiConsole ansi, TextWriter error, bool json, bool interactive)
     {
@@ -52,74 +54,43 @@ internal sealed class CliConsole
 
     public void Write(IRenderable renderable) => Ansi.Write(renderable);
 
-    public void WriteJson(JsonNode? node) =>
-        Ansi.Profile.Out.Writer.WriteLine(node?.ToJsonString(Indented) ?? "null");
+    /// <summary><c>--json</c>: a contract record exactly as the server sends it (the records are the wire format), indented.</summary>
+    public void WriteJson<T>(T value) =>
+        Ansi.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, Indented.GetTypeInfo(typeof(T))
+            ?? throw new InvalidOperationException($"{typeof(T).Name} is not a contract of {nameof(FlotillaJson)}.")));
 
     public void Fail(string message) => Error.WriteLine($"error: {message}");
 
-    /// <summary>
-    /// A table of JSON objects showing the preferred columns the server actually sent (first match of
-    /// each alternative, e.g. "rowCount|rows"; dotted paths reach nested fields; "header=key" names the
-    /// column), so a renamed field degrades to a missing column, not a crash.
-    /// </summary>
-    public void Table(JsonArray rows, params string[] columns)
+    /// <summary>A table of records, one column per (header, value); values are shortened as <see cref="Cell"/> says.</summary>
+    public void Table<T>(IEnumerable<T> rows, params (string Header, Func<T, object?> Value)[] columns)
     {
-        var objects = rows.OfType<JsonObject>().ToList();
-        var chosen = columns
-            .Select(Column)
-            .Where(c => objects.Any(o => c.Keys.Any(k => Find(o, k) is not null)))
-            .ToList();
-        if (chosen.Count == 0 && objects.Count > 0)
-        {
-            chosen = objects[0].Where(p => p.Value is JsonValue).Select(p => (p.Key, new[] { p.Key })).ToList();
-        }
-
         var table = new Table().Border(TableBorder.Simple);
-        foreach (var (header, _) in chosen)
+        foreach (var (header, _) in columns)
         {
-            table.AddColumn(new TableColumn(Humanize(header)));
+            table.AddColumn(new TableColumn(header));
         }
-        foreach (var row in objects)
+        foreach (var row in rows)
         {
-            table.AddRow(chosen.Select(c => Cell(c.Keys, row)).Select(s => (IRenderable)new Text(s.Length > 100 ? s[..99] + "…" : s)).ToArray());
+            table.AddRow(columns.Select(c => Cell(c.Header, c.Value(row))).Select(s => (IRenderable)new Text(s.Length > 100 ? s[..99] + "…" : s)).ToArray());
         }
         Ansi.Write(table);
     }
 
-    /// <summary>"header=key|alternative": an explicit header, else the last part of the first key.</summary>
-    private static (string Header, string[] Keys) Column(string spec)
+    /// <summary>A value shortened for a table: hashes to 12 characters, bytes in KB/MB/GB, times to the second, numbers to 4 places.</summary>
+    private static string Cell(string header, object? value) => value switch
     {
-        var equals = spec.IndexOf('=', StringComparison.Ordinal);
-        var keys = spec[(equals + 1)..].Split('|');
-        return (equals > 0 ? spec[..equals] : keys[0].Split('.')[^1], keys);
-    }
-
-    /// <summary>The first present key's value, shortened for a table: hashes to 12 characters, bytes in KB/MB/GB, times to the second.</summary>
-    private static string Cell(string[] keys, JsonObject row)
-    {
-        foreach (var key in keys)
-        {
-            if (Find(row, key) is not { } value)
-            {
-                continue;
-            }
-            var text = Text(value);
-            if (key.EndsWith("Sha256", StringComparison.OrdinalIgnoreCase) && text.Length > 12)
-            {
-                return text[..12];
-            }
-            if (key.Contains("bytes", StringComparison.OrdinalIgnoreCase) && double.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var bytes))
-            {
-                return Bytes(bytes);
-            }
-            if (value is JsonValue && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time) && text.Length >= 19 && text[10] == 'T')
-            {
-                return time.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
-            }
-            return text;
-        }
-        return "";
-    }
+        null => "",
+        string s when header.Contains("sha256", StringComparison.OrdinalIgnoreCase) && s.Length > 12 => s[..12],
+        string s => s,
+        DateTimeOffset t => t.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+        long or int when header.Contains("bytes", StringComparison.OrdinalIgnoreCase) => Bytes(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+        double d => d.ToString("0.####", CultureInfo.InvariantCulture),
+        JsonNode node => Text(node),
+        IEnumerable<string> list => string.Join(", ", list),
+        IEnumerable<KeyValuePair<string, long>> counts => string.Join(" ", counts.Select(p => $"{p.Key}={p.Value}")),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
 
     public static string Bytes(double bytes)
     {
@@ -130,32 +101,18 @@ internal sealed class CliConsole
             bytes /= 1024;
             unit++;
         }
-        return bytes.ToString(unit == 0 ? "0" : "0.0", System.Globalization.CultureInfo.InvariantCulture) + " " + units[unit];
-    }
-
-    /// <summary>A field by name, or a nested one by a dotted path such as "parameters.DatasetName".</summary>
-    private static JsonNode? Find(JsonObject row, string path)
-    {
-        JsonNode? node = row;
-        foreach (var part in path.Split('.'))
-        {
-            node = node is JsonObject o ? o[part] : null;
-        }
-        return node;
+        return bytes.ToString(unit == 0 ? "0" : "0.0", CultureInfo.InvariantCulture) + " " + units[unit];
     }
 
     /// <summary>A JSON value as a short human string: numbers rounded, arrays joined, objects as key=value.</summary>
     public static string Text(JsonNode? node) => node switch
     {
         null => "",
-        JsonValue v when v.TryGetValue<double>(out var d) && d != Math.Floor(d) => d.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
+        JsonValue v when v.TryGetValue<double>(out var d) && d != Math.Floor(d) => d.ToString("0.####", CultureInfo.InvariantCulture),
         JsonValue v when v.TryGetValue<string>(out var s) => s,
         JsonValue v => v.ToJsonString(),
         JsonArray a => string.Join(", ", a.Select(Text)),
         JsonObject o => string.Join(" ", o.Select(p => $"{p.Key}={Text(p.Value)}")),
         _ => node.ToJsonString(),
     };
-
-    private static string Humanize(string camel) =>
-        string.Concat(camel.Select((c, i) => i > 0 && char.IsUpper(c) ? " " + char.ToLowerInvariant(c) : c.ToString()));
 }

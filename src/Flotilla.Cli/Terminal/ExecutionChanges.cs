@@ -51,7 +51,7 @@ internal sealed class ExecutionChanges : IAsyncDisposable
     {
         try
         {
-            await using var stream = await client.OpenEventStreamAsync($"/api/executions/{Uri.EscapeDataString(id)}/events", cancellationToken);
+            await using var stream = await client.OpenEventStreamAsync(id, cancellationToken);
             await foreach (var _ in SseParser.Create(stream).EnumerateAsync(cancellationToken))
             {
                 _changed.Writer.TryWrite(true);

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Flotilla.Cli.Client;
+using Flotilla.Contracts;
 using Spectre.Console;
 
 namespace Flotilla.Cli.Terminal;
@@ -58,7 +58,7 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
             {
                 var snapshot = latest[i]!;
                 var colour = snapshot.Succeeded ? "green" : "red";
-                console.Markup($"[{colour}]{Markup.Escape(executions[i].Label)}[/]: {Markup.Escape(snapshot.Outcome() ?? snapshot.Status)} in {Clock(snapshot.Elapsed(time.GetUtcNow()))}");
+                console.Markup($"[{colour}]{Markup.Escape(executions[i].Label)}[/]: {Markup.Escape(snapshot.Outcome() ?? snapshot.Status.ToString())} in {Clock(snapshot.Elapsed(time.GetUtcNow()))}");
             }
         }
         return latest.Select(s => s!).ToList();
@@ -72,10 +72,8 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
             {
                 continue;
             }
-            var id = Uri.EscapeDataString(executions[i].Id);
-            var execution = (JsonObject)await client.GetAsync($"/api/executions/{id}", cancellationToken);
-            var trials = await client.GetAsync($"/api/executions/{id}/trials", cancellationToken);
-            latest[i] = ExecutionSnapshot.From(execution, trials);
+            var id = executions[i].Id;
+            latest[i] = ExecutionSnapshot.From(await client.GetExecutionAsync(id, cancellationToken), await client.ListTrialsAsync(id, cancellationToken));
         }
         return latest.All(s => s!.IsFinished);
     }
@@ -99,16 +97,16 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
             var first = true;
             foreach (var step in s.Steps)
             {
-                var elapsed = step.Started is { } started ? Clock((step.Ended ?? now) - started) : "";
+                var elapsed = step.StartedAt is { } started ? Clock((step.EndedAt ?? now) - started) : "";
                 table.AddRow(
                     first ? $"[bold]{Markup.Escape(executions[i].Label)}[/]" : "",
                     Markup.Escape(step.Name),
-                    $"{Glyph(step.Status)} {Markup.Escape(step.Status)}",
-                    IsTune(step.Name) && step.Status is not ("Pending" or "Skipped") ? Markup.Escape(Tuning(s)) : "",
+                    $"{Glyph(step.Status)} {step.Status}",
+                    IsTune(step) && step.Status is not (StepStatus.Pending or StepStatus.Skipped) ? Markup.Escape(Tuning(s)) : "",
                     elapsed);
                 first = false;
             }
-            var outcome = s.Outcome() is { } o ? $"[{(s.Succeeded ? "green" : "red")}]{Markup.Escape(o)}[/]" : Markup.Escape(s.Status);
+            var outcome = s.Outcome() is { } o ? $"[{(s.Succeeded ? "green" : "red")}]{Markup.Escape(o)}[/]" : s.Status.ToString();
             table.AddRow(first ? Markup.Escape(executions[i].Label) : "", "[dim]outcome[/]", "", outcome, Clock(s.Elapsed(now)));
         }
         return table;
@@ -118,33 +116,33 @@ internal sealed class ExecutionProgress(FlotillaClient client, CliConsole consol
     public static string Summarize(ExecutionSnapshot s)
     {
         // Steps that have not started (or never will) add nothing to a log line.
-        var steps = string.Join(" · ", s.Steps.Where(step => step.Status is not ("Pending" or "Skipped")).Select(step =>
-            $"{step.Name} {PlainGlyph(step.Status)}" + (IsTune(step.Name) ? $" ({Tuning(s)})" : "")));
+        var steps = string.Join(" · ", s.Steps.Where(step => step.Status is not (StepStatus.Pending or StepStatus.Skipped)).Select(step =>
+            $"{step.Name} {PlainGlyph(step.Status)}" + (IsTune(step) ? $" ({Tuning(s)})" : "")));
         return $"{s.Status}" + (steps.Length > 0 ? $" | {steps}" : "") + (s.Outcome() is { } outcome ? $" | {outcome}" : "");
     }
 
     private static string Tuning(ExecutionSnapshot s) =>
         $"trials {s.TrialsDone}/{s.TrialsTotal?.ToString(CultureInfo.InvariantCulture) ?? "?"}" + (s.BestScore is { } best ? $" best {s.Scorer} {best.ToString("0.0000", CultureInfo.InvariantCulture)}" : "");
 
-    private static bool IsTune(string step) => step.Contains("Tun", StringComparison.OrdinalIgnoreCase);
+    private static bool IsTune(ExecutionStep step) => step.Type == "Tune";
 
-    private static string Glyph(string status) => status switch
+    private static string Glyph(StepStatus status) => status switch
     {
-        "Succeeded" => "[green]✓[/]",
-        "Failed" => "[red]✗[/]",
-        "Executing" or "Running" => "[yellow]●[/]",
-        "Stopped" or "Stopping" => "[grey]■[/]",
-        "Skipped" => "[grey]–[/]",
+        StepStatus.Succeeded => "[green]✓[/]",
+        StepStatus.Failed => "[red]✗[/]",
+        StepStatus.Executing => "[yellow]●[/]",
+        StepStatus.Stopped => "[grey]■[/]",
+        StepStatus.Skipped => "[grey]–[/]",
         _ => "[grey]○[/]",
     };
 
-    private static string PlainGlyph(string status) => status switch
+    private static string PlainGlyph(StepStatus status) => status switch
     {
-        "Succeeded" => "done",
-        "Failed" => "FAILED",
-        "Executing" or "Running" => "running",
-        "Stopped" or "Stopping" => "stopped",
-        "Skipped" => "skipped",
+        StepStatus.Succeeded => "done",
+        StepStatus.Failed => "FAILED",
+        StepStatus.Executing => "running",
+        StepStatus.Stopped => "stopped",
+        StepStatus.Skipped => "skipped",
         _ => "waiting",
     };
 

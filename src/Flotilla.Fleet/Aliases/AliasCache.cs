@@ -34,6 +34,21 @@ public sealed class AliasCache(AliasStore store)
         return map.Pickers.TryGetValue(group, out picker!);
     }
 
+    /// <summary>
+    /// The shadow of a group whose calls are copied to a version that does not answer; false (after one count check
+    /// when no group has a shadow) otherwise.
+    /// </summary>
+    public bool TryGetShadow(string group, out ShadowRoute shadow)
+    {
+        var map = Volatile.Read(ref _map);
+        if (map.Shadows.Count == 0)
+        {
+            shadow = null!;
+            return false;
+        }
+        return map.Shadows.TryGetValue(group, out shadow!);
+    }
+
     /// <summary>Applies one change; copy-on-write keeps readers lock-free and every swap atomic.</summary>
     public void Apply(string group, Deployment? deployment)
     {
@@ -74,12 +89,14 @@ public sealed class AliasCache(AliasStore store)
 
     /// <summary>Both lookups swapped as one, so a reader never sees a group without its artifact or the reverse.</summary>
     private sealed record Snapshot(
-        Dictionary<string, Deployment> ByGroup, Dictionary<string, Deployment> ByArtifact, Dictionary<string, RoutePicker> Pickers)
+        Dictionary<string, Deployment> ByGroup, Dictionary<string, Deployment> ByArtifact, Dictionary<string, RoutePicker> Pickers,
+        Dictionary<string, ShadowRoute> Shadows)
     {
         public static Snapshot Of(Dictionary<string, Deployment> byGroup, Snapshot? previous = null)
         {
             var byArtifact = new Dictionary<string, Deployment>(StringComparer.Ordinal);
             var pickers = new Dictionary<string, RoutePicker>(StringComparer.Ordinal);
+            var shadows = new Dictionary<string, ShadowRoute>(StringComparer.Ordinal);
             foreach (var deployment in byGroup.Values)
             {
                 byArtifact.TryAdd(deployment.ArtifactSha256, deployment);
@@ -89,6 +106,15 @@ public sealed class AliasCache(AliasStore store)
                     {
                         byArtifact.TryAdd(route.ArtifactSha256, deployment with { PackageId = route.PackageId, Version = route.Version, ArtifactSha256 = route.ArtifactSha256 });
                     }
+                    if (policy.Shadow is { } shadow)
+                    {
+                        shadows[deployment.Group] = shadow;
+                    }
+                    if (policy.Routes.Count < 2)
+                    {
+                        // A pin with a shadow: the alias itself names the one version.
+                        continue;
+                    }
                     // The same revision keeps its picker, so a refresh does not restart the round robin.
                     pickers[deployment.Group] = previous is not null && previous.ByGroup.TryGetValue(deployment.Group, out var before)
                         && before.Revision == deployment.Revision && previous.Pickers.TryGetValue(deployment.Group, out var kept)
@@ -96,7 +122,7 @@ public sealed class AliasCache(AliasStore store)
                         : new RoutePicker(policy);
                 }
             }
-            return new Snapshot(byGroup, byArtifact, pickers);
+            return new Snapshot(byGroup, byArtifact, pickers, shadows);
         }
     }
 }

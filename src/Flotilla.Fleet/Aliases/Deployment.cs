@@ -26,12 +26,15 @@ public sealed record Route(
 
 /// <summary>
 /// How a group's calls are split: by weight over time, or — for a call carrying <see cref="StickyHeader"/> — by a
-/// seeded hash of that header's value, so one caller keeps one version.
+/// seeded hash of that header's value, so one caller keeps one version. With a <see cref="Shadow"/>, a share of
+/// the calls is also scored by that version after the caller has its answer. One route and a shadow is a pin
+/// with a shadow.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record TrafficPolicy(
     [property: Id(0)] IReadOnlyList<Route> Routes,
-    [property: Id(1)] string? StickyHeader);
+    [property: Id(1)] string? StickyHeader,
+    [property: Id(2)] ShadowRoute? Shadow = null);
 
 /// <summary>Why a version started or stopped serving.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<DeploymentReason>))]
@@ -45,6 +48,12 @@ public enum DeploymentReason
 
     /// <summary>An operator pinned a version through the API.</summary>
     Manual,
+
+    /// <summary>A canary rollout moved the new version to its next step (or to all calls at its last one).</summary>
+    Canary,
+
+    /// <summary>A canary rollout found the new version worse than the previous one and gave the calls back to it.</summary>
+    Rollback,
 }
 
 /// <summary>One interval during which a version served a group's name.</summary>

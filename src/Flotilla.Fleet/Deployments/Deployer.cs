@@ -20,7 +20,7 @@ internal sealed class Deployer(IGrainFactory grains, IHostApplicationLifetime li
         // The outbox may deliver before the silo has started; grain calls need it running.
         await WhenStartedAsync(cancellationToken);
         var reason = @event.NewStatus == ApprovalStatus.Approved ? DeploymentReason.Approval : DeploymentReason.Rejection;
-        await grains.GetGrain<IDeploymentGrain>(@event.Group).ReconcileAsync(reason).WaitAsync(cancellationToken);
+        await grains.GetGrain<IDeploymentGrain>(@event.Group).ReconcileAsync(reason, cancellationToken);
     }
 
     private async Task WhenStartedAsync(CancellationToken cancellationToken)

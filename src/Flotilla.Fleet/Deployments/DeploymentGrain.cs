@@ -1,6 +1,8 @@
 using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Fleet.Models;
+using Flotilla.Fleet.Monitoring;
+using Flotilla.Fleet.Rollout;
 using Flotilla.Registry;
 using Microsoft.Extensions.Logging;
 
@@ -17,21 +19,33 @@ public interface IDeploymentGrain : IGrainWithStringKey
     /// Brings the alias in line with the registry after an approval change: a newer approved version is
     /// deployed; a deployed version that is no longer approved gives way to the latest approved one, or to nothing.
     /// </summary>
-    Task<DeploymentOutcome> ReconcileAsync(DeploymentReason reason);
+    Task<DeploymentOutcome> ReconcileAsync(DeploymentReason reason, CancellationToken cancellationToken = default);
 
     /// <summary>Deploys one approved version by hand.</summary>
-    Task<DeploymentOutcome> PinAsync(int version);
+    Task<DeploymentOutcome> PinAsync(int version, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Splits the group's calls across approved versions by weight (reason: manual), every version loaded before
     /// the alias changes; with <paramref name="stickyHeader"/>, a caller sending that header keeps one version.
+    /// With <paramref name="shadow"/>, that version (approved or still pending) also scores a copy of its percent of
+    /// the calls. No routes keeps the ones the alias has (to add or change only the shadow).
     /// </summary>
-    Task<DeploymentOutcome> SplitAsync(IReadOnlyList<RouteWeight> routes, string? stickyHeader);
+    Task<DeploymentOutcome> SplitAsync(IReadOnlyList<RouteWeight> routes, string? stickyHeader, ShadowWeight? shadow, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves the group's canary rollout on, if one is in progress: compares the new version with the previous one
+    /// over the current step, rolls it back when worse, or goes to the next step once the step has baked.
+    /// </summary>
+    Task<CanaryRollout?> AdvanceRolloutAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>One version of a requested split and its weight.</summary>
 [GenerateSerializer, Immutable]
 public sealed record RouteWeight([property: Id(0)] int Version, [property: Id(1)] int Weight);
+
+/// <summary>A requested shadow: the version and the percent of calls it sees a copy of.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShadowWeight([property: Id(0)] int Version, [property: Id(1)] int Percent);
 
 /// <summary>What a deployment attempt did. <see cref="Current"/> is the alias afterwards (null: undeployed).</summary>
 [GenerateSerializer, Immutable]
@@ -45,8 +59,13 @@ public sealed record DeploymentOutcome(
 internal sealed partial class DeploymentGrain(
     IGrainContext context,
     IGrainFactory grains,
+    ModelRouter router,
     ModelRegistry registry,
     AliasStore store,
+    RolloutStore rollouts,
+    FleetClient fleet,
+    TimeProvider time,
+    ILiveModelMetrics live,
     ILogger<DeploymentGrain> logger) : IGrainBase, IDeploymentGrain
 {
     private readonly string _group = context.GrainId.Key.ToString()!;
@@ -56,15 +75,15 @@ internal sealed partial class DeploymentGrain(
 
     public async Task OnActivateAsync(CancellationToken token) => _current = await store.GetAsync(_group, token);
 
-    public async Task<DeploymentOutcome> ReconcileAsync(DeploymentReason reason)
+    public async Task<DeploymentOutcome> ReconcileAsync(DeploymentReason reason, CancellationToken cancellationToken)
     {
-        var latest = await registry.GetLatestAsync(_group, ApprovalStatus.Approved, CancellationToken.None);
+        var latest = await registry.GetLatestAsync(_group, ApprovalStatus.Approved, cancellationToken);
         var currentStillApproved = _current is not null;
         IEnumerable<string> serving = _current is null ? [] : _current.Policy is { } policy ? policy.Routes.Select(r => r.PackageId) : [_current.PackageId];
         foreach (var packageId in serving)
         {
             // A split stays only while every one of its versions is approved.
-            currentStillApproved &= (await registry.GetPackageAsync(packageId, CancellationToken.None))?.ApprovalStatus == ApprovalStatus.Approved;
+            currentStillApproved &= (await registry.GetPackageAsync(packageId, cancellationToken))?.ApprovalStatus == ApprovalStatus.Approved;
         }
 
         // A deployed, still approved version only gives way to a newer approved one: a stale or repeated event
@@ -79,16 +98,23 @@ internal sealed partial class DeploymentGrain(
         {
             return _current is null
                 ? Unchanged($"Group '{_group}' has no approved version; nothing is deployed.")
-                : await MoveAsync(null, why);
+                : await MoveAsync(null, why, cancellationToken);
         }
-        return latest.Id == _current?.PackageId
-            ? Unchanged($"Group '{_group}' already serves version {latest.Version}.")
-            : await MoveAsync(latest, why);
+        if (latest.Id == _current?.PackageId && (_current.Policy is null || _current.Policy.Routes.Count == 1))
+        {
+            return Unchanged($"Group '{_group}' already serves version {latest.Version}.");
+        }
+        if (currentStillApproved && await TryStartCanaryAsync(latest, cancellationToken) is { } canary)
+        {
+            return canary;
+        }
+        await EndRolloutAsync(RolloutState.Cancelled, $"the alias moved to version {latest.Version} ({why}) before the canary ended", except: (int)latest.Version, cancellationToken);
+        return await MoveAsync(latest, why, cancellationToken);
     }
 
-    public async Task<DeploymentOutcome> PinAsync(int version)
+    public async Task<DeploymentOutcome> PinAsync(int version, CancellationToken cancellationToken)
     {
-        var package = await registry.GetPackageAsync(ModelRegistry.PackageId(_group, version), CancellationToken.None);
+        var package = await registry.GetPackageAsync(ModelRegistry.PackageId(_group, version), cancellationToken);
         if (package is null)
         {
             return new DeploymentOutcome(false, false, true,
@@ -99,17 +125,30 @@ internal sealed partial class DeploymentGrain(
             return new DeploymentOutcome(false, false, false,
                 $"Version {version} of '{_group}' is {package.ApprovalStatus}; only approved versions are deployed. Approve it first.", _current);
         }
-        return package.Id == _current?.PackageId && _current.Policy is null
-            ? Unchanged($"Group '{_group}' already serves version {version}.")
-            : await MoveAsync(package, DeploymentReason.Manual);
+        if (package.Id == _current?.PackageId && _current.Policy is null)
+        {
+            return Unchanged($"Group '{_group}' already serves version {version}.");
+        }
+        await EndRolloutAsync(RolloutState.Cancelled, $"an operator pinned version {version} by hand", except: null, cancellationToken);
+        return await MoveAsync(package, DeploymentReason.Manual, cancellationToken);
     }
 
-    public async Task<DeploymentOutcome> SplitAsync(IReadOnlyList<RouteWeight> routes, string? stickyHeader)
+    public async Task<DeploymentOutcome> SplitAsync(IReadOnlyList<RouteWeight> routes, string? stickyHeader, ShadowWeight? shadow, CancellationToken cancellationToken)
     {
+        if (routes.Count == 0)
+        {
+            if (_current is null)
+            {
+                return new DeploymentOutcome(false, false, false,
+                    $"Group '{_group}' serves nothing yet: name the version or routes the shadow goes beside.", _current);
+            }
+            routes = _current.Policy is { } kept ? [.. kept.Routes.Select(r => new RouteWeight(r.Version, r.Weight))] : [new RouteWeight(_current.Version, 1)];
+            stickyHeader ??= _current.Policy?.StickyHeader;
+        }
         var chosen = new List<(ModelPackage Package, int Weight)>(routes.Count);
         foreach (var route in routes)
         {
-            var package = await registry.GetPackageAsync(ModelRegistry.PackageId(_group, route.Version), CancellationToken.None);
+            var package = await registry.GetPackageAsync(ModelRegistry.PackageId(_group, route.Version), cancellationToken);
             if (package is null)
             {
                 return new DeploymentOutcome(false, false, true,
@@ -122,41 +161,75 @@ internal sealed partial class DeploymentGrain(
             }
             chosen.Add((package, route.Weight));
         }
-        // Every version loaded before the alias changes, so no call after the change waits for a load.
-        foreach (var (package, _) in chosen)
+        ModelPackage? shadowPackage = null;
+        if (shadow is not null)
         {
-            var warm = await grains.GetGrain<IModelGrain>(package.Artifact.Sha256).WarmAsync();
+            shadowPackage = await registry.GetPackageAsync(ModelRegistry.PackageId(_group, shadow.Version), cancellationToken);
+            if (shadowPackage is null)
+            {
+                return new DeploymentOutcome(false, false, true,
+                    $"Group '{_group}' has no version {shadow.Version} to shadow; list its versions with GET /api/registry/groups/{_group}/packages.", _current);
+            }
+            if (shadowPackage.ApprovalStatus == ApprovalStatus.Rejected)
+            {
+                return new DeploymentOutcome(false, false, false,
+                    $"Version {shadow.Version} of '{_group}' is Rejected; a shadow may be approved or pending approval, not rejected.", _current);
+            }
+            if (chosen.Any(c => c.Package.Version == shadow.Version))
+            {
+                return new DeploymentOutcome(false, false, false,
+                    $"Version {shadow.Version} of '{_group}' already answers calls; shadow a version that is not one of the routes.", _current);
+            }
+        }
+        await EndRolloutAsync(RolloutState.Cancelled, "an operator changed the alias's routes by hand", except: null, cancellationToken);
+        return await SplitCoreAsync(chosen, stickyHeader, shadowPackage, shadow?.Percent ?? 0, DeploymentReason.Manual, cancellationToken);
+    }
+
+    /// <summary>
+    /// Loads every version of the split (and the shadow), then moves the alias durably and pushes it to every silo.
+    /// As in <see cref="MoveAsync"/>, the token can stop the loads, not the move once it starts.
+    /// </summary>
+    private async Task<DeploymentOutcome> SplitCoreAsync(
+        IReadOnlyList<(ModelPackage Package, int Weight)> chosen, string? stickyHeader, ModelPackage? shadowPackage, int shadowPercent, DeploymentReason reason,
+        CancellationToken cancellationToken)
+    {
+        // Every version loaded before the alias changes, so no call after the change waits for a load.
+        foreach (var (package, _) in shadowPackage is null ? chosen : chosen.Append((shadowPackage, 0)))
+        {
+            var warm = await router.WarmAsync(package.Artifact.Sha256, cancellationToken);
             if (!warm.Loaded)
             {
                 LogNotDeployed(_group, package.Version, warm.Error!);
-                await store.RecordFailureAsync(_group, package.Id, (int)package.Version, package.Artifact.Sha256, DeploymentReason.Manual, warm.Error!, CancellationToken.None);
+                await store.RecordFailureAsync(_group, package.Id, (int)package.Version, package.Artifact.Sha256, reason, warm.Error!, CancellationToken.None);
                 return new DeploymentOutcome(false, false, false,
                     $"The split of '{_group}' was not deployed: version {package.Version} cannot load: {warm.Error}", _current);
             }
         }
         var policy = new TrafficPolicy(
-            [.. chosen.Select(c => new Route((int)c.Package.Version, c.Package.Id, c.Package.Artifact.Sha256, c.Weight))], stickyHeader);
+            [.. chosen.Select(c => new Route((int)c.Package.Version, c.Package.Id, c.Package.Artifact.Sha256, c.Weight))], stickyHeader,
+            shadowPackage is null ? null : new ShadowRoute((int)shadowPackage.Version, shadowPackage.Id, shadowPackage.Artifact.Sha256, shadowPercent));
         var primary = chosen.OrderByDescending(c => c.Weight).First().Package;
         var previous = _current;
         _current = await store.MoveAsync(
-            _group, (primary.Id, (int)primary.Version, primary.Artifact.Sha256), DeploymentReason.Manual, CancellationToken.None, policy);
+            _group, (primary.Id, (int)primary.Version, primary.Artifact.Sha256), reason, CancellationToken.None, policy);
         await BroadcastAsync(_current);
-        LogMoved(_group, previous?.Version, _current?.Version, DeploymentReason.Manual);
+        LogMoved(_group, previous?.Version, _current?.Version, reason);
         return new DeploymentOutcome(true, true, false,
-            $"Group '{_group}' splits its calls: {string.Join(", ", policy.Routes.Select(r => $"version {r.Version} weight {r.Weight}"))}{(stickyHeader is null ? "" : $", sticky on {stickyHeader}")}.",
+            $"Group '{_group}' splits its calls: {string.Join(", ", policy.Routes.Select(r => $"version {r.Version} weight {r.Weight}"))}{(stickyHeader is null ? "" : $", sticky on {stickyHeader}")}{(policy.Shadow is { } s ? $"; version {s.Version} shadows {s.Percent} % of them" : "")}.",
             _current);
     }
 
     /// <summary>
     /// Loads the new version first (so the first call after the swap is warm), then moves the alias durably,
     /// then pushes it to every silo's cache. Calls in flight on the old version finish on it; it stays loaded
-    /// until the memory budget needs the room.
+    /// until the memory budget needs the room. The token can stop the load; once the alias is about to move, the
+    /// move and its broadcast finish whatever the caller does, so no silo is left behind a durable change.
     /// </summary>
-    private async Task<DeploymentOutcome> MoveAsync(ModelPackage? target, DeploymentReason reason)
+    private async Task<DeploymentOutcome> MoveAsync(ModelPackage? target, DeploymentReason reason, CancellationToken cancellationToken)
     {
         if (target is not null)
         {
-            var warm = await grains.GetGrain<IModelGrain>(target.Artifact.Sha256).WarmAsync();
+            var warm = await router.WarmAsync(target.Artifact.Sha256, cancellationToken);
             if (!warm.Loaded)
             {
                 LogNotDeployed(_group, target.Version, warm.Error!);

@@ -2,7 +2,9 @@ using System.Data.Common;
 using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Deployments;
 using Flotilla.Fleet.Models;
+using Flotilla.Fleet.Monitoring;
 using Flotilla.Fleet.Observability;
+using Flotilla.Fleet.Rollout;
 using Flotilla.Registry.Events;
 using Flotilla.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Flotilla.Fleet.Hosting;
 
@@ -30,13 +33,24 @@ public static partial class FleetSiloBuilderExtensions
         services.AddSingleton<ModelBudget>();
         services.AddSingleton<FleetMetrics>();
         services.AddSingleton<LocalModels>();
+        services.TryAddSingleton<IModelScorer, ModelScorer>();
+        services.AddSingleton<ModelRouter>();
         services.AddSingleton<AliasStore>();
         services.AddSingleton<AliasCache>();
         services.AddSingleton<FleetClient>();
+        services.AddFlotillaMonitoring();
         services.AddFlotillaMigrations(AliasStore.Migrations);
+        services.AddSingleton<RolloutStore>();
+        services.AddFlotillaMigrations(RolloutStore.Migrations);
+        services.AddOptions<RolloutOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RolloutOptions>, RolloutOptionsValidator>());
+        services.AddHostedService<RolloutDriver>();
         services.AddSingleton<IRegistryEventSubscriber, Deployer>();
         services.AddHostedService<AliasRefresher>();
+        services.AddSingleton<ShadowTraffic>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShadowTraffic>());
         silo.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
+        silo.AddPlacementDirector<ModelPlacement, ModelPlacementDirector>();
         return silo;
     }
 
@@ -48,6 +62,12 @@ public static partial class FleetSiloBuilderExtensions
     {
         silo.Services.AddFlotillaMigrations(MetadataMembershipTable.Migrations);
         silo.Services.AddSingleton<IMembershipTable, MetadataMembershipTable>();
+        silo.Services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<FleetOptions>>((membership, fleet) =>
+        {
+            // A dead silo's calls already fail over (ModelRouter); this is how soon membership agrees it is gone.
+            membership.ProbeTimeout = fleet.Value.ProbeTimeout;
+            membership.NumMissedProbesLimit = fleet.Value.MissedProbesLimit;
+        });
         return silo;
     }
 

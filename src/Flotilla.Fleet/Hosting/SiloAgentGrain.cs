@@ -1,6 +1,7 @@
 using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Models;
 using Flotilla.Fleet.Observability;
+using Flotilla.Fleet.Rollout;
 using Orleans.Placement;
 using Orleans.Runtime.Placement;
 
@@ -25,7 +26,8 @@ public sealed record SiloSnapshot(
     [property: Id(2)] long BytesInUse,
     [property: Id(3)] IReadOnlyList<LoadedModelInfo> Models,
     [property: Id(4)] IReadOnlyList<ModelStats> Stats,
-    [property: Id(5)] string? Error = null)
+    [property: Id(5)] string? Error = null,
+    [property: Id(6)] IReadOnlyList<ShadowStatsSnapshot>? Shadows = null)
 {
     /// <summary>A silo that is a member but did not answer (joining, leaving, overloaded).</summary>
     public static SiloSnapshot Unreachable(string silo, string error) => new(silo, 0, 0, [], [], error);
@@ -35,7 +37,7 @@ public sealed record SiloSnapshot(
 public sealed record LoadedModelInfo([property: Id(0)] string ArtifactSha256, [property: Id(1)] long Bytes);
 
 [SiloTargetedPlacement]
-internal sealed class SiloAgentGrain(IGrainContext context, AliasCache aliases, ModelBudget budget, FleetMetrics metrics)
+internal sealed class SiloAgentGrain(IGrainContext context, AliasCache aliases, ModelBudget budget, FleetMetrics metrics, ShadowTraffic shadows)
     : IGrainBase, ISiloAgentGrain
 {
     public IGrainContext GrainContext => context;
@@ -51,7 +53,8 @@ internal sealed class SiloAgentGrain(IGrainContext context, AliasCache aliases, 
         budget.CapacityBytes,
         budget.BytesInUse,
         [.. budget.Snapshot().Select(m => new LoadedModelInfo(m.ArtifactSha256, m.Bytes))],
-        metrics.Snapshot()));
+        metrics.Snapshot(),
+        Shadows: shadows.Snapshot()));
 }
 
 /// <summary>Places a grain on the silo whose address (<see cref="SiloAddress.ToParsableString"/>) is its key.</summary>

@@ -1,16 +1,19 @@
 namespace Flotilla.Fleet.Models;
 
 /// <summary>
-/// One model per activation, keyed by its artifact's SHA-256. Orleans keeps one activation across the
-/// cluster, so every call for a model goes to the silo that has it loaded.
+/// One model per activation, keyed by its artifact's SHA-256 and the silo that holds it (<see cref="ModelKey"/>):
+/// a model has a copy on its home silo, and on more silos once it is hot (<see cref="ModelRouter"/>).
 /// </summary>
 public interface IModelGrain : IGrainWithStringKey
 {
-    /// <summary>Scores the rows of <paramref name="request"/>, loading the model first on a miss.</summary>
+    /// <summary>
+    /// Scores the rows of <paramref name="request"/>, loading the model first on a miss. No cancellation token: a
+    /// score takes microseconds and a token would make every call of the hot path cancellable (docs/decisions.md).
+    /// </summary>
     Task<InvocationResult> InvokeAsync(InvocationRequest request);
 
-    /// <summary>Loads the model if it is not loaded yet (pre-warming before an alias moves to it).</summary>
-    Task<ModelState> WarmAsync();
+    /// <summary>Loads the model if it is not loaded yet (pre-warming before an alias moves to it); the token stops the read.</summary>
+    Task<ModelState> WarmAsync(CancellationToken cancellationToken = default);
 }
 
 public enum PayloadFormat
@@ -23,8 +26,10 @@ public enum PayloadFormat
 }
 
 /// <summary>
-/// Rows to score. <see cref="Version"/> and <see cref="RequestId"/> only travel to be written beside the
-/// predictions in a JSON answer, so the answer is formatted once, where it is scored.
+/// Rows to score. <see cref="Version"/> and <see cref="RequestId"/> travel to be written beside the predictions in
+/// a JSON answer, so the answer is formatted once, where it is scored, and to be remembered for feedback.
+/// <see cref="Shadow"/> marks a shadow version's copy of a call already answered: it is scored but not watched, so
+/// the call's rows are in one drift window and its request id names one answer (the caller's) for feedback.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record InvocationRequest(
@@ -32,7 +37,8 @@ public sealed record InvocationRequest(
     [property: Id(1)] PayloadFormat Input,
     [property: Id(2)] PayloadFormat Output,
     [property: Id(3)] int? Version = null,
-    [property: Id(4)] string? RequestId = null);
+    [property: Id(4)] string? RequestId = null,
+    [property: Id(5)] bool Shadow = false);
 
 public enum InvocationOutcome
 {
@@ -46,6 +52,9 @@ public enum InvocationOutcome
 
     /// <summary>The model exists but cannot be loaded (too large for the budget, corrupt, unreadable).</summary>
     Unavailable,
+
+    /// <summary>No silo answered within the invocation's deadline (<see cref="FleetOptions.InvocationTimeout"/>); retry later.</summary>
+    TimedOut,
 }
 
 /// <summary>

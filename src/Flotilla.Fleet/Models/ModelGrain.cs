@@ -3,26 +3,26 @@ using Flotilla.Fleet.Observability;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Storage.Artifacts;
 using Microsoft.Extensions.Logging;
-using Orleans.Placement;
 
 namespace Flotilla.Fleet.Models;
 
 /// <summary>
 /// Holds one loaded model. It loads on the first call (from the artifact store, hash verified), admits itself
 /// to the silo's <see cref="ModelBudget"/> (evicting least recently used models), and deactivates when evicted.
-/// Placed on the silo that receives the first call, so a model is loaded where it is asked for.
+/// Placed on the silo its key names (<see cref="ModelPlacement"/>).
 /// </summary>
-[PreferLocalPlacement]
+[ModelPlacement]
 internal sealed partial class ModelGrain(
     IGrainContext context,
     IArtifactStore artifacts,
     ModelBudget budget,
     LocalModels local,
     FleetMetrics metrics,
+    IModelScorer scorer,
     ILogger<ModelGrain> logger) : IGrainBase, IModelGrain
 {
-    private readonly string _sha256 = context.GrainId.Key.ToString()!;
-    private readonly FleetMetrics.ModelCounters _counters = metrics.For(context.GrainId.Key.ToString()!);
+    private readonly string _sha256 = ModelKey.Sha256Of(context.GrainId.Key.ToString()!);
+    private readonly FleetMetrics.ModelCounters _counters = metrics.For(ModelKey.Sha256Of(context.GrainId.Key.ToString()!));
     private LoadedModel? _model;
     private ModelBudget.Entry? _entry;
     private bool _evicted;
@@ -34,7 +34,7 @@ internal sealed partial class ModelGrain(
         if (_model is null)
         {
             _counters.Miss();
-            var failure = await LoadAsync();
+            var failure = await LoadAsync(CancellationToken.None);
             if (failure is not null)
             {
                 return failure;
@@ -45,12 +45,12 @@ internal sealed partial class ModelGrain(
             _counters.Hit();
             budget.Touch(_entry!);
         }
-        return ModelScoring.Score(_model!, request);
+        return scorer.Score(_sha256, _model!, request);
     }
 
-    public async Task<ModelState> WarmAsync()
+    public async Task<ModelState> WarmAsync(CancellationToken cancellationToken)
     {
-        var failure = _model is null ? await LoadAsync() : null;
+        var failure = _model is null ? await LoadAsync(cancellationToken) : null;
         return new ModelState(_sha256, failure is null, failure?.Outcome ?? InvocationOutcome.Scored, failure?.Error,
             context.Address.SiloAddress!.ToString(), _entry?.Bytes ?? 0);
     }
@@ -70,20 +70,20 @@ internal sealed partial class ModelGrain(
         return Task.CompletedTask;
     }
 
-    private async Task<InvocationResult?> LoadAsync()
+    private async Task<InvocationResult?> LoadAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
             byte[] bytes;
-            await using (var stream = await artifacts.OpenReadAsync(_sha256, CancellationToken.None))
+            await using (var stream = await artifacts.OpenReadAsync(_sha256, cancellationToken))
             {
                 if (stream.CanSeek && stream.Length > budget.CapacityBytes)
                 {
                     throw new ModelTooLargeException(_sha256, stream.Length, budget.CapacityBytes);
                 }
                 using var copy = new MemoryStream(stream.CanSeek ? (int)stream.Length : 0);
-                await stream.CopyToAsync(copy);
+                await stream.CopyToAsync(copy, cancellationToken);
                 bytes = copy.ToArray();
             }
             var model = ModelArtifact.Load(bytes, _sha256);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Flotilla.Fleet.Monitoring;
 using Flotilla.Learning.Artifacts;
 
 namespace Flotilla.Fleet.Models;
@@ -13,19 +14,20 @@ internal static class ModelScoring
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_json;
 
-    public static InvocationResult Score(LoadedModel model, InvocationRequest request)
+    public static InvocationResult Score(LoadedModel model, InvocationRequest request, LiveMonitor monitor)
     {
         IReadOnlyList<Prediction> predictions;
+        var watch = request.Shadow ? null : monitor.Watch(model);
         try
         {
             if (request.Input == PayloadFormat.Csv)
             {
-                predictions = model.PredictCsv(request.Body);
+                predictions = model.PredictCsv(request.Body, watch?.Drift);
             }
             else
             {
                 using var document = JsonDocument.Parse(request.Body);
-                predictions = model.PredictJson(document.RootElement);
+                predictions = model.PredictJson(document.RootElement, watch?.Drift);
             }
         }
         catch (InvalidRowException e)
@@ -37,6 +39,7 @@ internal static class ModelScoring
             return InvocationResult.Failed(InvocationOutcome.InvalidInput,
                 $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): send an array of objects with values by feature name, or CSV rows as text/csv.");
         }
+        watch?.Scored(request, predictions, monitor.Time.GetUtcNow().ToUnixTimeMilliseconds());
         return new InvocationResult(InvocationOutcome.Scored, Format(predictions, request), null, predictions.Count);
     }
 

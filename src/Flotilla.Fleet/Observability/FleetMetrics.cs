@@ -23,6 +23,7 @@ public sealed class FleetMetrics
     public sealed class ModelCounters
     {
         private readonly long[] _buckets = new long[LatencyBuckets.Length + 1];
+        private readonly LatencyHistogram _fine = new();
         private long _hits;
         private long _misses;
         private long _loads;
@@ -32,6 +33,7 @@ public sealed class FleetMetrics
         private long _lastLoadTicks;
         private long _latencyCount;
         private long _latencyTicks;
+        private long _failures;
 
         public void Hit() => Interlocked.Increment(ref _hits);
 
@@ -40,6 +42,9 @@ public sealed class FleetMetrics
         public void Evicted() => Interlocked.Increment(ref _evictions);
 
         public void LoadFailed() => Interlocked.Increment(ref _loadFailures);
+
+        /// <summary>An invocation the model could not answer (a 5xx); a caller's bad rows are not counted.</summary>
+        public void Failed() => Interlocked.Increment(ref _failures);
 
         public void Loaded(long elapsedTicks)
         {
@@ -60,6 +65,7 @@ public sealed class FleetMetrics
             Interlocked.Increment(ref _buckets[bucket]);
             Interlocked.Increment(ref _latencyCount);
             Interlocked.Add(ref _latencyTicks, elapsedTicks);
+            _fine.Record(elapsedTicks);
         }
 
         public ModelStats Snapshot(string artifactSha256)
@@ -80,7 +86,9 @@ public sealed class FleetMetrics
                 ToSeconds(Volatile.Read(ref _lastLoadTicks)),
                 Volatile.Read(ref _latencyCount),
                 ToSeconds(Volatile.Read(ref _latencyTicks)),
-                buckets);
+                buckets,
+                _fine.Snapshot(),
+                Volatile.Read(ref _failures));
         }
 
         private static double ToSeconds(long ticks) => ticks / (double)Stopwatch.Frequency;
@@ -100,7 +108,9 @@ public sealed record ModelStats(
     [property: Id(7)] double LastLoadSeconds,
     [property: Id(8)] long Invocations,
     [property: Id(9)] double LatencySecondsTotal,
-    [property: Id(10)] long[] LatencyBucketCounts)
+    [property: Id(10)] long[] LatencyBucketCounts,
+    [property: Id(11)] long[]? FineLatencyCounts = null,
+    [property: Id(12)] long Failures = 0)
 {
     /// <summary>Latency quantile estimated from the histogram (upper bound of the bucket that holds it).</summary>
     public double LatencyQuantileSeconds(double q)
@@ -134,5 +144,7 @@ public sealed record ModelStats(
         Invocations = Invocations + other.Invocations,
         LatencySecondsTotal = LatencySecondsTotal + other.LatencySecondsTotal,
         LatencyBucketCounts = [.. LatencyBucketCounts.Zip(other.LatencyBucketCounts, (a, b) => a + b)],
+        FineLatencyCounts = LatencyHistogram.Add(FineLatencyCounts, other.FineLatencyCounts),
+        Failures = Failures + other.Failures,
     };
 }

@@ -6,10 +6,11 @@ namespace Flotilla.Learning.Algorithms;
 /// <summary>
 /// One input column as the forest sees it, located in the encoded row. Numeric: one slot, ordered bins with the
 /// threshold between each pair of neighbours, and a last bin of its own for NaN when the training rows have
-/// any. Categorical: its one-hot slots read back as one category index per row (bin = slot, and a last bin
-/// for "no slot set": a category outside the vocabulary), so a split can send any set of categories left.
+/// any (when they have none, a NaN met later goes where the training mean <see cref="Imputation"/> goes).
+/// Categorical: its one-hot slots read back as one category index per row (bin = slot, and a last bin for
+/// "no slot set": a missing category or one outside the vocabulary), so a split can send any set of categories left.
 /// </summary>
-internal sealed record ForestFeature(int Slot, int Slots, bool Categorical, float[] Thresholds, bool HasMissing)
+internal sealed record ForestFeature(int Slot, int Slots, bool Categorical, float[] Thresholds, bool HasMissing, float Imputation)
 {
     public int BinCount => Categorical ? Slots + 1 : Thresholds.Length + 1 + (HasMissing ? 1 : 0);
 
@@ -51,78 +52,58 @@ internal sealed class ForestFeatures
     /// <summary>Offsets[j]: feature j's first bin in a histogram of all features; Offsets[^1] bins in all.</summary>
     public int[] Offsets { get; }
 
-    public static ForestFeatures Build(ModelSchema schema, float[] x, int rows, int width)
+    /// <summary>Bins every row of <paramref name="data"/>: numbers with NaN in a bin of their own, a missing or unseen category in the "other" bin.</summary>
+    public static ForestFeatures Build(EncodedData data)
     {
-        // Numeric columns copied out in one pass over the rows: reading one column at a time strides through
-        // the whole matrix once per column, a cache miss per cell on wide one-hot rows.
-        var numericSlots = new List<int>();
-        var slot = 0;
-        foreach (var spec in schema.Features)
-        {
-            if (spec.Kind != ColumnKind.Categorical)
-            {
-                numericSlots.Add(slot);
-            }
-
-            slot += spec.Kind == ColumnKind.Categorical ? spec.Vocabulary.Count : 1;
-        }
-
-        var columns = numericSlots.Select(_ => new float[rows]).ToArray();
-        for (var r = 0; r < rows; r++)
-        {
-            var row = x.AsSpan(r * width, width);
-            for (var n = 0; n < columns.Length; n++)
-            {
-                columns[n][r] = row[numericSlots[n]];
-            }
-        }
-
+        var schema = data.Schema;
+        var rows = data.Rows;
+        var offsets = schema.Offsets;
         var features = new List<ForestFeature>();
+        var sources = new List<int>();
         var numeric = new List<float[]?>();
-        var nextColumn = 0;
-        slot = 0;
-        foreach (var spec in schema.Features)
+        for (var f = 0; f < schema.Features.Count; f++)
         {
+            var spec = schema.Features[f];
             if (spec.Kind == ColumnKind.Categorical)
             {
                 if (spec.Vocabulary.Count > 0)
                 {
-                    features.Add(new ForestFeature(slot, spec.Vocabulary.Count, true, [], false));
+                    features.Add(new ForestFeature(offsets[f], spec.Vocabulary.Count, true, [], false, 0));
+                    sources.Add(f);
                     numeric.Add(null);
                 }
 
-                slot += spec.Vocabulary.Count;
                 continue;
             }
 
-            var column = columns[nextColumn++];
-            features.Add(Numeric(column, slot));
+            var column = new float[rows];
+            for (var i = 0; i < rows; i++)
+            {
+                column[i] = data.View.Value(i, f);
+            }
+
+            features.Add(Numeric(column, offsets[f], (float)spec.Imputation));
+            sources.Add(f);
             numeric.Add(column);
-            slot++;
         }
 
         var count = features.Count;
         var bins = new byte[rows * count];
-        for (var r = 0; r < rows; r++)
+        for (var j = 0; j < count; j++)
         {
-            var row = x.AsSpan(r * width, width);
-            var target = bins.AsSpan(r * count, count);
-            for (var j = 0; j < count; j++)
+            var feature = features[j];
+            var source = sources[j];
+            for (var i = 0; i < rows; i++)
             {
-                var feature = features[j];
-                target[j] = (byte)(feature.Categorical ? Category(row.Slice(feature.Slot, feature.Slots)) : NumericBin(feature, numeric[j]![r]));
+                bins[i * count + j] = (byte)(feature.Categorical ? Category(data.View.Value(i, source), feature.Slots) : NumericBin(feature, numeric[j]![i]));
             }
         }
 
         return new ForestFeatures([.. features], bins, rows);
     }
 
-    /// <summary>The index of the set one-hot slot, or the count of slots when none is set.</summary>
-    public static int Category(ReadOnlySpan<float> slots)
-    {
-        var index = slots.IndexOf(1f);
-        return index < 0 ? slots.Length : index;
-    }
+    /// <summary>The bin of a category given as its vocabulary index: the index, or the count of slots for a missing or unseen one.</summary>
+    public static int Category(float index, int slots) => index >= 0 && index < slots ? (int)index : slots;
 
     private static int NumericBin(ForestFeature feature, float value)
     {
@@ -136,38 +117,49 @@ internal sealed class ForestFeatures
         return index >= 0 ? index : ~index;
     }
 
-    private static ForestFeature Numeric(float[] column, int slot)
+    private static ForestFeature Numeric(float[] column, int slot, float imputation)
     {
         var rows = column.Length;
-        var values = new List<float>(rows);
+        var present = 0;
+        foreach (var v in column)
+        {
+            present += float.IsNaN(v) ? 0 : 1;
+        }
+
+        var hasMissing = present < rows;
+        var sorted = new float[present];
+        present = 0;
         foreach (var v in column)
         {
             if (!float.IsNaN(v))
             {
-                values.Add(v);
+                sorted[present++] = v;
             }
         }
 
-        var hasMissing = values.Count < rows;
-        var sorted = values.ToArray();
         Array.Sort(sorted);
         if (sorted.Length == 0)
         {
-            return new ForestFeature(slot, 1, false, [], hasMissing);
+            return new ForestFeature(slot, 1, false, [], hasMissing, imputation);
         }
 
-        var distinct = new List<float>();
+        // The distinct values matter only while they are few enough to be the bins themselves.
+        var valueBins = MaxBins - (hasMissing ? 1 : 0);
+        var distinct = new List<float>(valueBins + 1);
         foreach (var v in sorted)
         {
             if (distinct.Count == 0 || distinct[^1] != v)
             {
                 distinct.Add(v);
+                if (distinct.Count > valueBins)
+                {
+                    break;
+                }
             }
         }
 
         // Upper edge of every bin: each distinct value when few, else values at evenly spaced quantiles.
         // The NaN bin takes one of the 256 byte values, so a column with missing values gets one value bin less.
-        var valueBins = MaxBins - (hasMissing ? 1 : 0);
         List<float> edges;
         if (distinct.Count <= valueBins)
         {
@@ -201,7 +193,7 @@ internal sealed class ForestFeatures
             cut[b] = middle < next ? middle : edges[b];
         }
 
-        return new ForestFeature(slot, 1, false, cut, hasMissing);
+        return new ForestFeature(slot, 1, false, cut, hasMissing, imputation);
     }
 
     private static float NextValue(float[] sorted, float value)
@@ -249,6 +241,33 @@ internal static class ForestHistogram
         }
     }
 
+    /// <summary>
+    /// Adds rows sample[start..end) to the histogram of feature j, which must be all zeros, and writes the bins it
+    /// touched (unordered) to <paramref name="touched"/>; returns their count.
+    /// </summary>
+    public static int BuildTouched(ForestFeatures features, int j, int[] sample, int start, int end, double[] weights, double[] positives, int[] counts, Span<double> h, int[] touched)
+    {
+        var count = features.Count;
+        var bins = features.Bins;
+        var present = 0;
+        for (var i = start; i < end; i++)
+        {
+            var r = sample[i];
+            var bin = bins[r * count + j];
+            var b = bin * Stride;
+            if (h[b + 2] == 0)
+            {
+                touched[present++] = bin;
+            }
+
+            h[b] += weights[r];
+            h[b + 1] += positives[r];
+            h[b + 2] += counts[r];
+        }
+
+        return present;
+    }
+
     /// <summary>The histogram of feature j alone over rows sample[start..end) (h is cleared first).</summary>
     public static void BuildOne(ForestFeatures features, int j, int[] sample, int start, int end, double[] weights, double[] positives, int[] counts, Span<double> h)
     {
@@ -279,15 +298,11 @@ internal static class ForestHistogram
 /// </summary>
 internal sealed class ForestBuilder(
     EncodedData data, int trees, bool entropy, int maxDepth, int minSamplesSplit, int minSamplesLeaf, int maxFeatures,
-    float[]? classWeights, bool? subtract = null)
+    float[]? classWeights, bool? subtract = null, bool sparseSmallNodes = true)
 {
-    private readonly List<int> _features = [];
-    private readonly List<float> _thresholds = [];
-    private readonly List<int> _left = [];
-    private readonly List<int> _right = [];
-    private readonly List<int> _routes = [];
+    private readonly ChunkedList<TreeEnsemblePredictor.Node> _nodes = new();
     private readonly List<CategorySplit> _categorySplits = [];
-    private readonly List<double> _leaves = [];
+    private readonly ChunkedList<double> _leaves = new();
 
     private ForestFeatures _binned = null!;
     private int[] _sample = [];
@@ -297,6 +312,7 @@ internal sealed class ForestBuilder(
     private int[] _candidates = [];
     private bool[] _goesLeft = [];
     private double[] _scratch = [];
+    private int[] _present = [];
     private (double Rate, int Bin)[] _order = [];
     private int[] _bestCategories = [];
     private Random _random = null!;
@@ -328,6 +344,7 @@ internal sealed class ForestBuilder(
         _candidates = Enumerable.Range(0, _binned.Count).ToArray();
         _goesLeft = new bool[ForestFeatures.MaxBins];
         _scratch = new double[ForestFeatures.MaxBins * ForestHistogram.Stride];
+        _present = new int[ForestFeatures.MaxBins];
         _order = new (double, int)[ForestFeatures.MaxBins];
         _bestCategories = new int[ForestFeatures.MaxBins];
         // Subtraction needs every feature's histogram at every node; it pays when a node evaluates at least half.
@@ -365,9 +382,7 @@ internal sealed class ForestBuilder(
         }
 
         var treeWeights = Enumerable.Repeat(1.0 / trees, trees).ToArray();
-        return new TreeEnsemblePredictor(
-            roots, [.. _features], [.. _thresholds], [.. _left], [.. _right], [.. _leaves], treeWeights, 0, 1, 0, TreeOutput.Probability,
-            [.. _routes], [.. _categorySplits]);
+        return new TreeEnsemblePredictor(roots, _nodes.ToArray(), _leaves.ToArray(), treeWeights, TreeOutput.Probability, [.. _categorySplits]);
     }
 
     private bool IsLeaf(Stats s, int depth) =>
@@ -400,24 +415,31 @@ internal sealed class ForestBuilder(
                 continue;
             }
 
-            Span<double> h;
             if (histogram is not null)
             {
-                h = histogram.AsSpan(_binned.Offsets[j] * ForestHistogram.Stride, binCount * ForestHistogram.Stride);
-            }
-            else
-            {
-                h = _scratch.AsSpan(0, binCount * ForestHistogram.Stride);
-                ForestHistogram.BuildOne(_binned, j, _sample, start, end, _weights, _positives, _counts, h);
+                Search(histogram.AsSpan(_binned.Offsets[j] * ForestHistogram.Stride, binCount * ForestHistogram.Stride), AllBins.AsSpan(0, binCount), j, stats, parentImpurity, ref best);
+                continue;
             }
 
-            if (feature.Categorical)
+            // The scratch histogram is all zeros between uses. A node with fewer rows than half the feature's bins
+            // touches few of them: only those are filled, searched (in bin order) and zeroed again, rather than
+            // clearing and scanning all 256 — the deep levels of a tree are made of such nodes.
+            var h = _scratch.AsSpan(0, binCount * ForestHistogram.Stride);
+            if (sparseSmallNodes && 2 * (end - start) < binCount)
             {
-                SearchCategorical(h, binCount, j, stats, parentImpurity, ref best);
+                var present = _present.AsSpan(0, ForestHistogram.BuildTouched(_binned, j, _sample, start, end, _weights, _positives, _counts, h, _present));
+                present.Sort();
+                Search(h, present, j, stats, parentImpurity, ref best);
+                foreach (var b in present)
+                {
+                    h.Slice(b * ForestHistogram.Stride, ForestHistogram.Stride).Clear();
+                }
             }
             else
             {
-                SearchNumeric(h, feature, j, stats, parentImpurity, ref best);
+                ForestHistogram.BuildOne(_binned, j, _sample, start, end, _weights, _positives, _counts, h);
+                Search(h, AllBins.AsSpan(0, binCount), j, stats, parentImpurity, ref best);
+                h.Clear();
             }
         }
 
@@ -427,11 +449,8 @@ internal sealed class ForestBuilder(
         }
 
         var middle = Partition(start, end, best);
-        var node = _features.Count;
         var split = _binned.Features[best.Feature];
-        _features.Add(split.Slot);
-        _left.Add(0);
-        _right.Add(0);
+        int node;
         if (split.Categorical)
         {
             ulong mask = 0;
@@ -440,21 +459,23 @@ internal sealed class ForestBuilder(
                 mask |= _goesLeft[b] ? 1UL << b : 0;
             }
 
-            _thresholds.Add(0);
-            _routes.Add(_categorySplits.Count);
+            node = _nodes.Add(new TreeEnsemblePredictor.Node(split.Slot, 0, 0, 0, _categorySplits.Count));
             _categorySplits.Add(new CategorySplit(split.Slots, mask, _goesLeft[split.Slots]));
         }
         else
         {
-            _thresholds.Add(best.Bin < split.Thresholds.Length ? split.Thresholds[best.Bin] : float.PositiveInfinity);
-            _routes.Add(best.MissingLeft ? TreeEnsemblePredictor.NaNLeft : TreeEnsemblePredictor.NaNRight);
+            var threshold = best.Bin < split.Thresholds.Length ? split.Thresholds[best.Bin] : float.PositiveInfinity;
+            // A NaN the training rows never had here goes where their mean goes, as imputing it would send it.
+            var nanLeft = split.HasMissing ? best.MissingLeft : split.Imputation <= threshold;
+            node = _nodes.Add(new TreeEnsemblePredictor.Node(split.Slot, threshold, 0, 0, nanLeft ? TreeEnsemblePredictor.NaNLeft : TreeEnsemblePredictor.NaNRight));
         }
 
         var left = best.Left;
         var right = new Stats(stats.Total - left.Total, stats.Positive - left.Positive, stats.Samples - left.Samples);
         var (leftHistogram, rightHistogram) = histogram is null ? (null, null) : ChildHistograms(histogram, start, middle, end, depth, left, right);
-        _left[node] = Grow(start, middle, left, depth + 1, leftHistogram);
-        _right[node] = Grow(middle, end, right, depth + 1, rightHistogram);
+        var leftChild = Grow(start, middle, left, depth + 1, leftHistogram);
+        var rightChild = Grow(middle, end, right, depth + 1, rightHistogram);
+        _nodes[node] = _nodes[node] with { Left = leftChild, Right = rightChild };
         return node;
     }
 
@@ -505,9 +526,26 @@ internal sealed class ForestBuilder(
             : (needLarge ? large : null, needSmall ? small : null);
     }
 
+    private static readonly int[] AllBins = [.. Enumerable.Range(0, ForestFeatures.MaxBins)];
+
+    /// <summary>The best split of feature j over its histogram <paramref name="h"/>, visiting <paramref name="bins"/> (ascending; every bin with rows among them).</summary>
+    private void Search(ReadOnlySpan<double> h, ReadOnlySpan<int> bins, int j, Stats stats, double parentImpurity, ref Best best)
+    {
+        var feature = _binned.Features[j];
+        if (feature.Categorical)
+        {
+            SearchCategorical(h, bins, j, stats, parentImpurity, ref best);
+        }
+        else
+        {
+            SearchNumeric(h, bins, feature, j, stats, parentImpurity, ref best);
+        }
+    }
+
     // Thresholds between neighbouring value bins; NaN rows (when the node has any) tried on either side, and
-    // alone on the right ("every value left").
-    private void SearchNumeric(ReadOnlySpan<double> h, ForestFeature feature, int j, Stats stats, double parentImpurity, ref Best best)
+    // alone on the right ("every value left"). Bins without rows add nothing and are skipped, so visiting only the
+    // bins with rows finds the same split.
+    private void SearchNumeric(ReadOnlySpan<double> h, ReadOnlySpan<int> bins, ForestFeature feature, int j, Stats stats, double parentImpurity, ref Best best)
     {
         var valueBins = feature.Thresholds.Length + 1;
         var missing = feature.MissingBin;
@@ -522,8 +560,13 @@ internal sealed class ForestBuilder(
             }
 
             var last = missingSamples > 0 && !missingLeft ? valueBins - 1 : valueBins - 2;
-            for (var b = 0; b <= last; b++)
+            foreach (var b in bins)
             {
+                if (b > last)
+                {
+                    break;
+                }
+
                 leftTotal += h[b * 3];
                 leftPositive += h[b * 3 + 1];
                 leftSamples += h[b * 3 + 2];
@@ -548,10 +591,10 @@ internal sealed class ForestBuilder(
     }
 
     // The node's categories ordered by their weighted positive rate, split at the best prefix: the prefix goes left.
-    private void SearchCategorical(ReadOnlySpan<double> h, int binCount, int j, Stats stats, double parentImpurity, ref Best best)
+    private void SearchCategorical(ReadOnlySpan<double> h, ReadOnlySpan<int> bins, int j, Stats stats, double parentImpurity, ref Best best)
     {
         var present = 0;
-        for (var b = 0; b < binCount; b++)
+        foreach (var b in bins)
         {
             if (h[b * 3 + 2] > 0)
             {
@@ -642,8 +685,7 @@ internal sealed class ForestBuilder(
 
     private int Leaf(Stats stats)
     {
-        _leaves.Add(stats.Total > 0 ? stats.Positive / stats.Total : 0);
-        return ~(_leaves.Count - 1);
+        return ~_leaves.Add(stats.Total > 0 ? stats.Positive / stats.Total : 0);
     }
 
     private double Impurity(double positive, double total)

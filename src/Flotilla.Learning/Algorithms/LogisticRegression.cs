@@ -5,8 +5,9 @@ using Microsoft.ML.Trainers;
 namespace Flotilla.Learning.Algorithms;
 
 /// <summary>
-/// L2-regularised logistic regression: ML.NET L-BFGS on standardized features, the weights extracted into a
-/// <see cref="LinearPredictor"/> that standardizes the same way at prediction.
+/// L2-regularised logistic regression: ML.NET L-BFGS on standardized features (fitted on their scaled, sparse form and
+/// re-centred after, see <see cref="ViewEncoding.Scaled"/>), the weights extracted into a <see cref="LinearPredictor"/>
+/// that standardizes the same way at prediction, a missing value at its training mean.
 /// </summary>
 internal sealed class LogisticRegression : Algorithm
 {
@@ -35,7 +36,7 @@ internal sealed class LogisticRegression : Algorithm
         var ml = new MLContext(seed);
         var balanced = Choice(hp, "class_weight") == "balanced";
         var l2 = Choice(hp, "penalty") == "l2" ? 1 / Number(hp, "C") : 0;
-        var view = data.StandardizedDataView(balanced);
+        var view = data.DataView(ViewEncoding.Scaled, balanced);
         var options = new LbfgsLogisticRegressionBinaryTrainer.Options
         {
             LabelColumnName = MlNet.Label,
@@ -49,6 +50,15 @@ internal sealed class LogisticRegression : Algorithm
         };
         var model = ml.BinaryClassification.Trainers.LbfgsLogisticRegression(options).Fit(view);
         var linear = model.Model.SubModel;
-        return new LinearPredictor(data.Standardizer, linear.Weights.ToArray(), linear.Bias);
+        var weights = linear.Weights.ToArray();
+        // Fitted on x / sd (see ViewEncoding.Scaled): on standardized rows the same model has bias b + w·(mean / sd).
+        var standardizer = data.Standardizer;
+        var bias = (double)linear.Bias;
+        for (var j = 0; j < weights.Length; j++)
+        {
+            bias += weights[j] * (double)(standardizer.Mean[j] * standardizer.InverseScale[j]);
+        }
+
+        return new LinearPredictor(standardizer, weights, bias);
     }
 }

@@ -1,6 +1,6 @@
+using System.Reflection;
 using Flotilla.Learning.Artifacts;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Trainers.FastTree;
 using Microsoft.ML.Trainers.LightGbm;
 
@@ -12,25 +12,9 @@ namespace Flotilla.Learning.Algorithms;
 /// </summary>
 internal static class MlNet
 {
-    // Data views are immutable and not tied to a context's randomness; one context builds them all.
-    private static readonly MLContext Shared = new(0);
-
-    public const string Features = nameof(MlRow.Features);
-    public const string Label = nameof(MlRow.Label);
-    public const string Weight = nameof(MlRow.Weight);
-
-    public static IDataView ToDataView(float[] x, bool[] y, int width, float[]? weights)
-    {
-        var rows = new MlRow[y.Length];
-        for (var r = 0; r < rows.Length; r++)
-        {
-            rows[r] = new MlRow { Features = x.AsSpan(r * width, width).ToArray(), Label = y[r], Weight = weights?[r] ?? 1f };
-        }
-
-        var definition = SchemaDefinition.Create(typeof(MlRow));
-        definition[Features].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
-        return Shared.Data.LoadFromEnumerable(rows, definition);
-    }
+    public const string Features = "Features";
+    public const string Label = "Label";
+    public const string Weight = "Weight";
 
     /// <summary>
     /// Fits LightGBM with the settings every family shares: one thread (parallelism belongs to the trial
@@ -47,12 +31,15 @@ internal static class MlNet
         options.Deterministic = true;
         options.Silent = true;
         options.Verbose = false;
-        var model = new MLContext(seed).BinaryClassification.Trainers.LightGbm(options).Fit(data.DataView(false));
-        return Extract(model.Model.SubModel.TrainedTreeEnsemble!, model.Model.Calibrator.Slope, model.Model.Calibrator.Offset);
+        var model = new MLContext(seed).BinaryClassification.Trainers.LightGbm(options).Fit(data.DataView(ViewEncoding.Native, balanced: false));
+        return Extract(model.Model.SubModel.TrainedTreeEnsemble!, model.Model.Calibrator.Slope, model.Model.Calibrator.Offset, NaNRoutes.Learned(data));
     }
 
-    /// <summary>Flattens an ML.NET tree ensemble; probability = 1 / (1 + exp(<paramref name="plattA"/>·raw + <paramref name="plattB"/>)).</summary>
-    public static TreeEnsemblePredictor Extract<TTree>(TreeEnsemble<TTree> ensemble, double plattA, double plattB)
+    /// <summary>
+    /// Flattens an ML.NET tree ensemble; probability = 1 / (1 + exp(<paramref name="plattA"/>·raw + <paramref name="plattB"/>)).
+    /// <paramref name="routes"/> says which way each node sends a NaN.
+    /// </summary>
+    public static TreeEnsemblePredictor Extract<TTree>(TreeEnsemble<TTree> ensemble, double plattA, double plattB, NaNRoutes routes)
         where TTree : RegressionTreeBase
     {
         var roots = new List<int>();
@@ -60,6 +47,7 @@ internal static class MlNet
         var thresholds = new List<float>();
         var left = new List<int>();
         var right = new List<int>();
+        var nanRoutes = new List<int>();
         var leaves = new List<double>();
         foreach (var tree in ensemble.Trees)
         {
@@ -75,6 +63,7 @@ internal static class MlNet
             else
             {
                 roots.Add(nodeOffset);
+                var defaults = routes.NeedsDefaults ? MissingDefaults(tree) : null;
                 for (var n = 0; n < tree.NumberOfNodes; n++)
                 {
                     if (tree.CategoricalSplitFlags.Count > n && tree.CategoricalSplitFlags[n])
@@ -82,10 +71,13 @@ internal static class MlNet
                         throw new InvalidOperationException("Categorical tree splits are not used by Flotilla's learners.");
                     }
 
-                    features.Add(tree.NumericalSplitFeatureIndexes[n]);
-                    thresholds.Add(tree.NumericalSplitThresholds[n]);
+                    var feature = tree.NumericalSplitFeatureIndexes[n];
+                    var threshold = tree.NumericalSplitThresholds[n];
+                    features.Add(feature);
+                    thresholds.Add(threshold);
                     left.Add(Child(tree.LeftChild[n]));
                     right.Add(Child(tree.RightChild[n]));
+                    nanRoutes.Add(routes.Route(feature, threshold, defaults?[n] ?? 0));
                 }
             }
 
@@ -94,7 +86,23 @@ internal static class MlNet
 
         return new TreeEnsemblePredictor(
             [.. roots], [.. features], [.. thresholds], [.. left], [.. right], [.. leaves], [.. ensemble.TreeWeights],
-            ensemble.Bias, plattA, plattB);
+            ensemble.Bias, plattA, plattB, TreeOutput.Platt, [.. nanRoutes]);
+    }
+
+    // ML.NET keeps LightGBM's learned direction for a missing value as the value a NaN is replaced by (the threshold:
+    // left; the threshold + 1: right; 0 when the feature had none, LightGBM's own rule) in a field its public tree type
+    // does not expose. Read by reflection against the pinned ML.NET version; the test that compares our extracted trees
+    // with ML.NET's scores on rows with missing values fails if it moves.
+    private static readonly FieldInfo InnerTree = typeof(RegressionTreeBase).GetField("_tree", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new InvalidOperationException("ML.NET's RegressionTreeBase no longer holds its tree in '_tree'; the NaN directions of boosted trees cannot be read.");
+
+    private static float[]? MissingDefaults(RegressionTreeBase tree)
+    {
+        var inner = InnerTree.GetValue(tree)!;
+        var field = inner.GetType().GetField("DefaultValueForMissing", BindingFlags.Public | BindingFlags.Instance)
+            ?? throw new InvalidOperationException("ML.NET's tree no longer has 'DefaultValueForMissing'; the NaN directions of boosted trees cannot be read.");
+        // ML.NET drops the array when every entry is 0, which then means the same as 0 for each node.
+        return (float[]?)field.GetValue(inner);
     }
 
     /// <summary>Fits Platt's sigmoid to raw scores (with his smoothed targets, so separable data stays finite).</summary>
@@ -174,15 +182,5 @@ internal static class MlNet
         }
 
         return loss;
-    }
-
-    /// <summary>A row of an in-memory training set; public members because ML.NET binds them by reflection.</summary>
-    internal sealed class MlRow
-    {
-        public float[] Features { get; set; } = [];
-
-        public bool Label { get; set; }
-
-        public float Weight { get; set; }
     }
 }

@@ -21,18 +21,20 @@ internal sealed class NaiveBayes : Algorithm
     internal override Predictor FitEncoded(EncodedData data, HyperParameters hp, int seed, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var (d, z) = (data.Width, data.Z);
+        var d = data.Width;
         var counts = new double[2];
         var means = new double[2 * d];
         var variances = new double[2 * d];
+        var values = new float[data.Schema.Features.Count];
+        var z = new float[d];
         for (var r = 0; r < data.Rows; r++)
         {
             var c = data.Y[r] ? 1 : 0;
             counts[c]++;
-            var row = z.AsSpan(r * d, d);
+            data.EncodeStandardized(r, values, z);
             for (var j = 0; j < d; j++)
             {
-                means[c * d + j] += row[j];
+                means[c * d + j] += z[j];
             }
         }
 
@@ -44,13 +46,14 @@ internal sealed class NaiveBayes : Algorithm
             }
         }
 
+        ct.ThrowIfCancellationRequested();
         for (var r = 0; r < data.Rows; r++)
         {
             var c = data.Y[r] ? 1 : 0;
-            var row = z.AsSpan(r * d, d);
+            data.EncodeStandardized(r, values, z);
             for (var j = 0; j < d; j++)
             {
-                var diff = row[j] - means[c * d + j];
+                var diff = z[j] - means[c * d + j];
                 variances[c * d + j] += diff * diff;
             }
         }
@@ -58,28 +61,7 @@ internal sealed class NaiveBayes : Algorithm
         // scikit-learn adds var_smoothing × (largest feature variance) to every variance, on the raw scale.
         // In standardized space feature j's variances are divided by its raw variance σⱼ², so the same
         // smoothing is ε / σⱼ² there, which makes the posterior identical to scikit-learn's.
-        var rawVariance = new double[d];
-        var maxVariance = 0.0;
-        for (var j = 0; j < d; j++)
-        {
-            double mean = 0, square = 0;
-            for (var r = 0; r < data.Rows; r++)
-            {
-                mean += data.X[r * d + j];
-            }
-
-            mean /= Math.Max(data.Rows, 1);
-            for (var r = 0; r < data.Rows; r++)
-            {
-                var diff = data.X[r * d + j] - mean;
-                square += diff * diff;
-            }
-
-            rawVariance[j] = square / Math.Max(data.Rows, 1);
-            maxVariance = Math.Max(maxVariance, rawVariance[j]);
-        }
-
-        var epsilon = Number(hp, "var_smoothing") * maxVariance;
+        var epsilon = Number(hp, "var_smoothing") * data.Statistics.Variance.DefaultIfEmpty().Max();
         var scale = data.Standardizer.InverseScale;
         for (var c = 0; c < 2; c++)
         {

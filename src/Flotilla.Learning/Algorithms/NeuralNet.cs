@@ -47,7 +47,10 @@ internal sealed class NeuralNet : Algorithm
     {
         var hidden = Choice(hp, "hidden_layer_sizes").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var network = new Network(data.Width, hidden, Choice(hp, "activation") == "relu", seed);
-        network.Train(data.Z, data.Y, Number(hp, "learning_rate_init"), Number(hp, "alpha"), Integer(hp, "max_iter"), seed, ct);
+        // Epochs visit the rows in a new random order each time: read them from a compact copy of their input values
+        // (one float per feature, a few cache lines a row) rather than from the table's columns, and encode each batch.
+        var rows = new InputRows(data.Schema.Features.Count, data.StandardizedEncoder, data.Values());
+        network.Train(rows, data.Y, Number(hp, "learning_rate_init"), Number(hp, "alpha"), Integer(hp, "max_iter"), seed, ct);
         return new MlpPredictor(data.Standardizer, network.Relu, network.Weights, network.Biases);
     }
 
@@ -91,9 +94,8 @@ internal sealed class NeuralNet : Algorithm
 
         private int Layers => Weights.Length;
 
-        public void Train(float[] x, bool[] y, double learningRate, double alpha, int maxEpochs, int seed, CancellationToken ct)
+        public void Train(InputRows x, bool[] y, double learningRate, double alpha, int maxEpochs, int seed, CancellationToken ct)
         {
-            var d = _sizes[0];
             var random = new Random(seed + 1);
             var rows = Enumerable.Range(0, y.Length).ToArray();
             var batch = new Batch(_sizes, Math.Min(BatchSize, rows.Length));
@@ -115,7 +117,7 @@ internal sealed class NeuralNet : Algorithm
                 for (var start = 0; start < rows.Length; start += BatchSize)
                 {
                     var members = rows.AsSpan(start, Math.Min(BatchSize, rows.Length - start));
-                    batch.Load(x, d, y, members);
+                    batch.Load(x, y, members);
                     Forward(batch);
                     epochLoss += batch.OutputLossAndDelta();
                     Backward(batch, gradW, gradB);
@@ -283,13 +285,14 @@ internal sealed class NeuralNet : Algorithm
             return result;
         }
 
-        /// <summary>Copies the members' standardized rows and labels in.</summary>
-        public void Load(float[] x, int width, bool[] y, ReadOnlySpan<int> members)
+        /// <summary>Encodes the members' standardized rows and copies their labels in.</summary>
+        public void Load(InputRows x, bool[] y, ReadOnlySpan<int> members)
         {
             Count = members.Length;
+            var width = sizes[0];
             for (var r = 0; r < members.Length; r++)
             {
-                x.AsSpan(members[r] * width, width).CopyTo(_activations[0].AsSpan(r * width));
+                x.Standardized(members[r], _activations[0].AsSpan(r * width, width));
                 _targets[r] = y[members[r]] ? 1 : 0;
             }
         }
@@ -309,5 +312,11 @@ internal sealed class NeuralNet : Algorithm
             TensorPrimitives.Subtract(p, _targets.AsSpan(0, Count), Deltas(output));
             return loss;
         }
+    }
+
+    /// <summary>Rows as input values (rows × features, row-major), encoded and standardized one at a time.</summary>
+    internal sealed class InputRows(int features, StandardizedEncoder encoder, float[] values)
+    {
+        public void Standardized(int row, Span<float> z) => encoder.Encode(values.AsSpan(row * features, features), z);
     }
 }

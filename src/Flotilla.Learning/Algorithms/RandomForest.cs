@@ -59,9 +59,7 @@ internal sealed class RandomForest(ForestEngine engine = ForestEngine.Managed) :
                 "log2" => (int)Math.Log2(width),
                 _ => width,
             };
-            float[]? classWeights = Choice(hp, "class_weight") == "balanced"
-                ? [data.Rows / (2f * Math.Max(data.Rows - data.Positives, 1)), data.Rows / (2f * Math.Max(data.Positives, 1))]
-                : null;
+            float[]? classWeights = Choice(hp, "class_weight") == "balanced" ? [data.BalancedWeights().Negative, data.BalancedWeights().Positive] : null;
             var builder = new ForestBuilder(
                 data, Integer(hp, "n_estimators"), Choice(hp, "criterion") == "entropy", Integer(hp, "max_depth"),
                 Integer(hp, "min_samples_split"), Integer(hp, "min_samples_leaf"), Math.Clamp(maxFeatures, 1, width), classWeights);
@@ -92,13 +90,16 @@ internal sealed class RandomForest(ForestEngine engine = ForestEngine.Managed) :
             Seed = seed,
             FeatureSelectionSeed = seed,
         };
-        var model = ml.BinaryClassification.Trainers.FastForest(options).Fit(data.DataView(balanced));
+        var model = ml.BinaryClassification.Trainers.FastForest(options).Fit(data.DataView(ViewEncoding.Imputed, balanced));
         ct.ThrowIfCancellationRequested();
-        var trees = MlNet.Extract(model.Model.TrainedTreeEnsemble!, 1, 0);
+        var trees = MlNet.Extract(model.Model.TrainedTreeEnsemble!, 1, 0, NaNRoutes.Imputed(data.Schema));
         var raw = new double[data.Rows];
+        var values = new float[data.Schema.Features.Count];
+        var encoded = new float[data.Width];
         for (var r = 0; r < raw.Length; r++)
         {
-            raw[r] = trees.Raw(data.X.AsSpan(r * data.Width, data.Width));
+            data.Encode(r, values, encoded, MissingValues.Impute);
+            raw[r] = trees.Raw(encoded);
         }
 
         var (a, b) = MlNet.FitPlatt(raw, data.Y);

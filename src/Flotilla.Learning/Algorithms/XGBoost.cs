@@ -69,8 +69,8 @@ internal sealed class XGBoost(BoostingEngine engine = BoostingEngine.LightGbmDep
                 Seed = seed,
                 FeatureSelectionSeed = seed,
             };
-            var model = new MLContext(seed).BinaryClassification.Trainers.FastTree(fastTree).Fit(data.DataView(false));
-            return MlNet.Extract(model.Model.SubModel.TrainedTreeEnsemble!, model.Model.Calibrator.Slope, model.Model.Calibrator.Offset);
+            var model = new MLContext(seed).BinaryClassification.Trainers.FastTree(fastTree).Fit(data.DataView(ViewEncoding.Imputed, balanced: false));
+            return MlNet.Extract(model.Model.SubModel.TrainedTreeEnsemble!, model.Model.Calibrator.Slope, model.Model.Calibrator.Offset, NaNRoutes.Imputed(data.Schema));
         }
 
         var sub = Number(hp, "subsample");

@@ -34,7 +34,7 @@ public static class CsvScoring
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
-        var reader = new RecordReader(input);
+        var reader = new CsvRecordReader(input);
         var headerText = await reader.NextRecordAsync(cancellationToken)
             ?? throw new ColumnMismatchException($"{source} is empty: expected a header row naming the columns.", [.. model.Schema.Features.Select(f => f.Name)], []);
         var header = Header(headerText, source);
@@ -88,7 +88,7 @@ public static class CsvScoring
     public static async Task CheckColumnsAsync(LoadedModel model, TextReader input, string source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var headerText = await new RecordReader(input).NextRecordAsync(cancellationToken)
+        var headerText = await new CsvRecordReader(input).NextRecordAsync(cancellationToken)
             ?? throw new ColumnMismatchException($"{source} is empty: expected a header row naming the columns.", [.. model.Schema.Features.Select(f => f.Name)], []);
         MapColumns(model.Schema, Header(headerText, source), source);
     }
@@ -160,7 +160,8 @@ public static class CsvScoring
                 }
 
                 var positive = model.PositiveProbability(_values);
-                var isPositive = positive >= 0.5;
+                // The model's own cut, as every other door labels with it.
+                var isPositive = positive >= model.DecisionThreshold;
                 output.Append(text, start, ends[r] - start).Append(',');
                 output.Append(model.Schema.LabelMapping[isPositive]).Append(',');
                 output.Append((isPositive ? positive : 1 - positive).ToString("R", CultureInfo.InvariantCulture)).Append('\n');
@@ -193,62 +194,6 @@ public static class CsvScoring
             }
 
             return index;
-        }
-    }
-
-    /// <summary>
-    /// Physical lines joined into records: a record goes on while a quote is open, so a quoted line break stays inside
-    /// its field. Blank lines are skipped, as the table reader does.
-    /// </summary>
-    private sealed class RecordReader(TextReader input)
-    {
-        private readonly StringBuilder _record = new();
-
-        private int _line;
-
-        public async ValueTask<string?> NextRecordAsync(CancellationToken cancellationToken)
-        {
-            while (true)
-            {
-                var line = await input.ReadLineAsync(cancellationToken);
-                if (line is null)
-                {
-                    return null;
-                }
-
-                _line++;
-                if (_line == 1 && line.Length > 0 && line[0] == '\uFEFF')
-                {
-                    line = line[1..];
-                }
-
-                if (line.Length == 0 || line.AsSpan().Trim().IsEmpty)
-                {
-                    continue;
-                }
-
-                if (line.AsSpan().Count('"') % 2 == 0)
-                {
-                    return line;
-                }
-
-                _record.Clear().Append(line);
-                var quotes = line.AsSpan().Count('"');
-                while (quotes % 2 == 1)
-                {
-                    var more = await input.ReadLineAsync(cancellationToken);
-                    if (more is null)
-                    {
-                        return _record.ToString();
-                    }
-
-                    _line++;
-                    _record.Append('\n').Append(more);
-                    quotes += more.AsSpan().Count('"');
-                }
-
-                return _record.ToString();
-            }
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 
 namespace Flotilla.Learning.Artifacts;
@@ -15,12 +16,23 @@ public sealed record Prediction(string Label, double Probability)
 }
 
 /// <summary>
+/// Sees every row a model scores, in the form <see cref="LoadedModel.Predict(ReadOnlySpan{float})"/> takes, with its
+/// P(positive) — the seam through which the endpoint watches live traffic without parsing a row twice.
+/// </summary>
+public interface IRowObserver
+{
+    void Observe(ReadOnlySpan<float> values, double positiveProbability);
+}
+
+/// <summary>
 /// A verified, loaded model. Immutable and safe for any number of concurrent callers: scoring uses only
 /// stack buffers and the model's read-only arrays (no ML.NET engine, no pool needed).
 /// </summary>
 public sealed class LoadedModel
 {
     private const int StackLimit = 512;
+
+    [ThreadStatic] private static List<CsvField>? t_fields;
 
     internal LoadedModel(ModelSchema schema, ModelMetadata metadata, Predictor predictor, string sha256, int artifactBytes)
     {
@@ -57,7 +69,8 @@ public sealed class LoadedModel
     /// <summary>
     /// Scores one row given as one float per feature in <see cref="ModelSchema.Features"/> order: the value
     /// of a numeric feature, or for a categorical one its index in the feature's vocabulary (-1 = unseen);
-    /// NaN means missing and is imputed.
+    /// NaN means missing: passed to the predictor, which routes or imputes it (or imputed first, for a model whose
+    /// schema predates <see cref="MissingValues.Native"/>).
     /// </summary>
     public Prediction Predict(ReadOnlySpan<float> encodedRow)
     {
@@ -92,19 +105,20 @@ public sealed class LoadedModel
 
     /// <summary>P(positive) for every row of a table whose columns match the schema by name (extra columns ignored).</summary>
     public double[] PredictProbabilities(Table table) =>
-        Predictor.Probabilities(Schema.EncodeTable(table), Schema.EncodedWidth);
+        new FeatureRows(Schema, table, null).Probabilities(Predictor);
 
     /// <summary>
     /// Scores CSV rows without a header, values by position in <see cref="ModelSchema.Features"/> order.
     /// A first line that repeats the feature names is taken as a header and skipped.
     /// </summary>
-    public IReadOnlyList<Prediction> PredictCsv(string csvRowsNoHeader)
+    public IReadOnlyList<Prediction> PredictCsv(string csvRowsNoHeader, IRowObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(csvRowsNoHeader);
         var tokenizer = new CsvTokenizer(csvRowsNoHeader, ',', "the CSV rows");
-        var fields = new List<CsvField>(Schema.Features.Count);
+        // One list of field slices per thread: this method is synchronous and every call's fields are read before it returns.
+        var fields = t_fields ??= new List<CsvField>(64);
         var results = new List<Prediction>();
-        var values = new float[Schema.Features.Count];
+        var values = Schema.Features.Count <= StackLimit ? stackalloc float[Schema.Features.Count] : new float[Schema.Features.Count];
         var row = 0;
         try
         {
@@ -134,7 +148,9 @@ public sealed class LoadedModel
                     values[f] = ParseValue(f, fields[f].Quoted ? span : span.Trim(), row);
                 }
 
-                results.Add(ToPrediction(PositiveProbability(values)));
+                var positive = PositiveProbability(values);
+                observer?.Observe(values, positive);
+                results.Add(ToPrediction(positive));
             }
         }
         catch (DataFormatException e)
@@ -149,7 +165,7 @@ public sealed class LoadedModel
     /// Scores JSON rows by name: one object or an array of objects mapping every feature name to a number,
     /// a string or null (missing). The label column, if present, is ignored; any other unknown name is refused.
     /// </summary>
-    public IReadOnlyList<Prediction> PredictJson(JsonElement rowsByName)
+    public IReadOnlyList<Prediction> PredictJson(JsonElement rowsByName, IRowObserver? observer = null)
     {
         var rows = rowsByName.ValueKind switch
         {
@@ -207,7 +223,9 @@ public sealed class LoadedModel
                     $"row {row}, column '{Schema.Features[missing].Name}': the column is missing (send null for a missing value).");
             }
 
-            results.Add(ToPrediction(PositiveProbability(values)));
+            var positive = PositiveProbability(values);
+            observer?.Observe(values, positive);
+            results.Add(ToPrediction(positive));
         }
 
         return results;
@@ -240,10 +258,7 @@ public sealed class LoadedModel
         return index;
     }
 
-    private bool IsHeader(List<CsvField> fields, string text) =>
-        fields.Count == Schema.Features.Count &&
-        fields.Select((f, i) => f.Text(text).Trim() == Schema.Features[i].Name).All(same => same) &&
-        Schema.Features.Any(f => f.Kind == ColumnKind.Numeric || f.Vocabulary.Count > 0);
+    private bool IsHeader(List<CsvField> fields, string text) => InvocationRows.IsHeader(Schema, fields, text);
 
     private Prediction ToPrediction(double positive)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Serialization;
 using Flotilla.Learning.Data;
 
@@ -25,8 +24,19 @@ public sealed record FeatureSpec(
 }
 
 /// <summary>
+/// How a model's encoding passes a missing value to its predictor. <see cref="Impute"/> (every model made before
+/// missing values passed through) replaces a missing number by its training mean and a missing category by the most
+/// frequent one before the predictor sees the row. <see cref="Native"/> passes NaN: a missing number stays NaN and a
+/// missing category sets every one of its slots to NaN, so trees route it the way their splits learned and the
+/// standardized families read it as the training mean (see docs/decisions.md).
+/// </summary>
+public enum MissingValues { Impute, Native }
+
+/// <summary>
 /// What a model expects as input and how it encodes it: features in order, their types, vocabularies and
-/// imputation values, and the label mapping to turn a probability back into the user's label.
+/// imputation values, the label mapping to turn a probability back into the user's label, and how a missing value
+/// reaches the predictor (<see cref="MissingValues"/>; left out of the file when <see cref="MissingValues.Impute"/>, so
+/// older artifacts read unchanged).
 /// </summary>
 public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string LabelName, LabelMapping LabelMapping)
 {
@@ -35,11 +45,16 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
     private int[]? _offsets;
     private Dictionary<string, int>[]? _lookups;
 
+    [JsonConverter(typeof(JsonStringEnumConverter<MissingValues>))]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public MissingValues MissingValues { get; init; }
+
     /// <summary>Width of the encoded vector the learners see (one slot per numeric feature, one per category).</summary>
     [JsonIgnore]
     public int EncodedWidth => Offsets[^1];
 
-    private int[] Offsets => _offsets ??= ComputeOffsets();
+    /// <summary>Offsets[f]: feature f's first encoded slot; Offsets[^1] = <see cref="EncodedWidth"/>.</summary>
+    internal int[] Offsets => _offsets ??= ComputeOffsets();
 
     private Dictionary<string, int>[] Lookups => _lookups ??=
         Features.Select(f => f.Vocabulary.Select((v, i) => (v, i)).ToDictionary(p => p.v, p => p.i, StringComparer.Ordinal)).ToArray();
@@ -61,9 +76,13 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
 
     /// <summary>
     /// Encodes one row given as one value per feature (numeric value, or a category's vocabulary index;
-    /// NaN = missing) into the learners' vector of <see cref="EncodedWidth"/> floats.
+    /// NaN = missing) into the learners' vector of <see cref="EncodedWidth"/> floats, missing values as
+    /// <see cref="MissingValues"/> says.
     /// </summary>
-    internal void Encode(ReadOnlySpan<float> row, Span<float> encoded)
+    internal void Encode(ReadOnlySpan<float> row, Span<float> encoded) => Encode(row, encoded, MissingValues);
+
+    /// <summary>Encodes one row with missing values imputed or passed through, whatever the schema's own setting.</summary>
+    internal void Encode(ReadOnlySpan<float> row, Span<float> encoded, MissingValues missing)
     {
         var offsets = Offsets;
         for (var f = 0; f < Features.Count; f++)
@@ -72,11 +91,17 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
             var value = row[f];
             if (spec.Kind == ColumnKind.Numeric)
             {
-                encoded[offsets[f]] = float.IsNaN(value) ? (float)spec.Imputation : value;
+                encoded[offsets[f]] = float.IsNaN(value) && missing == MissingValues.Impute ? (float)spec.Imputation : value;
                 continue;
             }
 
             var slots = encoded.Slice(offsets[f], offsets[f + 1] - offsets[f]);
+            if (float.IsNaN(value) && missing == MissingValues.Native)
+            {
+                slots.Fill(float.NaN);
+                continue;
+            }
+
             slots.Clear();
             var index = float.IsNaN(value) ? (int)spec.Imputation : (int)value;
             if ((uint)index < (uint)slots.Length)
@@ -86,34 +111,54 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
         }
     }
 
-    /// <summary>Learns the schema (vocabularies, imputation values) from a training table.</summary>
-    internal static ModelSchema FromTable(Table train)
+    /// <summary>
+    /// What imputation would put in each encoded slot for a missing value: a numeric feature's training mean, 1 in the
+    /// most frequent category's slot and 0 in the others. A tree trained on imputed rows routes NaN as this value goes.
+    /// </summary>
+    internal float[] ImputedSlots()
     {
-        var features = new FeatureSpec[train.Columns.Count];
+        var slots = new float[EncodedWidth];
+        var row = new float[Features.Count];
+        row.AsSpan().Fill(float.NaN);
+        Encode(row, slots, MissingValues.Impute);
+        return slots;
+    }
+
+    /// <summary>
+    /// Learns the schema (vocabularies, imputation values) from rows <paramref name="rows"/> of a table (every row when
+    /// null), reading its columns in place. New schemas pass missing values through (<see cref="MissingValues.Native"/>).
+    /// </summary>
+    internal static ModelSchema FromRows(Table table, int[]? rows)
+    {
+        var count = rows?.Length ?? table.RowCount;
+        var features = new FeatureSpec[table.Columns.Count];
         for (var c = 0; c < features.Length; c++)
         {
-            var column = train.Columns[c];
-            var store = train.Store(c);
+            var column = table.Columns[c];
+            var store = table.Store(c);
             if (store.Numbers is { } numbers)
             {
                 double sum = 0;
-                var count = 0;
-                foreach (var n in numbers)
+                var present = 0;
+                for (var i = 0; i < count; i++)
                 {
+                    var n = numbers[rows is null ? i : rows[i]];
                     if (!double.IsNaN(n))
                     {
                         sum += n;
-                        count++;
+                        present++;
                     }
                 }
 
-                features[c] = new FeatureSpec(column.Name, ColumnKind.Numeric, [], count == 0 ? 0 : sum / count);
+                features[c] = new FeatureSpec(column.Name, ColumnKind.Numeric, [], present == 0 ? 0 : sum / present);
                 continue;
             }
 
+            var codes = store.Codes!;
             var frequency = new int[column.Categories.Count];
-            foreach (var code in store.Codes!)
+            for (var i = 0; i < count; i++)
             {
+                var code = codes[rows is null ? i : rows[i]];
                 if (code >= 0)
                 {
                     frequency[code]++;
@@ -130,86 +175,6 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
             features[c] = new FeatureSpec(column.Name, ColumnKind.Categorical, vocabulary, 0);
         }
 
-        return new ModelSchema(features, train.LabelName, train.LabelMapping);
-    }
-
-    /// <summary>
-    /// Encodes every row of a table (matched to the features by column name) into a row-major matrix of
-    /// <see cref="EncodedWidth"/> columns.
-    /// </summary>
-    internal float[] EncodeTable(Table table)
-    {
-        var width = EncodedWidth;
-        var matrix = new float[table.RowCount * width];
-        var rowValues = new float[Features.Count];
-        var sources = new int[Features.Count];
-        var maps = new int[Features.Count][];
-        for (var f = 0; f < Features.Count; f++)
-        {
-            var name = Features[f].Name;
-            sources[f] = IndexOf(table, name);
-            maps[f] = CategoryMap(table, f, sources[f]);
-        }
-
-        for (var r = 0; r < table.RowCount; r++)
-        {
-            for (var f = 0; f < Features.Count; f++)
-            {
-                rowValues[f] = Value(table, f, sources[f], maps[f], r);
-            }
-
-            Encode(rowValues, matrix.AsSpan(r * width, width));
-        }
-
-        return matrix;
-    }
-
-    private static int IndexOf(Table table, string name)
-    {
-        for (var c = 0; c < table.Columns.Count; c++)
-        {
-            if (table.Columns[c].Name == name)
-            {
-                return c;
-            }
-        }
-
-        throw new DataFormatException(
-            $"{table.Source}: the model needs column '{name}', which the table does not have. Columns: {string.Join(", ", table.Columns.Select(c => c.Name))}.");
-    }
-
-    // For a categorical feature read as categorical: table code → vocabulary index (-1 unknown).
-    private int[] CategoryMap(Table table, int feature, int column)
-    {
-        if (Features[feature].Kind != ColumnKind.Categorical || table.Columns[column].Kind != ColumnKind.Categorical)
-        {
-            return [];
-        }
-
-        return table.Columns[column].Categories.Select(c => CategoryIndex(feature, c)).ToArray();
-    }
-
-    private float Value(Table table, int feature, int column, int[] map, int row)
-    {
-        var store = table.Store(column);
-        if (Features[feature].Kind == ColumnKind.Numeric)
-        {
-            if (store.Numbers is { } numbers)
-            {
-                return (float)numbers[row];
-            }
-
-            var code = store.Codes![row];
-            return code >= 0 && TableReader.TryParseNumber(table.Columns[column].Categories[code], out var parsed) ? (float)parsed : float.NaN;
-        }
-
-        if (store.Codes is { } codes)
-        {
-            return codes[row] < 0 ? float.NaN : map[codes[row]];
-        }
-
-        // A column numeric in this table but categorical in training: look the number up as text.
-        var number = store.Numbers![row];
-        return double.IsNaN(number) ? float.NaN : CategoryIndex(feature, number.ToString("R", CultureInfo.InvariantCulture));
+        return new ModelSchema(features, table.LabelName, table.LabelMapping) { MissingValues = MissingValues.Native };
     }
 }

@@ -1,13 +1,15 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Flotilla.Learning.Artifacts;
 
 /// <summary>
 /// The predictor's tag in the artifact. RoutedTreeEnsemble is the tree ensemble with NaN directions and
 /// category sets per node; an ensemble that uses neither is still written as TreeEnsemble, so older Flotilla
-/// versions keep reading it and older artifacts load unchanged.
+/// versions keep reading it and older artifacts load unchanged. Ensemble is a weighted mean of members of the
+/// other kinds (ensemble selection over a tuning run's trials).
 /// </summary>
-internal enum PredictorKind : byte { TreeEnsemble = 1, Linear = 2, GaussianNaiveBayes = 3, Mlp = 4, RoutedTreeEnsemble = 5 }
+internal enum PredictorKind : byte { TreeEnsemble = 1, Linear = 2, GaussianNaiveBayes = 3, Mlp = 4, RoutedTreeEnsemble = 5, Ensemble = 6 }
 
 /// <summary>
 /// A fitted model reduced to plain arrays and a pure function from an encoded row to P(positive). Immutable,
@@ -19,6 +21,18 @@ internal abstract class Predictor
 
     /// <summary>P(label = positive) for one encoded row.</summary>
     public abstract double Probability(ReadOnlySpan<float> encoded);
+
+    /// <summary>
+    /// P(positive) of rows encoded one after the other (<paramref name="width"/> floats each) into <paramref name="output"/>.
+    /// The same numbers as <see cref="Probability"/> row by row; a kind may visit the rows in an order kinder to the cache.
+    /// </summary>
+    public virtual void Probabilities(ReadOnlySpan<float> rows, int width, Span<double> output)
+    {
+        for (var i = 0; i < output.Length; i++)
+        {
+            output[i] = Probability(rows.Slice(i * width, width));
+        }
+    }
 
     public abstract long ApproximateBytes { get; }
 
@@ -33,28 +47,27 @@ internal abstract class Predictor
         WriteBody(writer);
     }
 
-    public static Predictor Read(BinaryReader reader) => (PredictorKind)reader.ReadByte() switch
+    public static Predictor Read(BinaryReader reader) => ReadBody((PredictorKind)reader.ReadByte(), reader);
+
+    /// <summary>An ensemble's member: any kind but an ensemble, refused before reading so nesting cannot recurse.</summary>
+    public static Predictor ReadMember(BinaryReader reader)
+    {
+        var kind = (PredictorKind)reader.ReadByte();
+        return kind == PredictorKind.Ensemble
+            ? throw new ArtifactException("The artifact is corrupt: an ensemble's member is an ensemble.")
+            : ReadBody(kind, reader);
+    }
+
+    private static Predictor ReadBody(PredictorKind kind, BinaryReader reader) => kind switch
     {
         PredictorKind.TreeEnsemble => TreeEnsemblePredictor.ReadBody(reader, routed: false),
         PredictorKind.RoutedTreeEnsemble => TreeEnsemblePredictor.ReadBody(reader, routed: true),
         PredictorKind.Linear => LinearPredictor.ReadBody(reader),
         PredictorKind.GaussianNaiveBayes => NaiveBayesPredictor.ReadBody(reader),
         PredictorKind.Mlp => MlpPredictor.ReadBody(reader),
-        var kind => throw new ArtifactException($"The artifact holds an unknown predictor kind {(byte)kind}."),
+        PredictorKind.Ensemble => EnsemblePredictor.ReadBody(reader),
+        _ => throw new ArtifactException($"The artifact holds an unknown predictor kind {(byte)kind}."),
     };
-
-    /// <summary>Scores a row-major matrix of encoded rows.</summary>
-    public double[] Probabilities(float[] matrix, int width)
-    {
-        var rows = width == 0 ? 0 : matrix.Length / width;
-        var result = new double[rows];
-        for (var r = 0; r < rows; r++)
-        {
-            result[r] = Probability(matrix.AsSpan(r * width, width));
-        }
-
-        return result;
-    }
 
     internal static double Sigmoid(double x) => x >= 0 ? 1 / (1 + Math.Exp(-x)) : Math.Exp(x) / (1 + Math.Exp(x));
 
@@ -101,63 +114,48 @@ internal abstract class Predictor
     }
 }
 
-/// <summary>Per-feature centring and scaling learned on the training rows (a constant feature keeps scale 1).</summary>
+/// <summary>
+/// Per-slot centring and scaling learned on the training rows (a constant slot keeps scale 1). A missing value (NaN)
+/// standardizes to 0, the training mean: the imputation the standardized families (logistic regression, naive Bayes,
+/// the MLP) use when missing values pass through the encoding, so an artifact carries no imputation table of its own.
+/// </summary>
 internal sealed record Standardizer(float[] Mean, float[] InverseScale)
 {
-    public static Standardizer Fit(float[] matrix, int width)
+    public static Standardizer From(double[] mean, double[] variance)
     {
-        var rows = matrix.Length / width;
-        var mean = new double[width];
-        var squares = new double[width];
-        for (var r = 0; r < rows; r++)
+        var inverse = new float[mean.Length];
+        for (var j = 0; j < inverse.Length; j++)
         {
-            var row = matrix.AsSpan(r * width, width);
-            for (var j = 0; j < width; j++)
-            {
-                mean[j] += row[j];
-            }
-        }
-
-        for (var j = 0; j < width; j++)
-        {
-            mean[j] /= Math.Max(rows, 1);
-        }
-
-        for (var r = 0; r < rows; r++)
-        {
-            var row = matrix.AsSpan(r * width, width);
-            for (var j = 0; j < width; j++)
-            {
-                var d = row[j] - mean[j];
-                squares[j] += d * d;
-            }
-        }
-
-        var inverse = new float[width];
-        for (var j = 0; j < width; j++)
-        {
-            var std = Math.Sqrt(squares[j] / Math.Max(rows, 1));
+            var std = Math.Sqrt(variance[j]);
             inverse[j] = std > 1e-12 ? (float)(1 / std) : 1f;
         }
 
-        return new Standardizer(mean.Select(m => (float)m).ToArray(), inverse);
+        return new Standardizer([.. mean.Select(m => (float)m)], inverse);
     }
 
     public void Apply(ReadOnlySpan<float> input, Span<float> output)
     {
         TensorPrimitives.Subtract(input, Mean, output);
         TensorPrimitives.Multiply(output, InverseScale, output);
+        ZeroNaN(output);
     }
 
-    public float[] ApplyAll(float[] matrix, int width)
+    private static void ZeroNaN(Span<float> values)
     {
-        var result = new float[matrix.Length];
-        for (var offset = 0; offset < matrix.Length; offset += width)
+        var i = 0;
+        for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
         {
-            Apply(matrix.AsSpan(offset, width), result.AsSpan(offset, width));
+            var v = Vector256.Create((ReadOnlySpan<float>)values.Slice(i, Vector256<float>.Count));
+            Vector256.ConditionalSelect(Vector256.Equals(v, v), v, Vector256<float>.Zero).CopyTo(values.Slice(i, Vector256<float>.Count));
         }
 
-        return result;
+        for (; i < values.Length; i++)
+        {
+            if (float.IsNaN(values[i]))
+            {
+                values[i] = 0;
+            }
+        }
     }
 
     public void Write(BinaryWriter writer)
@@ -248,8 +246,41 @@ internal sealed class TreeEnsemblePredictor : Predictor
         _output = output;
     }
 
-    // One node in 20 bytes, so a walk touches one cache line per level instead of five arrays.
-    private readonly record struct Node(int Feature, float Threshold, int Left, int Right, int Route);
+    /// <summary>Trees already flattened into nodes (what a builder writes), without the per-field arrays.</summary>
+    public TreeEnsemblePredictor(
+        int[] roots, Node[] nodes, double[] leaves, double[] treeWeights, TreeOutput output, CategorySplit[] categorySplits)
+    {
+        if (treeWeights.Length != roots.Length)
+        {
+            throw new ArtifactException("The artifact's tree arrays disagree in length.");
+        }
+
+        _roots = roots;
+        _nodes = nodes;
+        _categorySplits = categorySplits;
+        _leaves = leaves;
+        _treeWeights = treeWeights;
+        _bias = 0;
+        _plattA = 1;
+        _plattB = 0;
+        _output = output;
+    }
+
+    private TreeEnsemblePredictor(TreeEnsemblePredictor trees, double plattA, double plattB)
+    {
+        _roots = trees._roots;
+        _nodes = trees._nodes;
+        _categorySplits = trees._categorySplits;
+        _leaves = trees._leaves;
+        _treeWeights = trees._treeWeights;
+        _bias = trees._bias;
+        _plattA = plattA;
+        _plattB = plattB;
+        _output = TreeOutput.Platt;
+    }
+
+    /// <summary>One node in 20 bytes, so a walk touches one cache line per level instead of five arrays; Left/Right ~k is leaf k.</summary>
+    internal readonly record struct Node(int Feature, float Threshold, int Left, int Right, int Route);
 
     public override PredictorKind Kind => IsRouted ? PredictorKind.RoutedTreeEnsemble : PredictorKind.TreeEnsemble;
 
@@ -269,35 +300,64 @@ internal sealed class TreeEnsemblePredictor : Predictor
     public double Raw(ReadOnlySpan<float> encoded)
     {
         var sum = _bias;
-        var nodes = _nodes;
         for (var t = 0; t < _roots.Length; t++)
         {
-            var index = _roots[t];
-            while (index >= 0)
-            {
-                ref readonly var node = ref nodes[index];
-                var value = encoded[node.Feature];
-                var left = node.Route switch
-                {
-                    NaNRight => value <= node.Threshold,
-                    NaNLeft => value <= node.Threshold || float.IsNaN(value),
-                    var split => _categorySplits[split].GoesLeft(encoded.Slice(node.Feature, _categorySplits[split].Slots)),
-                };
-                index = left ? node.Left : node.Right;
-            }
-
-            sum += _treeWeights[t] * _leaves[~index];
+            sum += _treeWeights[t] * _leaves[Leaf(_roots[t], encoded)];
         }
 
         return sum;
     }
 
-    public override double Probability(ReadOnlySpan<float> encoded) =>
-        _output == TreeOutput.Probability ? Math.Clamp(Raw(encoded), 0, 1) : Sigmoid(-(_plattA * Raw(encoded) + _plattB));
+    /// <summary>The leaf the row reaches from <paramref name="root"/>.</summary>
+    private int Leaf(int root, ReadOnlySpan<float> encoded)
+    {
+        var nodes = _nodes;
+        var index = root;
+        while (index >= 0)
+        {
+            ref readonly var node = ref nodes[index];
+            var value = encoded[node.Feature];
+            var left = node.Route switch
+            {
+                NaNRight => value <= node.Threshold,
+                NaNLeft => value <= node.Threshold || float.IsNaN(value),
+                var split => _categorySplits[split].GoesLeft(encoded.Slice(node.Feature, _categorySplits[split].Slots)),
+            };
+            index = left ? node.Left : node.Right;
+        }
 
-    public TreeEnsemblePredictor WithPlatt(double a, double b) =>
-        new(_roots, [.. _nodes.Select(n => n.Feature)], [.. _nodes.Select(n => n.Threshold)], [.. _nodes.Select(n => n.Left)],
-            [.. _nodes.Select(n => n.Right)], _leaves, _treeWeights, _bias, a, b, TreeOutput.Platt, [.. _nodes.Select(n => n.Route)], _categorySplits);
+        return ~index;
+    }
+
+    public override double Probability(ReadOnlySpan<float> encoded) => Calibrate(Raw(encoded));
+
+    /// <summary>
+    /// Tree by tree over all the rows rather than row by row over all the trees: a deep forest's nodes are tens of
+    /// megabytes, more than any cache, while one tree's stay cached for the whole batch (a random forest's
+    /// cross-validation scored its folds several times faster this way, bench/README.md).
+    /// </summary>
+    public override void Probabilities(ReadOnlySpan<float> rows, int width, Span<double> output)
+    {
+        output.Fill(_bias);
+        for (var t = 0; t < _roots.Length; t++)
+        {
+            var (root, weight) = (_roots[t], _treeWeights[t]);
+            for (var i = 0; i < output.Length; i++)
+            {
+                output[i] += weight * _leaves[Leaf(root, rows.Slice(i * width, width))];
+            }
+        }
+
+        for (var i = 0; i < output.Length; i++)
+        {
+            output[i] = Calibrate(output[i]);
+        }
+    }
+
+    private double Calibrate(double raw) =>
+        _output == TreeOutput.Probability ? Math.Clamp(raw, 0, 1) : Sigmoid(-(_plattA * raw + _plattB));
+
+    public TreeEnsemblePredictor WithPlatt(double a, double b) => new(this, a, b);
 
     protected override void WriteBody(BinaryWriter writer)
     {

@@ -9,7 +9,8 @@ namespace Flotilla.Learning.Artifacts;
 /// mean fold score (higher is better, see <see cref="Evaluation.Scorer"/>), null when the model was fit without CV.
 /// <see cref="DecisionThreshold"/> is the cut on P(positive) its labels use and <see cref="DecisionThresholdRule"/>
 /// how it was chosen (see <see cref="Evaluation.DecisionThreshold"/>); both are left out of the file when unset, so
-/// artifacts made before thresholds were chosen keep their bytes and load with 0.5.
+/// artifacts made before thresholds were chosen keep their bytes and load with 0.5. <see cref="Members"/> lists an
+/// ensemble's members (its <see cref="Algorithm"/> is <see cref="TrainedModel.EnsembleAlgorithm"/>), null otherwise.
 /// </summary>
 public sealed record ModelMetadata(
     string Algorithm,
@@ -26,6 +27,9 @@ public sealed record ModelMetadata(
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? DecisionThresholdRule { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<EnsembleMember>? Members { get; init; }
 }
 
 /// <summary>A fitted model with its input schema and metadata, ready to evaluate or serialize.</summary>
@@ -61,12 +65,69 @@ public sealed class TrainedModel
         return new(Schema, Metadata with { DecisionThreshold = threshold, DecisionThresholdRule = rule }, Predictor);
     }
 
+    /// <summary>What an ensemble's metadata names as its algorithm.</summary>
+    public const string EnsembleAlgorithm = "Ensemble";
+
+    /// <summary>
+    /// One model scoring the weighted mean of <paramref name="members"/>' P(positive). The members must have been
+    /// fitted on the same training table (equal schemas); weights are normalised to sum to 1. One member is returned
+    /// as it is, so an "ensemble" of one model is byte for byte that model.
+    /// </summary>
+    public static TrainedModel Combine(IReadOnlyList<(TrainedModel Model, double Weight, int? Trial, double? Score)> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        if (members.Count == 0)
+        {
+            throw new ArgumentException("An ensemble needs at least one member.", nameof(members));
+        }
+
+        if (members.Count == 1)
+        {
+            return members[0].Model;
+        }
+
+        var first = members[0].Model;
+        var mismatch = members.FirstOrDefault(m => !SameSchema(m.Model.Schema, first.Schema));
+        if (mismatch.Model is not null)
+        {
+            throw new ArgumentException($"Ensemble members must share one input schema; {mismatch.Model.Metadata.Algorithm} was fitted on other columns.", nameof(members));
+        }
+
+        var total = members.Sum(m => m.Weight);
+        if (!(total > 0) || members.Any(m => !(m.Weight > 0)))
+        {
+            throw new ArgumentException("Ensemble weights must be positive.", nameof(members));
+        }
+
+        var weights = members.Select(m => m.Weight / total).ToArray();
+        var predictor = new EnsemblePredictor([.. members.Select(m => m.Model.Predictor)], weights);
+        var listed = members.Select((m, i) => new EnsembleMember(m.Model.Metadata.Algorithm, m.Model.Metadata.HyperParameters, weights[i])
+        {
+            Trial = m.Trial,
+            CrossValidationScore = m.Score,
+        }).ToArray();
+        var metadata = first.Metadata with
+        {
+            Algorithm = EnsembleAlgorithm,
+            HyperParameters = HyperParameters.Empty,
+            CrossValidationScore = null,
+            CrossValidationScorer = null,
+            DecisionThreshold = null,
+            DecisionThresholdRule = null,
+            Members = listed,
+        };
+        return new TrainedModel(first.Schema, metadata, predictor);
+    }
+
+    private static bool SameSchema(ModelSchema a, ModelSchema b) =>
+        a.LabelName == b.LabelName && a.LabelMapping.Equals(b.LabelMapping) && a.MissingValues == b.MissingValues && a.Features.SequenceEqual(b.Features);
+
     /// <summary>The same model with other metadata (e.g. the hash of the dataset before the split).</summary>
     public TrainedModel WithMetadata(ModelMetadata metadata) => new(Schema, metadata, Predictor);
 
     /// <summary>P(positive) for every row of a table whose columns match the schema by name.</summary>
     public double[] PredictProbabilities(Table table) =>
-        Predictor.Probabilities(Schema.EncodeTable(table), Schema.EncodedWidth);
+        new FeatureRows(Schema, table, null).Probabilities(Predictor);
 
     /// <summary>A scorer over this model without a serialize/load round trip.</summary>
     public LoadedModel ToLoaded(string sha256 = "") => new(Schema, Metadata, Predictor, sha256, 0);

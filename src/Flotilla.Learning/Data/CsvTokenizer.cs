@@ -15,10 +15,10 @@ internal readonly record struct CsvField(int Start, int Length, string? Unescape
 /// line breaks; records end at LF, CRLF or CR. It hands out slices, not strings, so a 100,000-row file costs
 /// a few allocations per quoted-with-escapes field only.
 /// </summary>
-internal sealed class CsvTokenizer(string text, char delimiter, string source)
+internal sealed class CsvTokenizer(string text, char delimiter, string source, int firstLine = 1)
 {
     private int _position = text.Length > 0 && text[0] == '\uFEFF' ? 1 : 0;
-    private int _line = 1;
+    private int _line = firstLine;
 
     /// <summary>The physical line (1-based) on which the record returned last began.</summary>
     public int RecordLine { get; private set; }

@@ -107,6 +107,13 @@ public sealed class Table
     /// </summary>
     public (Table Train, Table Test) Split(double testSize, bool stratify, int seed)
     {
+        var (train, test) = SplitRows(testSize, stratify, seed);
+        return (Subset(train), Subset(test));
+    }
+
+    /// <summary>The rows of <see cref="Split"/>'s two parts, in file order, without copying them into tables.</summary>
+    public (int[] Train, int[] Test) SplitRows(double testSize, bool stratify, int seed)
+    {
         if (testSize is <= 0 or >= 1 || double.IsNaN(testSize))
         {
             throw new ArgumentOutOfRangeException(nameof(testSize), testSize, "The test size must be between 0 and 1 (exclusive), e.g. 0.2.");
@@ -147,11 +154,17 @@ public sealed class Table
         // Keep file order inside each part: easier to read, and independent of the shuffle's internals.
         train.Sort();
         test.Sort();
-        return (Subset(train), Subset(test));
+        return ([.. train], [.. test]);
     }
 
     /// <summary>Writes header and rows, the label column in its place with its original values.</summary>
-    public void WriteCsv(string path)
+    public void WriteCsv(string path) => WriteCsv(path, null);
+
+    /// <summary>
+    /// Writes the header and rows <paramref name="rows"/> (every row when null), in that order: the CSV that
+    /// <c>Subset(rows).WriteCsv(path)</c> writes, without the copy.
+    /// </summary>
+    public void WriteCsv(string path, IReadOnlyList<int>? rows)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null)
@@ -160,11 +173,13 @@ public sealed class Table
         }
 
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        WriteCsv(stream);
+        WriteCsv(stream, rows);
     }
 
     /// <summary>Writes the CSV (UTF-8 without BOM, LF line ends) to a stream, leaving it open.</summary>
-    public void WriteCsv(Stream stream)
+    public void WriteCsv(Stream stream) => WriteCsv(stream, null);
+
+    private void WriteCsv(Stream stream, IReadOnlyList<int>? rows)
     {
         using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
         var names = Columns.Select(c => c.Name).ToList();
@@ -181,8 +196,10 @@ public sealed class Table
 
         writer.Write('\n');
         Span<char> number = stackalloc char[32];
-        for (var r = 0; r < RowCount; r++)
+        var count = rows?.Count ?? RowCount;
+        for (var i = 0; i < count; i++)
         {
+            var r = rows is null ? i : rows[i];
             for (var position = 0; position <= Columns.Count; position++)
             {
                 if (position > 0)

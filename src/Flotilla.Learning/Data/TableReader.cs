@@ -39,11 +39,8 @@ public static class TableReader
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(options);
         var (buffer, length) = ReadAllBytes(stream, sourceName, options.MaxBytes, cancellationToken);
-        var bytes = buffer.AsSpan(0, length);
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        var text = new UTF8Encoding(false, false).GetString(bytes);
-        buffer = [];
-        return Parse(text, sourceName, sha256, options, cancellationToken);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, length)));
+        return Parse(buffer, length, sourceName, sha256, options, cancellationToken);
     }
 
     // One buffer of the exact size when the length is known (a file), a growing one otherwise.
@@ -112,16 +109,19 @@ public static class TableReader
     internal static bool TryParseNumber(ReadOnlySpan<char> value, out double number) =>
         double.TryParse(value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out number) && double.IsFinite(number);
 
-    private static Table Parse(string text, string source, string sha256, CsvOptions options, CancellationToken cancellationToken)
+    // Bytes decode as the rest of .NET decodes them: invalid sequences become U+FFFD, never an error.
+    private static readonly UTF8Encoding Utf8 = new(false, false);
+
+    private static Table Parse(byte[] bytes, int length, string source, string sha256, CsvOptions options, CancellationToken cancellationToken)
     {
-        var tokenizer = new CsvTokenizer(text, options.Delimiter, source);
-        var fields = new List<CsvField>();
+        var tokenizer = new Utf8CsvTokenizer(bytes, length, options.Delimiter, source);
+        var fields = new List<Utf8Field>();
         if (!NextNonBlank(tokenizer, fields))
         {
             throw new DataFormatException($"{source}: the file is empty; expected a header line and data rows.");
         }
 
-        var header = fields.Select((f, i) => f.Text(text).Trim() is { Length: > 0 } n ? n : $"column{i + 1}").ToArray();
+        var header = fields.Select((f, i) => Text(tokenizer, f).Trim() is { Length: > 0 } n ? n : $"column{i + 1}").ToArray();
         var duplicate = header.GroupBy(h => h, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
@@ -142,12 +142,15 @@ public static class TableReader
             throw new DataFormatException($"{source}: the label column '{label}' is also listed in Exclude; remove it from Exclude.");
         }
 
+        var capacity = RowsAtMost(bytes.AsSpan(0, length));
         var featureIndexes = Enumerable.Range(0, header.Length).Where(i => i != labelIndex && !excluded.Contains(header[i])).ToArray();
         var labelPosition = featureIndexes.Count(i => i < labelIndex);
-        var builders = featureIndexes.Select(i => new ColumnBuilder(header[i], i)).ToArray();
+        var builders = featureIndexes.Select(i => new ColumnBuilder(header[i], i, capacity)).ToArray();
         var labelValues = new List<string>(3);
-        var labelCodes = new List<byte>(1024);
-        var labelLookup = new Dictionary<string, byte>(StringComparer.Ordinal);
+        var labelCodes = new byte[capacity];
+        var labelLookup = new Dictionary<string, byte>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        var recordStarts = new int[capacity];
+        var scratch = new TextScratch();
         var row = 0;
         while (NextNonBlank(tokenizer, fields))
         {
@@ -162,15 +165,14 @@ public static class TableReader
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            var labelText = fields[labelIndex].Span(text).Trim();
+            var labelText = scratch.Decode(tokenizer, fields[labelIndex]).Trim();
             if (IsMissing(labelText))
             {
                 throw new DataFormatException(
                     $"{source}, line {tokenizer.RecordLine}, column '{label}': the label is missing. Every row needs a label value.");
             }
 
-            var labelLookupAlt = labelLookup.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (!labelLookupAlt.TryGetValue(labelText, out var code))
+            if (!labelLookup.TryGetValue(labelText, out var code))
             {
                 if (labelValues.Count == 2)
                 {
@@ -180,13 +182,14 @@ public static class TableReader
 
                 code = (byte)labelValues.Count;
                 labelValues.Add(labelText.ToString());
-                labelLookup[labelValues[^1]] = code;
+                labelLookup.Dictionary[labelValues[^1]] = code;
             }
 
-            labelCodes.Add(code);
+            labelCodes[row] = code;
+            recordStarts[row] = tokenizer.RecordStart;
             for (var b = 0; b < builders.Length; b++)
             {
-                builders[b].Add(fields[builders[b].FileIndex]);
+                builders[b].Add(tokenizer, fields[builders[b].FileIndex], row, scratch);
             }
 
             row++;
@@ -215,13 +218,28 @@ public static class TableReader
         var store = new ColumnStore[builders.Length];
         for (var b = 0; b < builders.Length; b++)
         {
-            (columns[b], store[b]) = builders[b].Build(text, source);
+            (columns[b], store[b]) = builders[b].Build(tokenizer, recordStarts, row, scratch, source);
         }
 
         return new Table(source, label, labelPosition, mapping, columns, store, labels, sha256);
     }
 
-    private static bool NextNonBlank(CsvTokenizer tokenizer, List<CsvField> fields)
+    /// <summary>
+    /// The data rows there can be: records (line ends, one more when the last line has none) less the header. Blank
+    /// lines and line breaks inside quotes make it an overestimate; otherwise it is exact, so each column's array is
+    /// allocated once at its final size.
+    /// </summary>
+    private static int RowsAtMost(ReadOnlySpan<byte> data)
+    {
+        // LF, CRLF and a lone CR each end a line.
+        var ends = data.Count((byte)'\n') + data.Count((byte)'\r') - data.Count("\r\n"u8);
+        var last = data.IsEmpty ? (byte)'\n' : data[^1];
+        return Math.Max(1, ends + (last is (byte)'\n' or (byte)'\r' ? 0 : 1) - 1);
+    }
+
+    private static string Text(Utf8CsvTokenizer tokenizer, Utf8Field field) => new TextScratch().Decode(tokenizer, field).ToString();
+
+    private static bool NextNonBlank(Utf8CsvTokenizer tokenizer, List<Utf8Field> fields)
     {
         while (tokenizer.NextRecord(fields))
         {
@@ -232,6 +250,71 @@ public static class TableReader
         }
 
         return false;
+    }
+
+    // The ASCII characters char.IsWhiteSpace trims.
+    private static ReadOnlySpan<byte> AsciiWhiteSpace => " \t\n\v\f\r\u001C\u001D\u001E\u001F"u8;
+
+    /// <summary>Whether a field's bytes count as missing (see <see cref="IsMissing(ReadOnlySpan{char})"/>), decoding only what is not ASCII.</summary>
+    private static bool IsMissing(ReadOnlySpan<byte> value, TextScratch scratch, Utf8CsvTokenizer tokenizer, Utf8Field field)
+    {
+        value = value.Trim(AsciiWhiteSpace);
+        if (value.Length > 0 && (value[0] >= 0x80 || value[^1] >= 0x80))
+        {
+            return IsMissing(scratch.Decode(tokenizer, field));
+        }
+
+        return value.Length == 0 || (value.Length <= 4 &&
+            (Ascii.EqualsIgnoreCase(value, "NA"u8) || Ascii.EqualsIgnoreCase(value, "N/A"u8) || value is [(byte)'?'] ||
+             Ascii.EqualsIgnoreCase(value, "null"u8) || Ascii.EqualsIgnoreCase(value, "NaN"u8)));
+    }
+
+    /// <summary><see cref="TryParseNumber(ReadOnlySpan{char}, out double)"/> on a field's bytes.</summary>
+    private static bool TryParseNumber(ReadOnlySpan<byte> value, TextScratch scratch, Utf8CsvTokenizer tokenizer, Utf8Field field, out double number)
+    {
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out number))
+        {
+            return double.IsFinite(number);
+        }
+
+        // What the byte parser refuses, the text rules decide (Unicode spaces, escaped quotes). A column meets this at
+        // most once: a value that is no number either way makes it a text column.
+        return TryParseNumber(scratch.Decode(tokenizer, field), out number);
+    }
+
+    /// <summary>A reusable buffer a field is decoded into (quotes unescaped), valid until the next decode.</summary>
+    private sealed class TextScratch
+    {
+        private char[] _chars = new char[256];
+
+        public ReadOnlySpan<char> Decode(Utf8CsvTokenizer tokenizer, Utf8Field field)
+        {
+            var bytes = tokenizer.Span(field);
+            var most = Utf8.GetMaxCharCount(bytes.Length);
+            if (most > _chars.Length)
+            {
+                _chars = new char[Math.Max(most, _chars.Length * 2)];
+            }
+
+            var count = Utf8.GetChars(bytes, _chars);
+            if (!field.Escaped)
+            {
+                return _chars.AsSpan(0, count);
+            }
+
+            // "" inside a quoted field is one quote; a quoted field holds no lone quote.
+            var written = 0;
+            for (var i = 0; i < count; i++)
+            {
+                _chars[written++] = _chars[i];
+                if (_chars[i] == '"')
+                {
+                    i++;
+                }
+            }
+
+            return _chars.AsSpan(0, written);
+        }
     }
 
     private static LabelMapping ChooseMapping(List<string> values, string? positive, string source, string label)
@@ -269,109 +352,126 @@ public static class TableReader
     }
 
     /// <summary>
-    /// Collects one column's fields as slices of the text (start, and length with the sign marking a quoted
-    /// field), then types it once all rows are in. Fields that held doubled quotes keep their unescaped copy.
+    /// Types and stores one column as its rows arrive: numbers while every value is a number or missing; at the first
+    /// value that is neither, category codes from that row on, and once all rows are in, the rows before it are read
+    /// again (their fields only) so that categories keep their order of first appearance. A text column is usually
+    /// known from its first row, so that second read is the exception, and it is bounded by one pass over the file.
     /// </summary>
-    private sealed class ColumnBuilder(string name, int fileIndex)
+    private sealed class ColumnBuilder(string name, int fileIndex, int capacity)
     {
-        private int[] _starts = new int[1024];
-        private int[] _lengths = new int[1024];
-        private Dictionary<int, string>? _unescaped;
-        private int _count;
+        private double[]? _numbers;
+        private int[]? _codes;
+        private int _firstText = -1;
+        private readonly List<string> _categories = [];
+        private readonly Dictionary<string, int> _lookup = new(StringComparer.Ordinal);
 
-        public string Name => name;
         public int FileIndex => fileIndex;
 
-        public void Add(CsvField field)
+        public void Add(Utf8CsvTokenizer tokenizer, Utf8Field field, int row, TextScratch scratch)
         {
-            if (_count == _starts.Length)
+            if (row == 0)
             {
-                Array.Resize(ref _starts, _starts.Length * 2);
-                Array.Resize(ref _lengths, _lengths.Length * 2);
-            }
-
-            _starts[_count] = field.Start;
-            _lengths[_count] = field.Quoted ? ~field.Length : field.Length;
-            if (field.Unescaped is not null)
-            {
-                (_unescaped ??= [])[_count] = field.Unescaped;
-            }
-
-            _count++;
-        }
-
-        private ReadOnlySpan<char> Field(string text, int row, out bool quoted)
-        {
-            var length = _lengths[row];
-            quoted = length < 0;
-            if (_unescaped is not null && _unescaped.TryGetValue(row, out var unescaped))
-            {
-                return unescaped;
-            }
-
-            return text.AsSpan(_starts[row], quoted ? ~length : length);
-        }
-
-        public (ColumnInfo Info, ColumnStore Store) Build(string text, string source)
-        {
-            var numbers = new double[_count];
-            var missing = 0;
-            var numeric = true;
-            for (var r = 0; r < _count; r++)
-            {
-                var value = Field(text, r, out _);
-                if (IsMissing(value))
+                // A column that opens with text is text: it never needs an array of numbers.
+                var first = tokenizer.Span(field);
+                if (IsMissing(first, scratch, tokenizer, field) || TryParseNumber(first, scratch, tokenizer, field, out _))
                 {
-                    numbers[r] = double.NaN;
-                    missing++;
+                    _numbers = new double[capacity];
                 }
-                else if (!TryParseNumber(value, out numbers[r]))
+                else
                 {
-                    numeric = false;
-                    break;
+                    _codes = new int[capacity];
                 }
             }
 
-            if (numeric)
+            if (_numbers is not null)
             {
-                (_starts, _lengths, _unescaped) = ([], [], null);
-                return missing == _count
+                var bytes = tokenizer.Span(field);
+                if (IsMissing(bytes, scratch, tokenizer, field))
+                {
+                    _numbers[row] = double.NaN;
+                    return;
+                }
+
+                if (TryParseNumber(bytes, scratch, tokenizer, field, out _numbers[row]))
+                {
+                    return;
+                }
+
+                _numbers = null;
+                _codes = new int[capacity];
+                _firstText = row;
+            }
+
+            _codes![row] = Code(tokenizer, field, scratch);
+        }
+
+        private int Code(Utf8CsvTokenizer tokenizer, Utf8Field field, TextScratch scratch)
+        {
+            var value = scratch.Decode(tokenizer, field);
+            if (!field.Quoted)
+            {
+                value = value.Trim();
+            }
+
+            if (IsMissing(value))
+            {
+                return -1;
+            }
+
+            var alternate = _lookup.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (!alternate.TryGetValue(value, out var code))
+            {
+                code = _categories.Count;
+                _categories.Add(value.ToString());
+                _lookup[_categories[^1]] = code;
+            }
+
+            return code;
+        }
+
+        public (ColumnInfo Info, ColumnStore Store) Build(Utf8CsvTokenizer tokenizer, int[] recordStarts, int rows, TextScratch scratch, string source)
+        {
+            if (_numbers is not null)
+            {
+                var numbers = _numbers.Length == rows ? _numbers : _numbers[..rows];
+                _numbers = null;
+                var missing = numbers.Count(double.IsNaN);
+                return missing == rows
                     ? throw EntirelyEmpty(source)
                     : (new ColumnInfo(name, ColumnKind.Numeric, missing, []), new ColumnStore(numbers, null));
             }
 
-            var codes = new int[_count];
-            var categories = new List<string>();
-            var lookup = new Dictionary<string, int>(StringComparer.Ordinal);
-            var alternate = lookup.GetAlternateLookup<ReadOnlySpan<char>>();
-            missing = 0;
-            for (var r = 0; r < _count; r++)
+            var codes = _codes!.Length == rows ? _codes : _codes[..rows];
+            _codes = null;
+            if (_firstText > 0)
             {
-                var value = Field(text, r, out var quoted);
-                if (!quoted)
+                // Code the earlier rows first, then renumber the later ones after them: order of first appearance.
+                var later = _categories.ToArray();
+                _categories.Clear();
+                _lookup.Clear();
+                var fields = new List<Utf8Field>();
+                for (var r = 0; r < _firstText; r++)
                 {
-                    value = value.Trim();
+                    tokenizer.Seek(recordStarts[r]);
+                    tokenizer.NextRecord(fields);
+                    codes[r] = Code(tokenizer, fields[fileIndex], scratch);
                 }
 
-                if (IsMissing(value))
+                var renumber = later.Select(c => _lookup.TryGetValue(c, out var known) ? known : Add(c)).ToArray();
+                for (var r = _firstText; r < rows; r++)
                 {
-                    codes[r] = -1;
-                    missing++;
-                    continue;
+                    codes[r] = codes[r] < 0 ? -1 : renumber[codes[r]];
                 }
-
-                if (!alternate.TryGetValue(value, out var code))
-                {
-                    code = categories.Count;
-                    categories.Add(value.ToString());
-                    lookup[categories[^1]] = code;
-                }
-
-                codes[r] = code;
             }
 
-            (_starts, _lengths, _unescaped) = ([], [], null);
-            return (new ColumnInfo(name, ColumnKind.Categorical, missing, categories), new ColumnStore(null, codes));
+            return (new ColumnInfo(name, ColumnKind.Categorical, codes.Count(c => c < 0), [.. _categories]), new ColumnStore(null, codes));
+        }
+
+        private int Add(string category)
+        {
+            _lookup[category] = _categories.Count;
+            _categories.Add(category);
+            return _categories.Count - 1;
         }
 
         private DataFormatException EntirelyEmpty(string source) =>

@@ -12,10 +12,10 @@ namespace Flotilla.Learning.Evaluation;
 public sealed record CrossValidationResult(IReadOnlyList<double> FoldScores, double Mean, bool Stopped, IReadOnlyList<double>? OutOfFold = null);
 
 /// <summary>
-/// A stratified k-fold partition of one training table with each fold's data encoded once (schema learned
-/// on the fold's training part only, float matrices, standardized copies and ML.NET data views built on
-/// first use and then shared). Create it once per (table, folds, seed) and reuse it for every trial: it is
-/// thread-safe, so parallel trials share it.
+/// A stratified k-fold partition of one training table with what each fold's learners share built once: the
+/// schema learned on the fold's training part only, the rows of both parts as index views of the table (never
+/// copies), each slot's statistics and the forest's bins on first use. Create it once per (table, folds, seed) and
+/// reuse it for every trial: it is thread-safe, so parallel trials share it.
 /// </summary>
 public sealed class PreparedFolds
 {
@@ -73,21 +73,37 @@ public sealed class PreparedFolds
         return foldOf;
     }
 
+    // A fold is two index views of the one training table: no rows are copied, and no fold holds its rows encoded.
     private Fold Build(int fold)
     {
-        var trainRows = new List<int>();
-        var validationRows = new List<int>();
-        for (var r = 0; r < _foldOf.Length; r++)
+        var validationCount = 0;
+        foreach (var f in _foldOf)
         {
-            (_foldOf[r] == fold ? validationRows : trainRows).Add(r);
+            validationCount += f == fold ? 1 : 0;
         }
 
-        var train = EncodedData.From(Train.Subset(trainRows));
-        var validation = Train.Subset(validationRows);
-        return new Fold(train, train.Schema.EncodeTable(validation), validation.Labels.ToArray(), validation);
+        var trainRows = new int[_foldOf.Length - validationCount];
+        var validationRows = new int[validationCount];
+        for (int r = 0, t = 0, v = 0; r < _foldOf.Length; r++)
+        {
+            if (_foldOf[r] == fold)
+            {
+                validationRows[v++] = r;
+            }
+            else
+            {
+                trainRows[t++] = r;
+            }
+        }
+
+        var train = EncodedData.From(Train, trainRows);
+        return new Fold(train, new FeatureRows(train.Schema, Train, validationRows), trainRows, validationRows);
     }
 
-    internal sealed record Fold(EncodedData Train, float[] ValidationX, bool[] ValidationY, Table Validation);
+    internal sealed record Fold(EncodedData Train, FeatureRows Validation, int[] TrainRows, int[] ValidationRows)
+    {
+        public bool[] ValidationY { get; } = [.. ValidationRows.Select(Validation.Table.Label)];
+    }
 }
 
 /// <summary>Stratified k-fold cross-validation, fold by fold so a tuner can stop (prune) a trial early.</summary>
@@ -148,14 +164,13 @@ public static class CrossValidation
             if (algorithm is Algorithm own)
             {
                 var predictor = own.FitEncoded(fold.Train, complete, folds.Seed, ct);
-                probabilities = predictor.Probabilities(fold.ValidationX, fold.Train.Width);
+                probabilities = fold.Validation.Probabilities(predictor);
             }
             else
             {
-                // Any other IAlgorithm goes through its public Fit on the fold's rows.
-                var trainRows = Enumerable.Range(0, folds.Train.RowCount).Where(r => folds.FoldOf(r) != f).ToList();
-                var model = algorithm.Fit(folds.Train.Subset(trainRows), hp, folds.Seed, ct);
-                probabilities = model.PredictProbabilities(fold.Validation);
+                // Any other IAlgorithm goes through its public Fit on copies of the fold's rows.
+                var model = algorithm.Fit(folds.Train.Subset(fold.TrainRows), hp, folds.Seed, ct);
+                probabilities = model.PredictProbabilities(folds.Train.Subset(fold.ValidationRows));
             }
 
             // A fold's validation rows are the rows assigned to it, in row order (see PreparedFolds.Build).

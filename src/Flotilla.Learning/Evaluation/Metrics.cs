@@ -1,7 +1,7 @@
 namespace Flotilla.Learning.Evaluation;
 
 /// <summary>Binary classification metrics on labels and P(positive), matching scikit-learn's definitions.</summary>
-internal static class Metrics
+public static class Metrics
 {
     public static ConfusionMatrix Confusion(ReadOnlySpan<bool> labels, ReadOnlySpan<double> probabilities, double threshold = 0.5)
     {

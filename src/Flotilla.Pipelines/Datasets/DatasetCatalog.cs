@@ -3,6 +3,8 @@ using Dapper;
 using Flotilla.Learning.Data;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
+using Flotilla.Storage;
+using Flotilla.Storage.Artifacts;
 using Flotilla.Storage.Metadata;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -30,18 +32,39 @@ public sealed class DatasetException(string message, Exception? inner = null) : 
 
 /// <summary>
 /// Datasets by name, in the metadata store. A dataset is accepted only after its CSV was read in full with its
-/// label, so a pipeline never starts on a file that cannot be modelled. Registering a name again replaces it.
+/// label, so a pipeline never starts on a file that cannot be modelled. One registered without a target (an empty
+/// one) is for scoring only: its file is streamed once — counted, typed, checked record by record — never held as a
+/// table, so it may be larger than memory, and a pipeline refuses it. Registering a name again replaces it.
 /// </summary>
 /// <remarks>
 /// A path is a file under the data roots (symbolic links resolved, checked before the file is opened); a URL is
 /// fetched only from an allowed host (<see cref="UrlPolicy"/>). For a file the caller did not send, errors name
 /// the line and column but never quote the file's content: a refusal must not become a way to read the
-/// server's files. An upload is stored as <c>datasets/&lt;name&gt;.csv</c>, relative to the data folder, and is
-/// the only file deleting a dataset deletes.
+/// server's files. An upload (or a download, or an <c>s3://</c> object) is kept in the artifact store as
+/// <c>datasets/&lt;sha256&gt;/data.csv</c>, so every server reads it (through its local cache); two datasets with
+/// the same content share the object, and it is deleted with the last of them. A path under the data roots is read
+/// in place, except in the cluster shape (a shared artifact store), where it is copied into the store when
+/// registered: a path only one machine has must not decide where a pipeline can run. Rows from before the store
+/// held uploads name <c>datasets/&lt;name&gt;.csv</c> relative to the data folder and are read from there.
 /// </remarks>
 public sealed partial class DatasetCatalog(
-    MetadataStore store, IOptions<PipelineOptions> options, UrlPolicy urls, TimeProvider time, ILogger<DatasetCatalog> logger)
+    MetadataStore store,
+    IArtifactStore artifacts,
+    ArtifactCache cache,
+    S3ObjectSource s3,
+    IOptions<PipelineOptions> options,
+    IOptions<StorageOptions> storage,
+    IOptions<DatasetSourceOptions> sources,
+    UrlPolicy urls,
+    TimeProvider time,
+    ILogger<DatasetCatalog> logger)
 {
+    /// <summary>The artifact store area of datasets' files.</summary>
+    public const string Area = "datasets";
+
+    // One name for every dataset's object, so the same bytes under two dataset names are one object.
+    private const string StoredName = "data.csv";
+
     private sealed class Row
     {
         public string Name { get; set; } = "";
@@ -60,7 +83,7 @@ public sealed partial class DatasetCatalog(
         public long? Uploaded { get; set; }
     }
 
-    /// <summary>Registers a CSV under the data roots at <paramref name="path"/>.</summary>
+    /// <summary>Registers a CSV under the data roots at <paramref name="path"/>; without a target, for scoring only.</summary>
     public async Task<Dataset> RegisterAsync(string name, string path, string target, IReadOnlyList<string>? exclude, CancellationToken ct)
     {
         CheckName(name);
@@ -68,17 +91,49 @@ public sealed partial class DatasetCatalog(
         {
             throw new DatasetException("'path' is required: a CSV file under the server's data roots, or an http(s) URL on an allowed host.");
         }
-        if (string.IsNullOrWhiteSpace(target))
-        {
-            throw new DatasetException("'target' is required: the header name of the label column.");
-        }
-
         var resolved = InsideRoots(path);
-        var table = await ReadAsync(resolved, target, exclude ?? [], ct, new Shown(path, Quoting: false));
-        return await SaveAsync(name, resolved, uploaded: false, target, exclude ?? [], table, ct);
+        var contents = await ReadContentsAsync(resolved, target, exclude ?? [], ct, new Shown(path, Quoting: false));
+        if (storage.Value.HasSharedArtifactStore)
+        {
+            var key = await cache.PutFileAsync(Area, resolved, StoredName, ct);
+            return await SaveAsync(name, key.Key, new FileInfo(resolved).Length, uploaded: false, target, exclude ?? [], contents, ct);
+        }
+        return await SaveAsync(name, resolved, new FileInfo(resolved).Length, uploaded: false, target, exclude ?? [], contents, ct);
     }
 
-    /// <summary>Saves an uploaded CSV as <c>&lt;DataDirectory&gt;/datasets/&lt;name&gt;.csv</c> and registers it.</summary>
+    /// <summary>
+    /// Reads an <c>s3://bucket/key</c> CSV through the storage's S3 endpoint and credentials into the artifact store
+    /// and registers it, like an upload. Only buckets in <c>Flotilla:Datasets:AllowedS3Buckets</c> are read.
+    /// </summary>
+    public async Task<Dataset> ImportS3Async(string name, string uri, string target, IReadOnlyList<string>? exclude, CancellationToken ct)
+    {
+        CheckName(name);
+        if (!S3ObjectSource.TryParse(uri, out var bucket, out var key))
+        {
+            throw new DatasetException($"'{uri}' is not an S3 URI: expected s3://bucket/key.");
+        }
+        if (!sources.Value.AllowedS3Buckets.Contains(bucket, StringComparer.Ordinal))
+        {
+            throw new DatasetException($"{uri}: bucket '{bucket}' is not one this server may read datasets from. An administrator lists it in {DatasetSourceOptions.Section}:AllowedS3Buckets.");
+        }
+        Stream body;
+        try
+        {
+            body = await s3.OpenAsync(bucket, key, ct);
+        }
+        catch (Exception e) when (e is ObjectNotFoundException or Amazon.Runtime.AmazonServiceException or HttpRequestException && !ct.IsCancellationRequested)
+        {
+            // As with URLs: the caller learns that it failed, the operator reads why.
+            S3ReadFailed(logger, name, uri, e.Message, e);
+            throw new DatasetException($"{uri}: the CSV could not be read (no such object, no access, or the store did not answer). Check the URI and the server's S3 settings.", e);
+        }
+        await using (body)
+        {
+            return await StoreAsync(name, body, target, exclude, new Shown(uri, Quoting: false), ct);
+        }
+    }
+
+    /// <summary>Saves an uploaded CSV in the artifact store (<c>datasets/&lt;sha256&gt;/data.csv</c>) and registers it.</summary>
     public Task<Dataset> UploadAsync(string name, Stream csv, string target, IReadOnlyList<string>? exclude, CancellationToken ct) =>
         StoreAsync(name, csv, target, exclude, new Shown($"{name}.csv", Quoting: true), ct);
 
@@ -146,14 +201,44 @@ public sealed partial class DatasetCatalog(
     {
         var row = await FindRowAsync(name, ct) ?? throw NotFound(name);
         var dataset = ToDataset(row);
-        var uploaded = OwnsFile(row);
-        // A file registered by path is checked again: it may have been replaced by a link since.
-        var path = uploaded ? dataset.Path : InsideRoots(dataset.Path);
-        var table = await ReadAsync(path, dataset.Target, dataset.Exclude, ct, new Shown(dataset.Path, Quoting: uploaded));
+        if (!HasTarget(dataset))
+        {
+            throw new DatasetException(
+                $"Dataset '{name}' has no target column: it was registered for scoring only (batch jobs). Register it again with its label column as target to train on it.");
+        }
+        var path = await LocalPathAsync(row, ct);
+        var table = await ReadAsync(path, dataset.Target, dataset.Exclude, ct, new Shown(dataset.Path, Quoting: row.Uploaded == 1 || OwnsFile(row)));
         return (dataset, table);
     }
 
-    /// <summary>Forgets a dataset; the file is deleted only if this dataset's own upload created it.</summary>
+    /// <summary>The dataset's CSV as a file on this machine: fetched from the artifact store (once) if it is kept there.</summary>
+    public async Task<string> LocalPathAsync(Dataset dataset, CancellationToken ct) =>
+        await LocalPathAsync(await FindRowAsync(dataset.Name, ct) ?? throw NotFound(dataset.Name), ct);
+
+    /// <summary>Whether the dataset's CSV is kept in the artifact store (the same on every server) rather than at a path.</summary>
+    public static bool IsStored(Dataset dataset) => StoredKey(dataset.Path) is not null;
+
+    private async Task<string> LocalPathAsync(Row row, CancellationToken ct)
+    {
+        if (StoredKey(row.Path) is { } key)
+        {
+            try
+            {
+                return await cache.GetLocalPathAsync(key, ct);
+            }
+            catch (Exception e) when (e is ObjectNotFoundException or ArtifactIntegrityException)
+            {
+                throw new DatasetException($"Dataset '{row.Name}': its CSV {key.Key} cannot be read from {artifacts}: {e.Message} Register it again.", e);
+            }
+        }
+        // A file registered by path is checked again: it may have been replaced by a link since.
+        return OwnsFile(row) ? FullPath(row) : InsideRoots(FullPath(row));
+    }
+
+    /// <summary>
+    /// Forgets a dataset. Its file goes with it only if it was its own: an object in the artifact store once no
+    /// other dataset names it, or a legacy upload's file; a file registered by path is never deleted.
+    /// </summary>
     public async Task DeleteAsync(string name, CancellationToken ct)
     {
         var row = await FindRowAsync(name, ct) ?? throw NotFound(name);
@@ -161,18 +246,36 @@ public sealed partial class DatasetCatalog(
         {
             await c.ExecuteAsync(new CommandDefinition("DELETE FROM datasets WHERE name = @Name", new { Name = name }, cancellationToken: ct));
         }
-        if (OwnsFile(row))
+        await ForgetFileAsync(row, ct);
+    }
+
+    private async Task ForgetFileAsync(Row row, CancellationToken ct)
+    {
+        if (StoredKey(row.Path) is { } key)
+        {
+            await using var c = await store.OpenConnectionAsync(ct);
+            var references = await c.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM datasets WHERE path = @Path", new { row.Path }, cancellationToken: ct));
+            if (references == 0)
+            {
+                await artifacts.DeleteObjectAsync(key.Key, ct);
+            }
+        }
+        else if (OwnsFile(row))
         {
             File.Delete(FullPath(row));
         }
     }
+
+    private static ContentKey? StoredKey(string path) =>
+        ContentKey.TryParse(path, out var key) && key.Area == Area ? key : null;
 
     internal static CsvOptions CsvOptionsFor(Dataset dataset) => new(dataset.Target) { Exclude = dataset.Exclude };
 
     private sealed record Shown(string Name, bool Quoting);
 
     // Rows from before ownership was kept: an upload always wrote datasets/<its own name>.csv.
-    private bool OwnsFile(Row row) => row.Uploaded switch
+    private bool OwnsFile(Row row) => StoredKey(row.Path) is null && row.Uploaded switch
     {
         1 => true,
         0 => false,
@@ -180,7 +283,7 @@ public sealed partial class DatasetCatalog(
     };
 
     // Uploads are stored relative to the data folder, so a moved data folder still finds them; older rows hold absolute paths.
-    private string FullPath(Row row) => System.IO.Path.IsPathFullyQualified(row.Path)
+    private string FullPath(Row row) => System.IO.Path.IsPathFullyQualified(row.Path) || StoredKey(row.Path) is not null
         ? row.Path
         : System.IO.Path.GetFullPath(System.IO.Path.Combine(options.Value.DataDirectory, row.Path));
 
@@ -207,14 +310,8 @@ public sealed partial class DatasetCatalog(
     private async Task<Dataset> StoreAsync(string name, Stream csv, string target, IReadOnlyList<string>? exclude, Shown shown, CancellationToken ct)
     {
         CheckName(name);
-        if (string.IsNullOrWhiteSpace(target))
-        {
-            throw new DatasetException("'target' is required: the header name of the label column.");
-        }
-
         Directory.CreateDirectory(options.Value.DatasetsDirectory);
-        var final = System.IO.Path.Combine(options.Value.DatasetsDirectory, $"{name}.csv");
-        var temporary = $"{final}.{Guid.NewGuid():N}.tmp";
+        var temporary = System.IO.Path.Combine(options.Value.DatasetsDirectory, $"{name}.csv.{Guid.NewGuid():N}.tmp");
         try
         {
             await using (var file = File.Create(temporary))
@@ -222,15 +319,50 @@ public sealed partial class DatasetCatalog(
                 await csv.CopyToAsync(file, ct);
             }
 
-            // Read before replacing, so a bad upload never damages the dataset already stored under this name.
-            var table = await ReadAsync(temporary, target, exclude ?? [], ct, shown);
-            File.Move(temporary, final, overwrite: true);
-            return await SaveAsync(name, final, uploaded: true, target, exclude ?? [], table, ct);
+            // Read before storing, so a bad upload never damages the dataset already registered under this name.
+            var contents = await ReadContentsAsync(temporary, target, exclude ?? [], ct, shown);
+            var key = await cache.PutFileAsync(Area, temporary, StoredName, ct);
+            return await SaveAsync(name, key.Key, new FileInfo(temporary).Length, uploaded: true, target, exclude ?? [], contents, ct);
         }
         finally
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>Whether the dataset names a label column (one registered without is for scoring only).</summary>
+    public static bool HasTarget(Dataset dataset) => dataset.Target.Length > 0;
+
+    /// <summary>What a dataset row records of its file: read as a table with its label, or, without a target, scanned as a stream.</summary>
+    private sealed record Contents(string Sha256, long Rows, IReadOnlyList<DatasetColumn> Columns, IReadOnlyDictionary<string, long> LabelBalance);
+
+    private static async Task<Contents> ReadContentsAsync(string path, string? target, IReadOnlyList<string> exclude, CancellationToken ct, Shown shown)
+    {
+        if (!string.IsNullOrWhiteSpace(target))
+        {
+            var table = await ReadAsync(path, target, exclude, ct, shown);
+            return new Contents(table.Sha256, table.RowCount,
+                [.. table.Columns.Select(c => new DatasetColumn(c.Name, c.Kind.ToString(), c.MissingCount, [.. c.Categories.Take(50)]))],
+                new Dictionary<string, long> { [table.LabelMapping.Negative] = table.NegativeCount, [table.LabelMapping.Positive] = table.PositiveCount });
+        }
+        ScannedCsv scanned;
+        try
+        {
+            // A file to score may be far larger than memory: streamed, only counted and typed.
+            scanned = await CsvScan.ReadAsync(path, shown.Name, ct);
+        }
+        catch (DataFormatException e)
+        {
+            var message = e.Message.Replace(path, shown.Name, StringComparison.Ordinal);
+            throw new DatasetException(shown.Quoting ? message : CsvErrors.WithoutContent(message, shown.Name, ""), e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DatasetException($"{shown.Name}: cannot read the file.", e);
+        }
+        return new Contents(scanned.Sha256, scanned.Rows,
+            [.. scanned.Columns.Where(c => !exclude.Contains(c.Name)).Select(c => new DatasetColumn(c.Name, c.Kind.ToString(), c.Missing, c.Categories))],
+            new Dictionary<string, long>());
     }
 
     private static async Task<Table> ReadAsync(string path, string target, IReadOnlyList<string> exclude, CancellationToken ct, Shown shown)
@@ -260,27 +392,22 @@ public sealed partial class DatasetCatalog(
         return table;
     }
 
-    private async Task<Dataset> SaveAsync(string name, string path, bool uploaded, string target, IReadOnlyList<string> exclude, Table table, CancellationToken ct)
+    /// <summary>Saves the row; <paramref name="path"/> is a store key, or a file registered by path.</summary>
+    private async Task<Dataset> SaveAsync(string name, string path, long size, bool uploaded, string? target, IReadOnlyList<string> exclude, Contents contents, CancellationToken ct)
     {
-        var columns = table.Columns.Select(c => new DatasetColumn(
-            c.Name, c.Kind.ToString(), c.MissingCount, [.. c.Categories.Take(50)])).ToList();
-        var balance = new Dictionary<string, long>
-        {
-            [table.LabelMapping.Negative] = table.NegativeCount,
-            [table.LabelMapping.Positive] = table.PositiveCount,
-        };
+        var replaced = await FindRowAsync(name, ct);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var row = new Row
         {
             Name = name,
-            Path = uploaded ? System.IO.Path.GetRelativePath(options.Value.DataDirectory, path) : path,
-            Target = target.Trim(),
+            Path = path,
+            Target = target?.Trim() ?? "",
             Exclude = JsonSerializer.Serialize(exclude),
-            Sha256 = table.Sha256,
-            SizeBytes = new FileInfo(path).Length,
-            RowCount = table.RowCount,
-            Columns = JsonSerializer.Serialize(columns),
-            LabelBalance = JsonSerializer.Serialize(balance),
+            Sha256 = contents.Sha256,
+            SizeBytes = size,
+            RowCount = contents.Rows,
+            Columns = JsonSerializer.Serialize(contents.Columns),
+            LabelBalance = JsonSerializer.Serialize(contents.LabelBalance),
             CreatedMs = now,
             UpdatedMs = now,
             Uploaded = uploaded ? 1 : 0,
@@ -296,6 +423,10 @@ public sealed partial class DatasetCatalog(
                 uploaded = excluded.uploaded
             """,
             row, cancellationToken: ct));
+        if (replaced is not null && replaced.Path != path)
+        {
+            await ForgetFileAsync(replaced, ct);
+        }
         return (await FindAsync(name, ct))!;
     }
 
@@ -322,6 +453,9 @@ public sealed partial class DatasetCatalog(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dataset {Name}: downloading {Url} failed: {Reason}")]
     private static partial void DownloadFailed(ILogger logger, string name, Uri url, string reason, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dataset {Name}: reading {Uri} failed: {Reason}")]
+    private static partial void S3ReadFailed(ILogger logger, string name, string uri, string reason, Exception? exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A dataset path outside the data roots was refused: {Path} (resolved: {Resolved})")]
     private static partial void PathRefused(ILogger logger, string path, string resolved);

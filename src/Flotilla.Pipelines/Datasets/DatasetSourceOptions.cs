@@ -11,4 +11,10 @@ public sealed class DatasetSourceOptions
     /// it by name) or <c>*.example.com</c> for its subdomains (which must resolve to public addresses only).
     /// </summary>
     public List<string> AllowedUrlHosts { get; set; } = [];
+
+    /// <summary>
+    /// Buckets an <c>s3://bucket/key</c> dataset path may name, read with the storage's S3 endpoint and
+    /// credentials (<c>Flotilla:S3:*</c>). Empty (the default): no bucket is read.
+    /// </summary>
+    public List<string> AllowedS3Buckets { get; set; } = [];
 }

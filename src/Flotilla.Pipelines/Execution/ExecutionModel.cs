@@ -50,6 +50,7 @@ public sealed record ExecutionDetail(
 /// A tuning trial as persisted when it completed: kept across a crash and shown by the trials endpoint.
 /// <see cref="Planned"/> is how many trials the tuner plans in all (fewer than MaxTuningJobs when a grid is
 /// smaller) when this one finished: what progress bars count to. Null for trials recorded before it was kept.
+/// <see cref="Silo"/> is the fleet silo that ran it (null for trials run outside a fleet, stopped before their executor answered, or recorded before it was kept).
 /// </summary>
 public sealed record ExecutionTrial(
     string Step,
@@ -61,7 +62,8 @@ public sealed record ExecutionTrial(
     string Status,
     double Seconds,
     [property: JsonIgnore] string Data,
-    int? Planned = null)
+    int? Planned = null,
+    string? Silo = null)
 {
 
     /// <summary>Why a trial was pruned or failed; null for a complete one.</summary>

@@ -33,10 +33,11 @@ public sealed partial class ExecutionWorker(
         await Task.WhenAll([.. workers, AdoptOrphansAsync(stoppingToken)]);
     }
 
-    // Servers sharing PostgreSQL: an execution whose server died (its lease ran out) is taken over by a live one.
+    // Servers sharing PostgreSQL: an execution whose server died or stalled (its lease ran out) is taken over by a
+    // live one within the lease plus one scan interval.
     private async Task AdoptOrphansAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(ExecutionRunner.Lease, time);
+        using var timer = new PeriodicTimer(options.Value.AdoptionScanInterval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

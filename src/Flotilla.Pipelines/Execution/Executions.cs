@@ -80,12 +80,13 @@ public sealed class Executions(
         return await store.GetTrialsAsync(id, null, ct);
     }
 
-    public ExecutionEvents.Subscription Subscribe(string id) => events.Subscribe(id);
+    /// <inheritdoc cref="ExecutionEvents.SubscribeAsync"/>
+    public Task<ExecutionEvents.Subscription> SubscribeAsync(string id, CancellationToken ct) => events.SubscribeAsync(id, ct);
 
     /// <summary>Waits until the execution ends; reads the store on every event and at least every second.</summary>
     public async Task<ExecutionDetail> WaitAsync(string id, CancellationToken ct)
     {
-        using var subscription = events.Subscribe(id);
+        using var subscription = await events.SubscribeAsync(id, ct);
         while (true)
         {
             var current = await GetAsync(id, ct);

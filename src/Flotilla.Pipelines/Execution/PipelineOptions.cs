@@ -38,6 +38,20 @@ public sealed class PipelineOptions
     /// </summary>
     public string? ProcessUser { get; set; }
 
+    /// <summary>
+    /// How long a server's claim on an execution lasts without renewal, in seconds (renewed every second while it
+    /// runs). Servers sharing PostgreSQL adopt an execution whose lease ran out: a dead or stalled owner's work
+    /// resumes elsewhere within this plus <see cref="AdoptionScanSeconds"/>.
+    /// </summary>
+    public double ExecutionLeaseSeconds { get; set; } = 10;
+
+    /// <summary>How often a server looks for executions whose owner's lease ran out, in seconds.</summary>
+    public double AdoptionScanSeconds { get; set; } = 2;
+
+    public TimeSpan ExecutionLease => TimeSpan.FromSeconds(ExecutionLeaseSeconds);
+
+    public TimeSpan AdoptionScanInterval => TimeSpan.FromSeconds(AdoptionScanSeconds);
+
     public string ExecutionsDirectory => Path.Combine(DataDirectory, "executions");
 
     public string DatasetsDirectory => Path.Combine(DataDirectory, "datasets");
@@ -73,6 +87,14 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
         if (options.MaxConcurrentExecutions is < 1 or > 1024)
         {
             errors.Add($"{PipelineOptions.Section}:MaxConcurrentExecutions must be within 1..1024 (was {options.MaxConcurrentExecutions}).");
+        }
+        if (options.ExecutionLeaseSeconds is < 3 or > 3600)
+        {
+            errors.Add($"{PipelineOptions.Section}:ExecutionLeaseSeconds must be within 3..3600 (was {options.ExecutionLeaseSeconds}): the lease is renewed every second, and a shorter one would be lost to a slow database.");
+        }
+        if (options.AdoptionScanSeconds < 0.1 || options.AdoptionScanSeconds > options.ExecutionLeaseSeconds)
+        {
+            errors.Add($"{PipelineOptions.Section}:AdoptionScanSeconds must be within 0.1..ExecutionLeaseSeconds ({options.ExecutionLeaseSeconds}) (was {options.AdoptionScanSeconds}).");
         }
         if (!string.IsNullOrWhiteSpace(options.ProcessUser) && !ProcessAccount.Exists(options.ProcessUser))
         {

@@ -10,17 +10,15 @@ namespace Flotilla.Pipelines.Execution;
 /// <summary>The key under which a cached step's outputs are kept and found again.</summary>
 internal static class StepCache
 {
-    /// <summary>Same pipeline and step, same inputs (files by content), same parameters → same key.</summary>
+    /// <summary>
+    /// Same pipeline and step, same inputs (files by content), same parameters → same key. A file input counts by
+    /// its hash only, never its path: the path is this machine's copy, and another server's copy of the same
+    /// content must find the same entry.
+    /// </summary>
     public static async Task<string> KeyAsync(
         PipelineDefinition definition, StepDefinition step, StepKind kind, JsonObject inputs, JsonObject parameters, CancellationToken ct)
     {
-        var material = new JsonObject
-        {
-            ["pipeline"] = definition.Name,
-            ["step"] = JsonSerializer.SerializeToNode(step),
-            ["inputs"] = inputs.DeepClone(),
-            ["parameters"] = parameters.DeepClone(),
-        };
+        var values = inputs.DeepClone().AsObject();
         var files = new JsonObject();
         foreach (var (name, value) in inputs)
         {
@@ -28,9 +26,17 @@ internal static class StepCache
             {
                 await using var stream = File.OpenRead(path);
                 files[name] = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct));
+                values[name] = $"file:{Path.GetFileName(path)}";
             }
         }
-        material["files"] = files;
+        var material = new JsonObject
+        {
+            ["pipeline"] = definition.Name,
+            ["step"] = JsonSerializer.SerializeToNode(step),
+            ["inputs"] = values,
+            ["parameters"] = parameters.DeepClone(),
+            ["files"] = files,
+        };
         material["extra"] = await kind.CacheMaterialAsync(inputs, ct);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(material.ToJsonString())));
     }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text;
 using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Definitions;
@@ -33,6 +34,13 @@ public sealed class StepContext
 
     /// <summary>Persists a trial the moment it completes, so a crash never loses it.</summary>
     public required Func<ExecutionTrial, CancellationToken, Task> TrialCompleted { get; init; }
+
+    /// <summary>
+    /// Throws <see cref="Storage.ExecutionFencedException"/> if another server took the execution over. A step runs it
+    /// inside the transaction of an effect outside the execution's own rows (registering a model), which fencing of
+    /// those rows cannot undo: it holds the execution until that transaction commits, so no takeover falls between.
+    /// </summary>
+    public required Func<DbConnection, DbTransaction, CancellationToken, Task> EnsureHeldAsync { get; init; }
 
     public string Where => $"steps[{Step.Name}]";
 }

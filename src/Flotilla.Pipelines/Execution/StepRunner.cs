@@ -22,9 +22,26 @@ public sealed partial class StepRunner(
     ILogger<StepRunner> logger)
 {
     internal async Task<StepOutcome> RunAsync(
-        string executionId, PipelineDefinition definition, StepDefinition step, StepRow row, ValueResolver resolver,
+        ExecutionLease held, PipelineDefinition definition, StepDefinition step, StepRow row, Func<CancellationToken, Task<ValueResolver>> resolve,
         CancellationToken stopRequested, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await RunHeldAsync(held, definition, step, row, resolve, stopRequested, cancellationToken);
+        }
+        catch (ExecutionFencedException e)
+        {
+            // Whatever the step did is not saved: the server that holds the execution now decides its end.
+            LogFenced(held.Id, step.Name);
+            return new StepOutcome(row, null, e);
+        }
+    }
+
+    private async Task<StepOutcome> RunHeldAsync(
+        ExecutionLease held, PipelineDefinition definition, StepDefinition step, StepRow row, Func<CancellationToken, Task<ValueResolver>> resolve,
+        CancellationToken stopRequested, CancellationToken cancellationToken)
+    {
+        var executionId = held.Id;
         // Leave the scheduler loop before doing any work, so steps that are ready together start together.
         await Task.Yield();
         var kind = catalog[step.Type];
@@ -36,6 +53,7 @@ public sealed partial class StepRunner(
         var where = $"steps[{step.Name}]";
         try
         {
+            var resolver = await resolve(cancellationToken);
             var resolved = new JsonObject();
             foreach (var (name, expression) in step.Inputs)
             {
@@ -47,27 +65,31 @@ public sealed partial class StepRunner(
             if (step.Cache)
             {
                 cacheKey = await StepCache.KeyAsync(definition, step, kind, inputs, resolver.Parameters, cancellationToken);
-                if (await store.FindCachedAsync(cacheKey, cancellationToken) is { } hit)
+                if (await store.FindCachedAsync(cacheKey, cancellationToken) is { } hit && StepOutputFiles.AreShared(kind, hit.Outputs))
                 {
                     log.Line($"[{Now:O}] cache hit: reusing the outputs of execution {hit.ExecutionId}");
                     row.CachedFrom = hit.ExecutionId;
-                    return await EndAsync(executionId, row, StepStatus.Succeeded, hit.Outputs, log, null, cancellationToken);
+                    return await EndAsync(held, row, StepStatus.Succeeded, hit.Outputs, log, null, cancellationToken);
                 }
             }
 
-            await store.SaveStepAsync(row, cancellationToken);
+            await store.SaveStepAsync(held, row, cancellationToken);
             events.Publish(new("step", executionId, step.Name, row.Status.ToString()));
-            var outputs = await AttemptAsync(executionId, definition, step, kind, row, inputs, resolver, log, cancellationToken);
+            var outputs = await AttemptAsync(held, definition, step, kind, row, inputs, resolver, log, cancellationToken);
             if (cacheKey is not null)
             {
-                await store.PutCachedAsync(cacheKey, step.Type, executionId, step.Name, outputs, cancellationToken);
+                await store.PutCachedAsync(held, cacheKey, step.Type, step.Name, outputs, cancellationToken);
             }
-            return await EndAsync(executionId, row, StepStatus.Succeeded, outputs, log, null, cancellationToken);
+            return await EndAsync(held, row, StepStatus.Succeeded, outputs, log, null, cancellationToken);
+        }
+        catch (ExecutionFencedException)
+        {
+            throw;
         }
         catch (OperationCanceledException) when (stopRequested.IsCancellationRequested)
         {
             log.Line($"[{Now:O}] stopped on request");
-            return await EndAsync(executionId, row, StepStatus.Stopped, null, log, null, CancellationToken.None);
+            return await EndAsync(held, row, StepStatus.Stopped, null, log, null, CancellationToken.None);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -79,15 +101,16 @@ public sealed partial class StepRunner(
             var reason = e is StepFailedException ? e.Message : $"Step '{step.Name}' ({step.Type}) failed: {e.Message}";
             log.Line($"[{Now:O}] failed: {e.Message}");
             LogStepFailed(executionId, step.Name, e.Message);
-            return await EndAsync(executionId, row, StepStatus.Failed, null, log, reason, CancellationToken.None);
+            return await EndAsync(held, row, StepStatus.Failed, null, log, reason, CancellationToken.None);
         }
     }
 
     /// <summary>Attempts until one succeeds (its outputs as JSON text) or the retry policy gives up (the last failure is thrown).</summary>
     private async Task<string> AttemptAsync(
-        string executionId, PipelineDefinition definition, StepDefinition step, StepKind kind, StepRow row,
+        ExecutionLease held, PipelineDefinition definition, StepDefinition step, StepKind kind, StepRow row,
         JsonObject inputs, ValueResolver resolver, StepLog log, CancellationToken cancellationToken)
     {
+        var executionId = held.Id;
         for (var attempt = 1; ; attempt++)
         {
             row.Attempts++;
@@ -107,38 +130,41 @@ public sealed partial class StepRunner(
                 CompletedTrials = kind.KeepsTrials ? await store.GetTrialsAsync(executionId, step.Name, cancellationToken) : [],
                 TrialCompleted = async (trial, ct) =>
                 {
-                    await store.AddTrialAsync(executionId, trial, ct);
+                    await store.AddTrialAsync(held, trial, ct);
                     events.Publish(new("trial", executionId, step.Name, trial.Status, Trial: trial));
                 },
+                EnsureHeldAsync = (connection, transaction, ct) => ExecutionStore.EnsureHeldAsync(held, connection, transaction, ct),
             };
             try
             {
                 log.Line($"[{Now:O}] attempt {attempt} of {step.Retry.MaxAttempts}");
                 Directory.CreateDirectory(work);
-                return files.ToStored(kind, await kind.RunAsync(context, cancellationToken));
+                var outputs = await kind.RunAsync(context, cancellationToken);
+                return await files.ToStoredAsync(executionId, step.Name, kind, outputs, work, cancellationToken);
             }
-            catch (Exception e) when (e is not StepFailedException && !cancellationToken.IsCancellationRequested
+            catch (Exception e) when (e is not StepFailedException and not ExecutionFencedException && !cancellationToken.IsCancellationRequested
                 && kind.Retryable && attempt < step.Retry.MaxAttempts)
             {
                 var delay = step.Retry.DelayBefore(attempt + 1);
                 log.Line($"[{Now:O}] attempt {attempt} failed: {e.Message}; trying again in {delay.TotalSeconds:0.###} s");
                 LogRetrying(executionId, step.Name, attempt, e.Message);
                 row.Log = log.ToString();
-                await store.SaveStepAsync(row, cancellationToken);
+                await store.SaveStepAsync(held, row, cancellationToken);
                 await Task.Delay(delay, time, cancellationToken);
             }
         }
     }
 
     private async Task<StepOutcome> EndAsync(
-        string executionId, StepRow row, StepStatus status, string? outputs, StepLog log, string? reason, CancellationToken ct)
+        ExecutionLease held, StepRow row, StepStatus status, string? outputs, StepLog log, string? reason, CancellationToken ct)
     {
+        var executionId = held.Id;
         row.Status = status;
         row.Outputs = outputs;
         row.Log = log.ToString();
         row.FailureReason = reason;
         row.EndedMs = Now.ToUnixTimeMilliseconds();
-        await store.SaveStepAsync(row, ct);
+        await store.SaveStepAsync(held, row, ct);
         events.Publish(new("step", executionId, row.Name, status.ToString(), reason));
         return new StepOutcome(row, reason);
     }
@@ -147,6 +173,9 @@ public sealed partial class StepRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Execution {ExecutionId} step {Step} attempt {Attempt} failed, retrying: {Error}")]
     private partial void LogRetrying(string executionId, string step, int attempt, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Execution {ExecutionId} step {Step}: another server took the execution over; this run of the step is dropped")]
+    private partial void LogFenced(string executionId, string step);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Execution {ExecutionId} step {Step} failed: {Error}")]
     private partial void LogStepFailed(string executionId, string step, string error);

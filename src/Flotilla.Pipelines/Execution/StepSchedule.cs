@@ -1,11 +1,16 @@
+using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Steps;
+using Flotilla.Pipelines.Storage;
 using static Flotilla.Pipelines.Storage.ExecutionStore;
 
 namespace Flotilla.Pipelines.Execution;
 
-/// <summary>What a step's run ended as; <see cref="FailureReason"/> is set when it failed.</summary>
-internal sealed record StepOutcome(StepRow Row, string? FailureReason);
+/// <summary>
+/// What a step's run ended as; <see cref="FailureReason"/> is set when it failed, <see cref="Fenced"/> when the
+/// execution was taken over by another server while it ran (nothing of it was saved).
+/// </summary>
+internal sealed record StepOutcome(StepRow Row, string? FailureReason, ExecutionFencedException? Fenced = null);
 
 /// <summary>
 /// The scheduling state of one execution: which steps are done (their outputs taken), which are running, which
@@ -63,7 +68,11 @@ internal sealed class StepSchedule
     /// Starts every pending step whose dependencies' outputs are taken and marks Skipped every one that will never
     /// run, until nothing changes (a skip can make further steps skippable). Returns the skipped rows to save.
     /// </summary>
-    public IReadOnlyList<StepRow> StartReady(Func<StepDefinition, StepRow, ValueResolver, Task<StepOutcome>> run, DateTimeOffset now)
+    /// <remarks>
+    /// A step gets a function that builds its <see cref="ValueResolver"/>: the files its dependencies wrote are
+    /// fetched to this machine (from the artifact store, once) when it starts, not here.
+    /// </remarks>
+    public IReadOnlyList<StepRow> StartReady(Func<StepDefinition, StepRow, Func<CancellationToken, Task<ValueResolver>>, Task<StepOutcome>> run, DateTimeOffset now)
     {
         var skipped = new List<StepRow>();
         bool changed;
@@ -89,9 +98,17 @@ internal sealed class StepSchedule
                 // the step's own task sets that row before the scheduler has seen the task finish.
                 else if (_dependencies[step.Name].All(_outputs.ContainsKey))
                 {
-                    var resolver = new ValueResolver(_definition, ParseObject(_parameters),
-                        _outputs.ToDictionary(kv => kv.Key, kv => _files.ToResolved(_catalog[_rows[kv.Key].Type], ParseObject(kv.Value))));
-                    _running[run(step, row, resolver)] = step.Name;
+                    var dependencies = _dependencies[step.Name];
+                    var stored = _outputs.ToDictionary(kv => kv.Key, kv => (Kind: _catalog[_rows[kv.Key].Type], Outputs: kv.Value));
+                    _running[run(step, row, async ct =>
+                    {
+                        var outputs = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+                        foreach (var (name, (kind, text)) in stored)
+                        {
+                            outputs[name] = dependencies.Contains(name) ? await _files.ResolveAsync(kind, ParseObject(text), ct) : ParseObject(text);
+                        }
+                        return new ValueResolver(_definition, ParseObject(_parameters), outputs);
+                    })] = step.Name;
                 }
             }
         }
@@ -111,6 +128,23 @@ internal sealed class StepSchedule
         }
         _running.Remove(done);
         return await done;
+    }
+
+    /// <summary>Waits for every running step to end, whatever its end; used once the execution was lost.</summary>
+    public async Task AllFinishedAsync()
+    {
+        await Task.WhenAll(_running.Keys.Select(async t =>
+        {
+            try
+            {
+                await t;
+            }
+            catch (OperationCanceledException)
+            {
+                // Cancelled with the lease: its end is not this server's to record.
+            }
+        }));
+        _running.Clear();
     }
 
     /// <summary>Takes a finished step's outputs (so its dependants may start) or its failure.</summary>

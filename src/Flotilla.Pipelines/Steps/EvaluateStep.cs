@@ -17,7 +17,9 @@ namespace Flotilla.Pipelines.Steps;
 /// curves). Output <c>report</c> names that file, so a reference with a path reads a metric from it (JsonGet).
 /// When the endpoint serves a version of the group (the champion), it is scored on the same rows and the report
 /// carries it as <c>champion</c>; with <c>minImprovementOverServed</c>, output <c>championGate</c> says whether the
-/// challenger's <c>metric</c> beats the champion's by at least that much.
+/// challenger's <c>metric</c> beats the champion's by at least that much. Given <c>train</c> (the rows the model was
+/// fit on), the report also carries the <see cref="TrainingProfile"/> as <c>profile</c>, which the registry keeps
+/// with the package and the endpoint measures drift against.
 /// </summary>
 public sealed class EvaluateStep(IServedModels served, IArtifactStore artifacts) : StepKind
 {
@@ -28,6 +30,7 @@ public sealed class EvaluateStep(IServedModels served, IArtifactStore artifacts)
         new("model", ValueType.String),
         new("test", ValueType.String),
         new("target", ValueType.String),
+        new("train", ValueType.String, Required: false),
         new("group", ValueType.String, Required: false),
         new("dataset", ValueType.String, Required: false),
         new("metric", ValueType.String, Required: false),
@@ -50,12 +53,17 @@ public sealed class EvaluateStep(IServedModels served, IArtifactStore artifacts)
         var modelPath = StepInputs.String(context.Inputs, "model");
         var testPath = StepInputs.String(context.Inputs, "test");
         var target = StepInputs.String(context.Inputs, "target");
+        var trainPath = context.Inputs["train"] is null ? null : StepInputs.String(context.Inputs, "train");
         var bytes = await File.ReadAllBytesAsync(modelPath, cancellationToken);
-        var report = await Task.Run(() =>
+        var (report, members, profile) = await Task.Run(() =>
         {
             var model = ModelArtifact.Load(bytes, ModelArtifact.Sha256(bytes));
             var test = TableReader.Read(testPath, new CsvOptions(target), cancellationToken);
-            return Evaluate(model, test, context.Where);
+            var report = Evaluate(model, test, context.Where);
+            // The endpoint's drift windows compare live traffic with this; without the training rows there is none.
+            var profile = trainPath is null ? null
+                : TrainingProfile.Compute(model, TableReader.Read(trainPath, new CsvOptions(target), cancellationToken), test);
+            return (report, model.Metadata.Members, profile);
         }, cancellationToken);
 
         var metric = StepInputs.String(context.Inputs, "metric", "auc");
@@ -70,6 +78,15 @@ public sealed class EvaluateStep(IServedModels served, IArtifactStore artifacts)
         var (champion, championReport) = group is null ? (null, null) : await ChampionAsync(context, group, testPath, target, minImprovement is not null, cancellationToken);
 
         var json = JsonNode.Parse(report.ToJson())!.AsObject();
+        if (members is not null)
+        {
+            // An ensemble's report names what it blends, so the package page can show it.
+            json["ensemble"] = JsonSerializer.SerializeToNode(members, EvaluationReport.JsonOptions);
+        }
+        if (profile is not null)
+        {
+            json["profile"] = JsonSerializer.SerializeToNode(profile, EvaluationReport.JsonOptions);
+        }
         if (champion is not null)
         {
             json["champion"] = new JsonObject

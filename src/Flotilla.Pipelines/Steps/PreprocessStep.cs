@@ -34,14 +34,20 @@ public sealed class PreprocessStep(DatasetCatalog datasets) : StepKind
     public override async Task<JsonNode?> CacheMaterialAsync(JsonObject inputs, CancellationToken cancellationToken)
     {
         var dataset = await datasets.GetAsync(StepInputs.String(inputs, "dataset"), cancellationToken);
-        var file = new FileInfo(dataset.Path);
-        return new JsonObject
+        var material = new JsonObject
         {
             ["sha256"] = dataset.Sha256,
             ["target"] = dataset.Target,
             ["exclude"] = string.Join(",", dataset.Exclude),
-            ["file"] = file.Exists ? $"{file.Length}:{file.LastWriteTimeUtc.Ticks}" : "missing",
         };
+        // A file read in place may change after it was registered; one in the artifact store is named by its hash,
+        // and its local copy's times differ from machine to machine, so they must not split the cache.
+        if (!DatasetCatalog.IsStored(dataset))
+        {
+            var file = new FileInfo(dataset.Path);
+            material["file"] = file.Exists ? $"{file.Length}:{file.LastWriteTimeUtc.Ticks}" : "missing";
+        }
+        return material;
     }
 
     public override async Task<JsonObject> RunAsync(StepContext context, CancellationToken cancellationToken)
@@ -67,15 +73,16 @@ public sealed class PreprocessStep(DatasetCatalog datasets) : StepKind
         }
 
         context.Log.Line($"read {dataset.Path}: {table.RowCount} rows, {table.Columns.Count} features, label '{table.LabelName}' ({table.LabelMapping.Positive}: {table.PositiveCount}, {table.LabelMapping.Negative}: {table.NegativeCount})");
-        var (train, test) = table.Split(testSize, stratify, seed);
+        // The two parts are written straight from the table's rows: no copy of the table per part.
+        var (train, test) = table.SplitRows(testSize, stratify, seed);
         var trainPath = Path.Combine(context.WorkDirectory, "train.csv");
         var testPath = Path.Combine(context.WorkDirectory, "test.csv");
         await Task.Run(() =>
         {
-            train.WriteCsv(trainPath);
-            test.WriteCsv(testPath);
+            table.WriteCsv(trainPath, train);
+            table.WriteCsv(testPath, test);
         }, cancellationToken);
-        context.Log.Line(string.Create(CultureInfo.InvariantCulture, $"split {(stratify ? "stratified" : "at random")} with seed {seed}: {train.RowCount} train rows, {test.RowCount} test rows"));
+        context.Log.Line(string.Create(CultureInfo.InvariantCulture, $"split {(stratify ? "stratified" : "at random")} with seed {seed}: {train.Length} train rows, {test.Length} test rows"));
         return new JsonObject
         {
             ["train"] = trainPath,
@@ -83,8 +90,8 @@ public sealed class PreprocessStep(DatasetCatalog datasets) : StepKind
             ["target"] = table.LabelName,
             ["datasetSha256"] = table.Sha256,
             ["rows"] = table.RowCount,
-            ["trainRows"] = train.RowCount,
-            ["testRows"] = test.RowCount,
+            ["trainRows"] = train.Length,
+            ["testRows"] = test.Length,
         };
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Flotilla.Pipelines.Datasets;
 using Flotilla.Pipelines.Definitions;
 using Flotilla.Pipelines.Execution;
+using Flotilla.Storage.Artifacts;
 using Microsoft.Extensions.Options;
 
 namespace Flotilla.Pipelines.Steps;
@@ -23,7 +24,7 @@ namespace Flotilla.Pipelines.Steps;
 /// its output folder is copied back without following links, so it can neither read nor smuggle out the
 /// server's files.
 /// </remarks>
-public sealed class ProcessStep(IOptions<PipelineOptions> options) : StepKind
+public sealed class ProcessStep(IOptions<PipelineOptions> options, ArtifactCache cache) : StepKind
 {
     public const string TypeName = "Process";
 
@@ -226,11 +227,12 @@ public sealed class ProcessStep(IOptions<PipelineOptions> options) : StepKind
         }
     }
 
-    // Only files earlier steps wrote are copied in: a literal input naming /etc/shadow must not become a copy
-    // the command (perhaps running as a less privileged account) can read.
+    // Only files earlier steps wrote (here, or fetched from the artifact store into this machine's cache) are copied
+    // in: a literal input naming /etc/shadow must not become a copy the command (perhaps running as a less
+    // privileged account) can read.
     private bool IsStepFile(string text) =>
         Path.IsPathFullyQualified(text) && File.Exists(text)
-        && SafePath.IsUnder(SafePath.Resolve(text), [options.Value.ExecutionsDirectory]);
+        && SafePath.IsUnder(SafePath.Resolve(text), [options.Value.ExecutionsDirectory, cache.Root]);
 
     // The command owns its output folder: a link it left there could point at any file the server can read.
     private static void CopyWithoutLinks(DirectoryInfo source, string destination)

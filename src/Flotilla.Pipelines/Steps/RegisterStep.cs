@@ -69,6 +69,8 @@ public sealed class RegisterStep(ModelRegistry registry, IArtifactStore artifact
             JsonObject o => JsonSerializer.SerializeToElement(o),
             var other => throw new StepFailedException($"{context.Where}.inputs.evaluation: expected the evaluation report or its file, not {other?.ToJsonString() ?? "null"}."),
         };
+        // A server whose execution was taken over (it stalled past its lease) must not register (nor, through an
+        // Approved registration's event, deploy): the check runs in the registration's own transaction.
         var (package, registered) = await registry.RegisterUnlessLatestAsync(new RegisterModelPackage(
             group,
             artifact,
@@ -77,6 +79,7 @@ public sealed class RegisterStep(ModelRegistry registry, IArtifactStore artifact
             new PackageLineage(context.ExecutionId, context.Step.Name, StepInputs.String(inputs, "datasetSha256", "")),
             status,
             inputs["description"] is JsonValue d ? d.GetValue<string>() : $"Registered by execution {context.ExecutionId} of {context.Pipeline.Name}."),
+            context.EnsureHeldAsync,
             cancellationToken);
         context.Log.Line(registered
             ? $"registered {package.Id} (version {package.Version}, {package.ApprovalStatus}) with artifact {artifact.Sha256}"

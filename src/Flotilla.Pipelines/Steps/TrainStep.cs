@@ -15,6 +15,8 @@ namespace Flotilla.Pipelines.Steps;
 /// <summary>
 /// Fits one algorithm with given hyper-parameters on the whole train split (the refit), chooses its decision
 /// threshold on out-of-fold predictions of the training rows (never on the test rows) and stores the artifact.
+/// With an <c>ensemble</c> of two or more members (the Tune step's choice) it refits every member instead and stores
+/// them as one artifact scoring their weighted mean (see <see cref="EnsembleRefit"/>).
 /// </summary>
 public sealed class TrainStep(IArtifactStore artifacts) : StepKind
 {
@@ -33,6 +35,7 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
         new("decisionThreshold", ValueType.String, Required: false),
         new("outOfFold", ValueType.String, Required: false),
         new("folds", ValueType.Int, Required: false),
+        new("ensemble", ValueType.Json, Required: false),
     ];
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } =
@@ -51,8 +54,10 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
         IAlgorithm algorithm;
         HyperParameters parameters;
         DecisionThreshold? rule;
+        IReadOnlyList<EnsembleChoiceMember> members;
         try
         {
+            members = EnsembleChoice.Parse(inputs["ensemble"]);
             algorithm = AlgorithmCatalog.Get(StepInputs.String(inputs, "algorithm"));
             parameters = inputs["parameters"] is JsonObject p ? p.Deserialize<HyperParameters>()! : HyperParameters.Empty;
             algorithm.Space.Validate(parameters);
@@ -70,7 +75,9 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
         var (model, bytes, thresholdSource) = await Task.Run(async () =>
         {
             var train = TableReader.Read(trainPath, new CsvOptions(StepInputs.String(inputs, "target")), cancellationToken);
-            var fitted = algorithm.Fit(train, parameters, seed, cancellationToken);
+            var fitted = members.Count > 1
+                ? EnsembleRefit.Fit(train, members, seed, cancellationToken)
+                : algorithm.Fit(train, parameters, seed, cancellationToken);
             if (JsonNumber.Get(inputs["cvScore"]) is { } score)
             {
                 fitted = fitted.WithCrossValidation(score, StepInputs.String(inputs, "scorer", "roc_auc"));
@@ -79,7 +86,7 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
             if (rule is not null)
             {
                 double threshold;
-                (threshold, source) = await ChooseThresholdAsync(rule, train, algorithm, parameters, folds, seed, outOfFoldPath, context.Where, cancellationToken);
+                (threshold, source) = await ChooseThresholdAsync(rule, train, algorithm, parameters, members, folds, seed, outOfFoldPath, context.Where, cancellationToken);
                 fitted = fitted.WithDecisionThreshold(threshold, rule.Rule);
             }
             return (fitted, ModelArtifact.Serialize(fitted), source);
@@ -88,8 +95,13 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
         var path = Path.Combine(context.WorkDirectory, "model.flm");
         await File.WriteAllBytesAsync(path, bytes, cancellationToken);
         var stored = await artifacts.PutAsync(bytes, cancellationToken);
+        if (model.Metadata.Members is { } fittedMembers)
+        {
+            context.Log.Line(string.Create(CultureInfo.InvariantCulture,
+                $"ensemble of {fittedMembers.Count}: {string.Join(", ", fittedMembers.Select(m => $"#{m.Trial} {m.Algorithm} ({m.Parameters}) ×{m.Weight:0.###}"))}"));
+        }
         context.Log.Line(string.Create(CultureInfo.InvariantCulture,
-            $"fitted {algorithm.Name} ({parameters}) on {model.Metadata.TrainingRows} rows; artifact {stored.Sha256} ({bytes.Length} bytes) at {stored.Uri}"));
+            $"fitted {model.Metadata.Algorithm}{(model.Metadata.Members is null ? $" ({parameters})" : "")} on {model.Metadata.TrainingRows} rows; artifact {stored.Sha256} ({bytes.Length} bytes) at {stored.Uri}"));
         if (rule is not null)
         {
             context.Log.Line(string.Create(CultureInfo.InvariantCulture,
@@ -101,7 +113,7 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
             ["sha256"] = stored.Sha256,
             ["size"] = stored.Size,
             ["artifactUri"] = stored.Uri.ToString(),
-            ["algorithm"] = algorithm.Name,
+            ["algorithm"] = model.Metadata.Algorithm,
             ["parameters"] = JsonSerializer.SerializeToNode(model.Metadata.HyperParameters),
             ["decisionThreshold"] = model.Metadata.DecisionThreshold ?? DecisionThreshold.Default,
         };
@@ -117,7 +129,7 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
     /// the same folds are run again for it: the partition and learners are seeded, so the probabilities are the same.
     /// </summary>
     private static async Task<(double Threshold, string Source)> ChooseThresholdAsync(
-        DecisionThreshold rule, Table train, IAlgorithm algorithm, HyperParameters parameters, int folds, int seed,
+        DecisionThreshold rule, Table train, IAlgorithm algorithm, HyperParameters parameters, IReadOnlyList<EnsembleChoiceMember> members, int folds, int seed,
         string? outOfFoldPath, string where, CancellationToken cancellationToken)
     {
         if (rule.Fixed is { } fixedValue)
@@ -135,7 +147,12 @@ public sealed class TrainStep(IArtifactStore artifacts) : StepKind
                 throw new StepFailedException($"{where}.inputs.outOfFold: {probabilities.Length} probabilities for {train.RowCount} training rows; the file is not this training split's.");
             }
         }
-        if (probabilities is null)
+        if (probabilities is null && members.Count > 1)
+        {
+            probabilities = EnsembleRefit.OutOfFold(train, members, folds, seed, cancellationToken);
+            source = string.Create(CultureInfo.InvariantCulture, $" on the ensemble's out-of-fold predictions from a fresh {folds}-fold run");
+        }
+        else if (probabilities is null)
         {
             var result = CrossValidation.Run(algorithm, parameters, train, folds, Scorer.RocAuc, seed, null, cancellationToken);
             probabilities = [.. result.OutOfFold!];

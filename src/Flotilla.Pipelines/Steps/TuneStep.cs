@@ -15,8 +15,9 @@ namespace Flotilla.Pipelines.Steps;
 /// Joint search over the algorithm families on the train split. Each trial is persisted the moment it ends;
 /// when the step runs again after a crash, the trials already kept are handed to the tuner and not rerun.
 /// With <c>warmStart</c>, the trials behind the model group's latest registered versions seed the search.
+/// Trials run where <paramref name="executors"/> puts them: this process, or every silo of the fleet in a server.
 /// </summary>
-public sealed class TuneStep(TimeProvider time, ModelRegistry registry, ExecutionStore executions) : StepKind
+public sealed class TuneStep(TimeProvider time, ModelRegistry registry, ExecutionStore executions, ITrialExecutorFactory executors) : StepKind
 {
     /// <summary>How many of the group's latest versions lend their trials to a warm start.</summary>
     internal const int WarmStartVersions = 5;
@@ -47,6 +48,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         new("warmStart", ValueType.Bool, Required: false),
         new("dataset", ValueType.String, Required: false),
         new("group", ValueType.String, Required: false),
+        new("ensembleSize", ValueType.Int, Required: false),
     ];
 
     public override IReadOnlyList<OutputSpec> Outputs { get; } =
@@ -59,6 +61,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         new("trials", ValueType.Int),
         new("planned", ValueType.Int),
         new("outOfFold", ValueType.String, IsFile: true),
+        new("ensemble", ValueType.Json),
     ];
 
     public override async Task<JsonObject> RunAsync(StepContext context, CancellationToken cancellationToken)
@@ -84,6 +87,12 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             throw new StepFailedException($"{context.Where}.inputs.maxSeconds: must be 0 (no budget) or a positive number of seconds (was {maxSeconds.ToString(CultureInfo.InvariantCulture)}).");
         }
 
+        var ensembleSize = StepInputs.Int(inputs, "ensembleSize", 0);
+        if (ensembleSize < 0)
+        {
+            throw new StepFailedException($"{context.Where}.inputs.ensembleSize: must be 0 (no ensemble) or a number of picks (was {ensembleSize}).");
+        }
+
         var completed = context.CompletedTrials.Select(ToTrialRecord).ToList();
         var options = new TuningOptions
         {
@@ -97,6 +106,7 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             Pruning = pruning,
             WallClockBudget = maxSeconds > 0 ? TimeSpan.FromSeconds(maxSeconds) : null,
             Completed = completed,
+            KeepOutOfFold = ensembleSize > 1 ? EnsembleChoice.Library : 1,
         };
         if (StepInputs.Bool(inputs, "warmStart", false))
         {
@@ -104,10 +114,11 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         }
 
         Table train;
+        var path = StepInputs.String(inputs, "train");
+        var csv = new CsvOptions(StepInputs.String(inputs, "target"));
         try
         {
-            var path = StepInputs.String(inputs, "train");
-            train = await Task.Run(() => TableReader.Read(path, new CsvOptions(StepInputs.String(inputs, "target")), cancellationToken), cancellationToken);
+            train = await Task.Run(() => TableReader.Read(path, csv, cancellationToken), cancellationToken);
         }
         catch (DataFormatException e)
         {
@@ -118,14 +129,20 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
         {
             context.Log.Line($"resuming: {completed.Count} of {options.MaxTrials} trials were already completed and are kept");
         }
-        var executor = new InProcessTrialExecutor(train);
+        var executor = await executors.CreateAsync(new TrialData(train, path, csv), cancellationToken);
+        if (executor.Workers.Count > 0)
+        {
+            context.Log.Line(DescribeWorkers(executor.Workers));
+        }
         var parallelism = Tuner.EffectiveParallelism(options, executor);
         context.Log.Line($"tuning {string.Join(", ", options.Algorithms ?? ["all families"])} with {options.Strategy}, {options.MaxTrials} trials, {options.Folds} folds, scorer {options.Scorer}, pruning {options.Pruning}");
         context.Log.Line(parallelism < options.MaxParallelTrials
-            ? $"{parallelism} trials at once: MaxTuningParallelJobs {options.MaxParallelTrials} is capped by this machine's {executor.Capacity} cores (proposals still follow {options.MaxParallelTrials}, so the result does not depend on the machine)"
+            ? $"{parallelism} trials at once: MaxTuningParallelJobs {options.MaxParallelTrials} is capped by the {executor.Capacity} cores trials can use (proposals still follow {options.MaxParallelTrials}, so the result does not depend on the machines)"
             : $"{parallelism} trials at once");
 
         int? planned = null;
+        // Trials this attempt ran, per worker (those kept from before a restart name their own silo in their records).
+        var ranBy = new Dictionary<string, int>(StringComparer.Ordinal);
         TuningResult result;
         try
         {
@@ -140,6 +157,10 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
                         context.Log.Line(string.Create(CultureInfo.InvariantCulture,
                             $"trial {t.Number} {t.Algorithm} {t.Status} score {t.Mean?.ToString("0.####", CultureInfo.InvariantCulture) ?? "-"} in {t.Seconds:0.##} s ({finished.Finished}/{finished.Planned}){(t.Reason is null ? "" : ": " + t.Reason)}"));
                         planned = finished.Planned;
+                        if (t.Worker is { } worker)
+                        {
+                            ranBy[worker] = ranBy.GetValueOrDefault(worker) + 1;
+                        }
                         await context.TrialCompleted(ToExecutionTrial(context.Step.Name, t, finished.Planned), ct);
                     }
                 },
@@ -150,16 +171,36 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             throw new StepFailedException($"{context.Where}: {e.Message}");
         }
 
+        var workers = executor.Workers;
+        if (workers.Count > 0)
+        {
+            context.Log.Line("trials per silo: " + string.Join(", ", workers.Select(w =>
+                $"{w.Name} {ranBy.GetValueOrDefault(w.Name)}{(w.Lost is null ? "" : $" (lost: {w.Lost})")}{(w.LeftOut is null ? "" : " (left out)")}")));
+        }
+
         var best = result.Best;
         var outOfFold = "";
-        if (result.BestOutOfFold is { } probabilities)
+        var ensemble = ensembleSize > 1 ? EnsembleChoice.Choose(train, result, options.Scorer, ensembleSize, cancellationToken) : null;
+        if (ensembleSize > 1 && ensemble is null)
         {
-            // One P(positive) per training row, in row order: what the refit chooses the decision threshold on.
+            context.Log.Line("ensemble: the best trial was kept from before a restart without its out-of-fold predictions, so it is refitted by itself");
+        }
+        else if (ensemble is not null)
+        {
+            context.Log.Line(ensemble.IsEnsemble ? ensemble.Describe(options.Scorer) : $"ensemble: no blend of the {ensemble.Candidates} kept trials beats the best trial alone, so it is refitted by itself");
+        }
+        if ((ensemble is { IsEnsemble: true } ? ensemble.OutOfFold : result.BestOutOfFold) is { } probabilities)
+        {
+            // One P(positive) per training row, in row order (the ensemble's blend when there is one): what the refit chooses the decision threshold on.
             outOfFold = Path.Combine(context.WorkDirectory, "out-of-fold.txt");
             await File.WriteAllLinesAsync(outOfFold, probabilities.Select(p => p.ToString("R", CultureInfo.InvariantCulture)), cancellationToken);
         }
         context.Log.Line(string.Create(CultureInfo.InvariantCulture,
             $"best: trial {best.Number} {best.Algorithm} ({best.Parameters}) {options.Scorer} {best.Mean:0.####}; {result.Trials.Count} trials, {result.Pruned} pruned, {result.Failed} failed, parallelism {result.EffectiveParallelism}, {result.WallTime.TotalSeconds:0.#} s{(result.BudgetExhausted ? $"; stopped by the wall-clock budget of {maxSeconds} s" : "")}"));
+        if (result.Budget is { } spent)
+        {
+            context.Log.Line(spent.Describe());
+        }
         return new JsonObject
         {
             ["bestAlgorithm"] = best.Algorithm,
@@ -176,7 +217,28 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
             ["parallelism"] = result.EffectiveParallelism,
             ["requestedParallelism"] = result.RequestedParallelism,
             ["outOfFold"] = outOfFold,
+            ["ensemble"] = ensemble?.ToJson() ?? [],
+            ["budget"] = result.Budget is null ? null : JsonSerializer.SerializeToNode(result.Budget, EnsembleChoice.Json),
+            ["ensembleScore"] = ensemble is { IsEnsemble: true } ? ensemble.Objective : null,
+            // Where this attempt's trials ran: every silo with its cores and trial count, or why it took no part.
+            ["silos"] = new JsonArray([.. workers.Select(w => new JsonObject
+            {
+                ["silo"] = w.Name,
+                ["cores"] = w.Cores,
+                ["trials"] = ranBy.GetValueOrDefault(w.Name),
+                ["leftOut"] = w.LeftOut,
+                ["lost"] = w.Lost,
+            })]),
         };
+    }
+
+    /// <summary>"trials on 3 silos: S10.0.0.2:11111:1 (2 cores), …; left out: S10.0.0.4:11111:1 (it did not say …)".</summary>
+    private static string DescribeWorkers(IReadOnlyList<TrialWorker> workers)
+    {
+        var taking = workers.Where(w => w.LeftOut is null).ToList();
+        var leftOut = workers.Where(w => w.LeftOut is not null).ToList();
+        return $"trials on {taking.Count} silo{(taking.Count == 1 ? "" : "s")}: {string.Join(", ", taking.Select(w => $"{w.Name} ({w.Cores} core{(w.Cores == 1 ? "" : "s")})"))}"
+            + (leftOut.Count == 0 ? "" : $"; left out: {string.Join(", ", leftOut.Select(w => $"{w.Name} ({w.LeftOut})"))}");
     }
 
     /// <summary>
@@ -224,5 +286,5 @@ public sealed class TuneStep(TimeProvider time, ModelRegistry registry, Executio
 
     internal static ExecutionTrial ToExecutionTrial(string step, TrialRecord t, int planned) => new(
         step, t.Number, t.Algorithm, JsonSerializer.SerializeToNode(t.Parameters), t.FoldScores, t.Mean,
-        t.Status.ToString(), t.Seconds, JsonSerializer.Serialize(t, TrialJson), planned);
+        t.Status.ToString(), t.Seconds, JsonSerializer.Serialize(t, TrialJson), planned, t.Worker);
 }

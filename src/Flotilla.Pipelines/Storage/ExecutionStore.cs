@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
@@ -57,6 +58,7 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         public double Seconds { get; set; }
         public string Data { get; set; } = "";
         public long? Planned { get; set; }
+        public string? Silo { get; set; }
     }
 
     internal sealed class CacheRow
@@ -145,30 +147,58 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
     internal string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
 
     /// <summary>
-    /// Takes (or renews) the right to run an execution until <paramref name="lease"/> from now. On SQLite, one
-    /// server owns the file, so the claim always succeeds; on PostgreSQL it fails while another server's lease runs.
+    /// Takes the right to run an execution until <paramref name="lease"/> from now, under a new epoch: every later
+    /// write of this server for the execution carries it, and fails with <see cref="ExecutionFencedException"/>
+    /// once another server took the execution (and so raised the epoch). On SQLite one server owns the file, so the
+    /// take always succeeds; on PostgreSQL it fails (null) while another server's lease runs.
     /// </summary>
-    internal async Task<bool> ClaimAsync(string id, TimeSpan lease, CancellationToken ct)
+    internal async Task<ExecutionLease?> ClaimAsync(string id, TimeSpan lease, CancellationToken ct)
     {
         await using var c = await store.OpenConnectionAsync(ct);
         var now = Now;
-        return await c.ExecuteAsync(new CommandDefinition(
+        var epoch = await c.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
             """
-            UPDATE pipeline_executions SET owner = @Owner, lease_ms = @Until
+            UPDATE pipeline_executions SET owner = @Owner, lease_ms = @Until, epoch = epoch + 1
             WHERE id = @Id AND status IN ('Executing', 'Stopping')
               AND (@Exclusive = 0 OR owner IS NULL OR owner = @Owner OR lease_ms < @Now)
+            RETURNING epoch
             """,
             new { Id = id, Owner, Until = now + (long)lease.TotalMilliseconds, Now = now, Exclusive = store.Backend == MetadataBackend.Postgres ? 1L : 0L },
-            cancellationToken: ct)) == 1;
+            cancellationToken: ct));
+        return epoch is { } taken ? new ExecutionLease(id, taken) : null;
     }
 
+    /// <summary>Extends this server's lease; throws <see cref="ExecutionFencedException"/> if another server took it.</summary>
+    internal async Task RenewAsync(ExecutionLease held, TimeSpan lease, CancellationToken ct)
+    {
+        await using var c = await store.OpenConnectionAsync(ct);
+        Fenced(held, await c.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE pipeline_executions SET lease_ms = @Until
+            WHERE id = @Id AND epoch = @Epoch AND status IN ('Executing', 'Stopping')
+            """,
+            new { held.Id, held.Epoch, Until = Now + (long)lease.TotalMilliseconds }, cancellationToken: ct)));
+    }
+
+    /// <summary>
+    /// Throws <see cref="ExecutionFencedException"/> unless this server still holds the execution, as the first
+    /// statement of <paramref name="transaction"/> — another component's write (a registration) that must not happen
+    /// once the execution was taken over. A no-op update rather than a read: it locks the execution's row until the
+    /// transaction ends (PostgreSQL; SQLite's write transaction excludes every other writer), so a claim by another
+    /// server waits for the commit and cannot slip in between this check and the write it guards.
+    /// </summary>
+    internal static async Task EnsureHeldAsync(ExecutionLease held, DbConnection connection, DbTransaction transaction, CancellationToken ct) =>
+        Fenced(held, await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE pipeline_executions SET epoch = epoch WHERE id = @Id AND epoch = @Epoch AND status IN ('Executing', 'Stopping')",
+            new { held.Id, held.Epoch }, transaction, cancellationToken: ct)));
+
     /// <summary>Gives an execution up (on shutdown) so another server may take it at once.</summary>
-    internal async Task ReleaseAsync(string id, CancellationToken ct)
+    internal async Task ReleaseAsync(ExecutionLease held, CancellationToken ct)
     {
         await using var c = await store.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
-            "UPDATE pipeline_executions SET owner = NULL, lease_ms = NULL WHERE id = @Id AND owner = @Owner",
-            new { Id = id, Owner }, cancellationToken: ct));
+            "UPDATE pipeline_executions SET owner = NULL, lease_ms = NULL WHERE id = @Id AND epoch = @Epoch",
+            new { held.Id, held.Epoch }, cancellationToken: ct));
     }
 
     /// <summary>Unfinished executions nobody holds a live lease on (their server died or gave them up); empty on SQLite.</summary>
@@ -197,63 +227,98 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
             new { Id = id }, cancellationToken: ct)) == 1;
     }
 
-    /// <summary>Ends an execution, unless it already ended (a finish never overwrites another finish).</summary>
-    internal async Task<bool> FinishAsync(string id, ExecutionStatus status, string? reason, CancellationToken ct)
+    /// <summary>
+    /// Ends an execution this server holds; false if it already ended (a finish never overwrites another finish).
+    /// Throws <see cref="ExecutionFencedException"/> if another server took it.
+    /// </summary>
+    internal async Task<bool> FinishAsync(ExecutionLease held, ExecutionStatus status, string? reason, CancellationToken ct)
     {
         await using var c = await store.OpenConnectionAsync(ct);
-        return await c.ExecuteAsync(new CommandDefinition(
+        var ended = await c.ExecuteAsync(new CommandDefinition(
             """
             UPDATE pipeline_executions SET status = @Status, failure_reason = @Reason, ended_ms = @EndedMs
-            WHERE id = @Id AND status IN ('Executing', 'Stopping')
+            WHERE id = @Id AND epoch = @Epoch AND status IN ('Executing', 'Stopping')
             """,
-            new { Id = id, Status = status.ToString(), Reason = reason, EndedMs = Now }, cancellationToken: ct)) == 1;
+            new { held.Id, held.Epoch, Status = status.ToString(), Reason = reason, EndedMs = Now }, cancellationToken: ct)) == 1;
+        if (!ended)
+        {
+            await EnsureEpochAsync(c, held, ct);
+        }
+        return ended;
     }
 
-    internal async Task SaveStepAsync(StepRow step, CancellationToken ct)
+    // Step and trial rows are written only while the execution's epoch is the writer's: the check is in the write.
+    private const string StepUpdate =
+        """
+        UPDATE pipeline_steps SET status = @StatusName, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
+            outputs = @Outputs, log = @Log, failure_reason = @FailureReason, cached_from = @CachedFrom
+        WHERE execution_id = @ExecutionId AND name = @Name
+          AND EXISTS (SELECT 1 FROM pipeline_executions WHERE id = @ExecutionId AND epoch = @Epoch)
+        """;
+
+    internal async Task SaveStepAsync(ExecutionLease held, StepRow step, CancellationToken ct)
     {
         await using var c = await store.OpenConnectionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE pipeline_steps SET status = @StatusName, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
-                outputs = @Outputs, log = @Log, failure_reason = @FailureReason, cached_from = @CachedFrom
-            WHERE execution_id = @ExecutionId AND name = @Name
-            """,
-            step, cancellationToken: ct));
+        Fenced(held, await c.ExecuteAsync(new CommandDefinition(StepUpdate, StepParameters(held, step), cancellationToken: ct)));
     }
 
-    internal async Task SaveStepsAsync(IReadOnlyCollection<StepRow> steps, CancellationToken ct)
+    internal async Task SaveStepsAsync(ExecutionLease held, IReadOnlyCollection<StepRow> steps, CancellationToken ct)
     {
         if (steps.Count == 0)
         {
             return;
         }
 
-        await store.InTransactionAsync((c, t, token) => c.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE pipeline_steps SET status = @StatusName, attempts = @Attempts, started_ms = @StartedMs, ended_ms = @EndedMs,
-                outputs = @Outputs, log = @Log, failure_reason = @FailureReason, cached_from = @CachedFrom
-            WHERE execution_id = @ExecutionId AND name = @Name
-            """,
-            steps, t, cancellationToken: token)), ct);
+        await store.InTransactionAsync(async (c, t, token) =>
+        {
+            foreach (var step in steps)
+            {
+                Fenced(held, await c.ExecuteAsync(new CommandDefinition(StepUpdate, StepParameters(held, step), t, cancellationToken: token)));
+            }
+        }, ct);
     }
 
-    internal async Task<ExecutionTrial> AddTrialAsync(string executionId, ExecutionTrial trial, CancellationToken ct)
+    internal async Task<ExecutionTrial> AddTrialAsync(ExecutionLease held, ExecutionTrial trial, CancellationToken ct)
     {
         await using var c = await store.OpenConnectionAsync(ct);
-        await c.ExecuteAsync(new CommandDefinition(
+        var added = await c.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO pipeline_trials (execution_id, step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned, created_ms)
-            VALUES (@ExecutionId, @Step, @Number, @Algorithm, @Parameters, @FoldScores, @Score, @Status, @Seconds, @Data, @Planned, @CreatedMs)
+            INSERT INTO pipeline_trials (execution_id, step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned, silo, created_ms)
+            SELECT @ExecutionId, @Step, @Number, @Algorithm, @Parameters, @FoldScores, @Score, @Status, @Seconds, @Data, @Planned, @Silo, @CreatedMs
+            WHERE EXISTS (SELECT 1 FROM pipeline_executions WHERE id = @ExecutionId AND epoch = @Epoch)
             ON CONFLICT (execution_id, step, number) DO NOTHING
             """,
             new
             {
-                ExecutionId = executionId, trial.Step, Number = (long)trial.Number, trial.Algorithm,
+                ExecutionId = held.Id, held.Epoch, trial.Step, Number = (long)trial.Number, trial.Algorithm,
                 Parameters = trial.Parameters?.ToJsonString() ?? "{}", FoldScores = JsonSerializer.Serialize(trial.FoldScores),
-                trial.Score, trial.Status, trial.Seconds, trial.Data, Planned = (long?)trial.Planned, CreatedMs = Now,
+                trial.Score, trial.Status, trial.Seconds, trial.Data, Planned = (long?)trial.Planned, trial.Silo, CreatedMs = Now,
             },
             cancellationToken: ct));
+        if (added == 0)
+        {
+            // Nothing inserted: a trial of that number was kept already, or the execution is no longer this server's.
+            await EnsureEpochAsync(c, held, ct);
+        }
         return trial;
+    }
+
+    private static object StepParameters(ExecutionLease held, StepRow step) => new
+    {
+        step.StatusName, step.Attempts, step.StartedMs, step.EndedMs, step.Outputs, step.Log, step.FailureReason, step.CachedFrom,
+        step.ExecutionId, step.Name, held.Epoch,
+    };
+
+    private static async Task EnsureEpochAsync(DbConnection c, ExecutionLease held, CancellationToken ct) =>
+        Fenced(held, await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM pipeline_executions WHERE id = @Id AND epoch = @Epoch", new { held.Id, held.Epoch }, cancellationToken: ct)) > 0 ? 1 : 0);
+
+    private static void Fenced(ExecutionLease held, int rows)
+    {
+        if (rows == 0)
+        {
+            throw new ExecutionFencedException(held);
+        }
     }
 
     public async Task<IReadOnlyList<ExecutionTrial>> GetTrialsAsync(string executionId, string? step, CancellationToken ct)
@@ -261,13 +326,13 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
         await using var c = await store.OpenConnectionAsync(ct);
         var rows = await c.QueryAsync<TrialRow>(new CommandDefinition(
             """
-            SELECT step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned FROM pipeline_trials
+            SELECT step, number, algorithm, parameters, fold_scores, score, status, seconds, data, planned, silo FROM pipeline_trials
             WHERE execution_id = @Id AND (@Step IS NULL OR step = @Step) ORDER BY step, number
             """,
             new { Id = executionId, Step = step }, cancellationToken: ct));
         return [.. rows.Select(r => new ExecutionTrial(
             r.Step, (int)r.Number, r.Algorithm, JsonNode.Parse(r.Parameters),
-            JsonSerializer.Deserialize<double[]>(r.FoldScores) ?? [], r.Score, r.Status, r.Seconds, r.Data, (int?)r.Planned))];
+            JsonSerializer.Deserialize<double[]>(r.FoldScores) ?? [], r.Score, r.Status, r.Seconds, r.Data, (int?)r.Planned, r.Silo))];
     }
 
     internal async Task<CacheRow?> FindCachedAsync(string key, CancellationToken ct)
@@ -277,15 +342,17 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
             "SELECT outputs, execution_id FROM pipeline_step_cache WHERE cache_key = @Key", new { Key = key }, cancellationToken: ct));
     }
 
-    internal async Task PutCachedAsync(string key, string stepType, string executionId, string step, string outputs, CancellationToken ct)
+    internal async Task PutCachedAsync(ExecutionLease held, string key, string stepType, string step, string outputs, CancellationToken ct)
     {
         await using var c = await store.OpenConnectionAsync(ct);
         await c.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO pipeline_step_cache (cache_key, step_type, outputs, execution_id, step, created_ms)
-            VALUES (@Key, @StepType, @Outputs, @ExecutionId, @Step, @CreatedMs) ON CONFLICT (cache_key) DO NOTHING
+            SELECT @Key, @StepType, @Outputs, @ExecutionId, @Step, @CreatedMs
+            WHERE EXISTS (SELECT 1 FROM pipeline_executions WHERE id = @ExecutionId AND epoch = @Epoch)
+            ON CONFLICT (cache_key) DO NOTHING
             """,
-            new { Key = key, StepType = stepType, Outputs = outputs, ExecutionId = executionId, Step = step, CreatedMs = Now },
+            new { Key = key, StepType = stepType, Outputs = outputs, ExecutionId = held.Id, held.Epoch, Step = step, CreatedMs = Now },
             cancellationToken: ct));
     }
 
@@ -294,4 +361,23 @@ public sealed class ExecutionStore(MetadataStore store, TimeProvider time)
     private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private static DateTimeOffset? TimeOrNull(long? ms) => ms is { } v ? Time(v) : null;
+}
+
+/// <summary>One server's hold on an execution: the epoch its claim raised the execution to.</summary>
+internal sealed record ExecutionLease(string Id, long Epoch);
+
+/// <summary>
+/// Another server took the execution (its lease ran out: this server died, stalled or lost the database for
+/// longer than the lease): this server must stop at once and write nothing more for it. A cancellation, so steps
+/// unwind as they do on shutdown.
+/// </summary>
+public sealed class ExecutionFencedException : OperationCanceledException
+{
+    internal ExecutionFencedException(ExecutionLease lease)
+        : base($"Execution {lease.Id} was taken over by another server (this server's epoch {lease.Epoch} is no longer current); it stops here and writes nothing more.")
+    {
+        ExecutionId = lease.Id;
+    }
+
+    public string ExecutionId { get; }
 }

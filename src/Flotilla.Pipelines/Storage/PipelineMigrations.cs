@@ -92,5 +92,16 @@ public static class PipelineMigrations
             """
             ALTER TABLE pipeline_trials ADD COLUMN planned BIGINT
             """),
+        // Fencing: each claim of an execution raises its epoch, and every write of its state carries the writer's,
+        // so a server whose lease was taken (it stalled, then woke) can no longer change anything.
+        new(Component, 5,
+            """
+            ALTER TABLE pipeline_executions ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0
+            """),
+        // Which fleet silo ran a trial: the trials of one Tune step run on every silo of a cluster.
+        new(Component, 6,
+            """
+            ALTER TABLE pipeline_trials ADD COLUMN silo TEXT
+            """),
     ];
 }

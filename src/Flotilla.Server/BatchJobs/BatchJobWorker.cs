@@ -11,7 +11,8 @@ namespace Flotilla.Server.BatchJobs;
 
 /// <summary>
 /// Runs queued batch jobs, at most <see cref="BatchJobOptions.MaxConcurrentJobs"/> at once, each streaming its dataset
-/// in chunks on one thread so live invocations keep the other cores. The result is written to a temporary file in
+/// in chunks on one thread of its own at the lowest CPU priority (<see cref="LowPriorityScheduler"/>), so live
+/// invocations on the same cores come first. The result is written to a temporary file in
 /// <c>&lt;DataDirectory&gt;/batch-jobs</c> and put in the artifact store only when complete; the job is marked
 /// Succeeded after that, so a result that is announced is always whole. A job the server stops in the middle of is
 /// failed with its reason; a job whose server died is failed by the stale-job sweep of any server.
@@ -46,7 +47,8 @@ internal sealed partial class BatchJobWorker(
         var staleAtStart = flotilla.Value.Shape == DeploymentShape.Embedded ? TimeSpan.Zero : StaleAfter;
         await SweepAsync(staleAtStart, "the server restarted while the job ran; its partial output was discarded. Start the job again.", stoppingToken);
         Directory.CreateDirectory(TempDirectory);
-        var workers = Enumerable.Range(0, options.Value.MaxConcurrentJobs).Select(_ => WorkAsync(stoppingToken)).ToList();
+        using var scheduler = new LowPriorityScheduler(options.Value.MaxConcurrentJobs, "batch-job");
+        var workers = Enumerable.Range(0, options.Value.MaxConcurrentJobs).Select(_ => WorkAsync(scheduler, stoppingToken)).ToList();
         workers.Add(SweepLoopAsync(stoppingToken));
         await Task.WhenAll(workers);
     }
@@ -84,7 +86,7 @@ internal sealed partial class BatchJobWorker(
         }
     }
 
-    private async Task WorkAsync(CancellationToken stoppingToken)
+    private async Task WorkAsync(LowPriorityScheduler scheduler, CancellationToken stoppingToken)
     {
         var poll = TimeSpan.FromSeconds(options.Value.PollSeconds);
         while (!stoppingToken.IsCancellationRequested)
@@ -93,7 +95,7 @@ internal sealed partial class BatchJobWorker(
             {
                 if (await jobs.TryClaimNextAsync(stoppingToken) is { } job)
                 {
-                    await RunAsync(job, stoppingToken);
+                    await scheduler.RunAsync(() => RunAsync(job, stoppingToken));
                     continue;
                 }
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -140,7 +142,8 @@ internal sealed partial class BatchJobWorker(
             var progressEvery = TimeSpan.FromSeconds(options.Value.ProgressSeconds);
             var lastReport = time.GetTimestamp();
             long rows;
-            await using (var input = new FileStream(dataset.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
+            var datasetFile = await datasets.LocalPathAsync(dataset, cancel.Token);
+            await using (var input = new FileStream(datasetFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
             using (var reader = new StreamReader(input, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16))
             await using (var output = new StreamWriter(new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous), new UTF8Encoding(false), 1 << 16))
             {

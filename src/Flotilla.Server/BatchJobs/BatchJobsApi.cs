@@ -19,8 +19,6 @@ namespace Flotilla.Server.BatchJobs;
 /// </summary>
 internal static partial class BatchJobsApi
 {
-    internal sealed record CreateRequest(string? Group, string? Package, string? Dataset, string? OutputName);
-
     public static WebApplicationBuilder AddBatchJobs(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<BatchJobOptions>().BindConfiguration(BatchJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -35,9 +33,9 @@ internal static partial class BatchJobsApi
     {
         var api = app.MapGroup("/api/batch-jobs").WithTags("Batch jobs").AddEndpointFilter<DomainErrors>();
         api.MapPost("/", CreateAsync).RequireAuthorization(Roles.Operator);
-        api.MapGet("/", async (BatchJobStore jobs, CancellationToken ct, int? limit) => TypedResults.Ok(await jobs.ListAsync(Math.Clamp(limit ?? 100, 1, 1000), ct)))
+        api.MapGet("/", async (BatchJobStore jobs, CancellationToken ct, int? limit) => TypedResults.Ok<IReadOnlyList<Contracts.BatchJob>>([.. (await jobs.ListAsync(Math.Clamp(limit ?? 100, 1, 1000), ct)).Select(j => j.ToContract())]))
             .RequireAuthorization(Roles.Viewer);
-        api.MapGet("/{id}", async (string id, BatchJobStore jobs, CancellationToken ct) => TypedResults.Ok(await GetAsync(jobs, id, ct)))
+        api.MapGet("/{id}", async (string id, BatchJobStore jobs, CancellationToken ct) => TypedResults.Ok((await GetAsync(jobs, id, ct)).ToContract()))
             .RequireAuthorization(Roles.Viewer);
         api.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(Roles.Operator);
         api.MapGet("/{id}/result", ResultAsync).RequireAuthorization(Roles.Viewer);
@@ -48,8 +46,8 @@ internal static partial class BatchJobsApi
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     private static partial Regex PlainName();
 
-    private static async Task<Results<Accepted<BatchJob>, ProblemHttpResult>> CreateAsync(
-        CreateRequest? body, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, DatasetCatalog datasets, AliasStore aliases,
+    private static async Task<Results<Accepted<Contracts.BatchJob>, ProblemHttpResult>> CreateAsync(
+        Contracts.CreateBatchJobRequest? body, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, DatasetCatalog datasets, AliasStore aliases,
         ModelRegistry registry, IArtifactStore artifacts, CancellationToken ct)
     {
         if (body is null || string.IsNullOrWhiteSpace(body.Dataset) || string.IsNullOrWhiteSpace(body.Group) == string.IsNullOrWhiteSpace(body.Package))
@@ -81,12 +79,12 @@ internal static partial class BatchJobsApi
         var model = ModelArtifact.Load(await artifacts.ReadVerifiedAsync(sha256, ct), sha256);
         try
         {
-            using var header = new StreamReader(dataset.Path);
+            using var header = new StreamReader(await datasets.LocalPathAsync(dataset, ct));
             await CsvScoring.CheckColumnsAsync(model, header, $"Dataset '{dataset.Name}'", ct);
         }
         catch (ColumnMismatchException e)
         {
-            return TypedResults.Problem(statusCode: 400, title: "The dataset does not match the model", detail: e.Message,
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The dataset does not match the model", detail: e.Message,
                 extensions: new Dictionary<string, object?> { ["missingColumns"] = e.Missing, ["columns"] = e.Found });
         }
         catch (IOException e)
@@ -97,19 +95,19 @@ internal static partial class BatchJobsApi
         var job = await jobs.CreateAsync(body.Group is { Length: > 0 } ? body.Group : null, packageId, sha256, dataset.Name, outputName,
             dataset.RowCount, Principals.NameOf(user), ct);
         worker.Wake();
-        return TypedResults.Accepted($"/api/batch-jobs/{job.Id}", job);
+        return TypedResults.Accepted($"/api/batch-jobs/{job.Id}", job.ToContract());
     }
 
     private static async Task<BatchJob> GetAsync(BatchJobStore jobs, string id, CancellationToken ct) =>
         await jobs.FindAsync(id, ct) ?? throw new NotFoundException($"No batch job '{id}'. List them with GET /api/batch-jobs.");
 
-    private static async Task<Accepted<BatchJob>> CancelAsync(string id, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, CancellationToken ct)
+    private static async Task<Accepted<Contracts.BatchJob>> CancelAsync(string id, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, CancellationToken ct)
     {
         var job = await GetAsync(jobs, id, ct);
         if (!await jobs.CancelAsync(id, Principals.NameOf(user), ct))
             throw new ConflictException($"Batch job '{id}' already ended ({(await GetAsync(jobs, id, ct)).Status}); there is nothing to cancel.");
         worker.CancelLocal(job.Id);
-        return TypedResults.Accepted($"/api/batch-jobs/{id}", await GetAsync(jobs, id, ct));
+        return TypedResults.Accepted($"/api/batch-jobs/{id}", (await GetAsync(jobs, id, ct)).ToContract());
     }
 
     private static async Task<FileStreamHttpResult> ResultAsync(string id, BatchJobStore jobs, IArtifactStore artifacts, CancellationToken ct)
@@ -124,5 +122,9 @@ internal static partial class BatchJobsApi
         return TypedResults.Stream(await artifacts.OpenReadAsync(result, ct), "text/csv", name);
     }
 
-    private static ProblemHttpResult Invalid(string detail) => TypedResults.Problem(statusCode: 400, title: "Invalid batch job", detail: detail);
+    private static ProblemHttpResult Invalid(string detail) => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid batch job", detail: detail);
+
+    private static Contracts.BatchJob ToContract(this BatchJob j) => new(
+        j.Id, j.Group, j.PackageId, j.ArtifactSha256, j.Dataset, j.OutputName, (Contracts.BatchJobStatus)j.Status, j.RowsDone, j.RowsTotal,
+        j.FailureReason, j.ResultSha256, j.ResultBytes, j.CreatedBy, j.CreatedAt, j.StartedAt, j.EndedAt);
 }

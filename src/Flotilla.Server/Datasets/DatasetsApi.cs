@@ -6,20 +6,19 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Flotilla.Server.Datasets;
 
 /// <summary>
-/// <c>/api/datasets</c>: register a CSV by path or http(s) URL (JSON; a URL is downloaded into the data folder) or by upload (multipart: fields name, target, exclude as
-/// comma-separated names, and the file), list, show. A dataset is accepted only after its CSV was read in full.
+/// <c>/api/datasets</c>: register a CSV by path, http(s) URL or s3:// URI (JSON; a URL or S3 object is copied into the artifact store) or by upload (multipart: fields name, target, exclude as
+/// comma-separated names, and the file), list, show. A dataset is accepted only after its CSV was read in full; one
+/// without a target is for batch scoring only.
 /// </summary>
 internal static class DatasetsApi
 {
-    internal sealed record RegisterRequest(string? Name, string? Path, string? Target, IReadOnlyList<string>? Exclude);
-
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
     {
         var datasets = app.MapGroup("/api/datasets").WithTags("Datasets").AddEndpointFilter<DomainErrors>();
         datasets.MapPost("/", RegisterAsync).DisableAntiforgery().RequireAuthorization(Roles.Operator);
-        datasets.MapGet("/", async (DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok(await catalog.ListAsync(ct)))
+        datasets.MapGet("/", async (DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok<IReadOnlyList<Contracts.Dataset>>([.. (await catalog.ListAsync(ct)).Select(d => d.ToContract())]))
             .RequireAuthorization(Roles.Viewer);
-        datasets.MapGet("/{name}", async (string name, DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok(await catalog.GetAsync(name, ct)))
+        datasets.MapGet("/{name}", async (string name, DatasetCatalog catalog, CancellationToken ct) => TypedResults.Ok((await catalog.GetAsync(name, ct)).ToContract()))
             .RequireAuthorization(Roles.Viewer);
         datasets.MapDelete("/{name}", async (string name, DatasetCatalog catalog, CancellationToken ct) =>
         {
@@ -29,7 +28,7 @@ internal static class DatasetsApi
         return app;
     }
 
-    private static async Task<Results<Created<Dataset>, ProblemHttpResult>> RegisterAsync(
+    private static async Task<Results<Created<Contracts.Dataset>, ProblemHttpResult>> RegisterAsync(
         HttpRequest request, DatasetCatalog catalog, IHttpClientFactory http, CancellationToken ct)
     {
         Dataset dataset;
@@ -42,31 +41,33 @@ internal static class DatasetsApi
             var exclude = form["exclude"].SelectMany(x => (x ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
             if (file is null)
             {
-                return TypedResults.Problem(statusCode: 400, title: "No file", detail: "A multipart upload needs the CSV in a part named 'file', and fields 'name' and 'target'.");
+                return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No file", detail: "A multipart upload needs the CSV in a part named 'file', and fields 'name' and 'target' (leave 'target' out for a file that is only scored).");
             }
             await using var stream = file.OpenReadStream();
             dataset = await catalog.UploadAsync(name, stream, target, exclude, ct);
         }
         else
         {
-            RegisterRequest? body;
+            Contracts.RegisterDatasetRequest? body;
             try
             {
-                body = await request.ReadFromJsonAsync<RegisterRequest>(ct);
+                body = await request.ReadFromJsonAsync(Contracts.FlotillaJson.Default.RegisterDatasetRequest, ct);
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
             {
-                return TypedResults.Problem(statusCode: 400, title: "Invalid body",
+                return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid body",
                     detail: $"Expected JSON {{\"name\", \"path\", \"target\", \"exclude\": [columns]}} or a multipart CSV upload: {e.Message}");
             }
             if (body?.Name is null)
             {
-                return TypedResults.Problem(statusCode: 400, title: "Invalid body", detail: "'name' is required.");
+                return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid body", detail: "'name' is required.");
             }
             dataset = Uri.TryCreate(body.Path, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
                 ? await catalog.DownloadAsync(body.Name, url, body.Target ?? "", body.Exclude, http.CreateClient(UrlPolicy.ClientName), ct)
-                : await catalog.RegisterAsync(body.Name, body.Path ?? "", body.Target ?? "", body.Exclude, ct);
+                : url?.Scheme == "s3"
+                    ? await catalog.ImportS3Async(body.Name, body.Path!, body.Target ?? "", body.Exclude, ct)
+                    : await catalog.RegisterAsync(body.Name, body.Path ?? "", body.Target ?? "", body.Exclude, ct);
         }
-        return TypedResults.Created($"/api/datasets/{dataset.Name}", dataset);
+        return TypedResults.Created($"/api/datasets/{dataset.Name}", dataset.ToContract());
     }
 }

@@ -4,9 +4,17 @@ using Flotilla.Fleet;
 using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Deployments;
 using Flotilla.Fleet.Hosting;
+using Flotilla.Fleet.Rollout;
+using Flotilla.Fleet.Topics;
+using Flotilla.Fleet.Trials;
+using Flotilla.Pipelines.Execution;
 using Flotilla.Pipelines.Steps;
+using Flotilla.Registry.Events;
 using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
+using Flotilla.Server.Monitoring;
+using Flotilla.Server.Pipelines;
+using Flotilla.Server.Registry;
 using Flotilla.Storage;
 using Orleans.Configuration;
 
@@ -22,6 +30,7 @@ internal static class EndpointApi
     public static WebApplicationBuilder AddFleet(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<FleetOptions>().BindConfiguration(FleetOptions.Section);
+        builder.Services.AddOptions<RolloutOptions>().BindConfiguration(RolloutOptions.Section);
         var (shape, fleet, autoscaler, storage) = SiloSettings.Read(builder.Configuration);
         builder.UseOrleans(silo =>
         {
@@ -49,8 +58,16 @@ internal static class EndpointApi
                 silo.UseLocalhostClustering(siloPort: FreeLoopbackPort(), gatewayPort: 0, serviceId: fleet.ServiceId, clusterId: fleet.ClusterId);
             }
             silo.AddFlotillaFleet();
+            silo.AddFlotillaTrialWorkers();
+            if (shape == DeploymentShape.Cluster)
+            {
+                // One process has its events in process already; servers of a cluster relay them to each other.
+                silo.AddFlotillaTopics();
+                silo.Services.AddSingleton<IExecutionEventsRelay, FleetEventsRelay>();
+            }
         });
         builder.Services.AddSingleton<IServedModels, AliasServedModels>();
+        builder.Services.AddSingleton<IRegistryEventSubscriber, RolloutAudit>();
         builder.Services.AddFlotillaAutoscaler(autoscaler,
             shape == DeploymentShape.Cluster && storage.PostgresConnectionString is { Length: > 0 } postgres
                 ? new ClusterJoin(postgres, storage.DataDirectory, fleet.AdvertisedAddress)
@@ -76,96 +93,59 @@ internal static class EndpointApi
 
     public static IEndpointRouteBuilder MapEndpointApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/endpoint", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
-            TypedResults.Ok(EndpointView.From(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last)))
+        app.MapGet("/api/endpoint", async (FleetClient fleet, AutoscalerStatus autoscaler, RolloutStore rollouts, CancellationToken cancellationToken) =>
+            TypedResults.Ok(EndpointViews.From(fleet.Aliases, await fleet.SilosAsync(cancellationToken), fleet.HomeOf, autoscaler.Last,
+                await rollouts.LatestPerGroupAsync(cancellationToken))))
             .WithName("GetEndpoint")
             .WithSummary("The alias map, the instances, the models each holds, bytes used and cache counters.")
             .RequireAuthorization(Roles.Viewer);
 
         app.MapGet("/api/registry/groups/{group}/deployments", async (string group, FleetClient fleet, CancellationToken cancellationToken) =>
-            TypedResults.Ok(await fleet.HistoryAsync(group, cancellationToken)))
+            TypedResults.Ok<IReadOnlyList<Contracts.DeploymentRecord>>([.. (await fleet.HistoryAsync(group, cancellationToken)).Select(r => r.ToContract())]))
             .WithName("GetDeployments")
             .WithSummary("Which version served a group from when to when, and why (approval, rejection, manual).")
             .RequireAuthorization(Roles.Viewer);
 
         app.MapGet("/api/registry/groups/{group}/deployments/failures", async (string group, FleetClient fleet, CancellationToken cancellationToken) =>
-            TypedResults.Ok(await fleet.FailuresAsync(group, cancellationToken)))
+            TypedResults.Ok<IReadOnlyList<Contracts.DeploymentFailure>>([.. (await fleet.FailuresAsync(group, cancellationToken)).Select(f => f.ToContract())]))
             .WithName("GetDeploymentFailures")
             .WithSummary("Attempts to deploy a version of the group that failed (its model would not load), with the reason; the alias stayed where it was.")
             .RequireAuthorization(Roles.Viewer);
 
-        app.MapPut("/api/endpoint/aliases/{group}", async Task<IResult> (string group, PinRequest request, FleetClient fleet) =>
+        app.MapPut("/api/endpoint/aliases/{group}", async Task<IResult> (string group, Contracts.PinRequest request, FleetClient fleet, CancellationToken cancellationToken) =>
         {
-            if (request.Problem() is { } problem)
+            if (PinRules.Problem(request) is { } problem)
             {
                 return TypedResults.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "Invalid alias");
             }
+            var shadow = request.Shadow is { } s ? new ShadowWeight(s.Version, s.Percent) : null;
             var outcome = request.Routes is { } routes
-                ? await fleet.SplitAsync(group, [.. routes.Select(r => new RouteWeight(r.Version, r.Weight))], request.StickyHeader)
-                : await fleet.DeployManuallyAsync(group, request.Version!.Value);
+                ? await fleet.SplitAsync(group, [.. routes.Select(r => new RouteWeight(r.Version, r.Weight))], request.StickyHeader, shadow, cancellationToken)
+                : shadow is not null
+                    ? await fleet.SplitAsync(group, request.Version is { } pinned ? [new RouteWeight(pinned, 1)] : [], request.StickyHeader, shadow, cancellationToken)
+                    : await fleet.DeployManuallyAsync(group, request.Version!.Value, cancellationToken);
             return outcome.Deployed
-                ? TypedResults.Ok(outcome)
+                ? TypedResults.Ok(new Contracts.DeploymentOutcome(outcome.Deployed, outcome.Changed, outcome.NotFound, outcome.Message, outcome.Current?.ToContract()))
                 : TypedResults.Problem(outcome.Message, statusCode: outcome.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status409Conflict,
                     title: "Not deployed");
         })
+            .Produces<Contracts.DeploymentOutcome>()
             .WithName("PinDeployment")
             .WithSummary("Deploys one approved version of a group by hand, or splits its calls across approved versions by weight (reason: manual); every model is loaded before the alias moves.")
             .RequireAuthorization(Roles.Approver)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        app.MapGet("/metrics", async (FleetClient fleet, AutoscalerStatus autoscaler, CancellationToken cancellationToken) =>
-            TypedResults.Text(PrometheusText.Write(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last),
+        app.MapGet("/metrics", async (
+                FleetClient fleet, AutoscalerStatus autoscaler, RolloutStore rollouts, DriftWatch drift, RequestCapture capture, CancellationToken cancellationToken) =>
+            TypedResults.Text(
+                PrometheusText.Write(fleet.Aliases, await fleet.SilosAsync(cancellationToken), autoscaler.Last, await rollouts.LatestPerGroupAsync(cancellationToken))
+                    + MonitoringMetrics.Write(drift.Latest, capture),
                 "text/plain; version=0.0.4; charset=utf-8"))
             .WithName("GetMetrics")
             .WithSummary("Fleet counters in the Prometheus text format.")
             .RequireAuthorization(Roles.Viewer);
         return app;
     }
-
-    /// <summary><c>{"version": n}</c>, or <c>{"routes": [{"version", "weight"}], "stickyHeader"?}</c>.</summary>
-    internal sealed record PinRequest(int? Version, IReadOnlyList<RouteBody>? Routes, string? StickyHeader, System.Text.Json.JsonElement? Shadow)
-    {
-        private const int MaxRoutes = 10;
-
-        /// <summary>What is wrong with the body, or null.</summary>
-        public string? Problem()
-        {
-            if (Shadow is not null)
-            {
-                return "Shadow traffic is not available on this server yet; send {\"version\": n} or {\"routes\": [...]} without \"shadow\".";
-            }
-            if (Version is not null == Routes is not null)
-            {
-                return "Send either {\"version\": n} to pin one approved version, or {\"routes\": [{\"version\": 3, \"weight\": 90}, {\"version\": 4, \"weight\": 10}]} to split the calls.";
-            }
-            if (Routes is null)
-            {
-                return StickyHeader is null ? null : "stickyHeader applies to a split: send it with routes.";
-            }
-            if (Routes.Count is 0 or > MaxRoutes)
-            {
-                return $"routes must hold 1 to {MaxRoutes} versions (it has {Routes.Count}).";
-            }
-            if (Routes.FirstOrDefault(r => r.Weight is < 1 or > 1_000_000) is { } bad)
-            {
-                return $"routes: the weight of version {bad.Version} must be a whole number from 1 to 1,000,000 (was {bad.Weight}).";
-            }
-            if (Routes.GroupBy(r => r.Version).FirstOrDefault(g => g.Count() > 1) is { } twice)
-            {
-                return $"routes: version {twice.Key} is listed twice; give each version once with its weight.";
-            }
-            if (StickyHeader is not null && (StickyHeader.Length is 0 or > 64 || StickyHeader.AsSpan().ContainsAnyExcept(HeaderNameCharacters)))
-            {
-                return $"stickyHeader '{StickyHeader}' is not a header name: use 1 to 64 letters, digits and '-'.";
-            }
-            return null;
-        }
-    }
-
-    internal sealed record RouteBody(int Version, int Weight);
-
-    private static readonly System.Buffers.SearchValues<char> HeaderNameCharacters =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
 
     /// <summary>
     /// Orleans needs a fixed silo port it can advertise; asking the OS for a free one lets any number of

@@ -2,18 +2,18 @@ using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Fleet.Observability;
+using Flotilla.Fleet.Rollout;
+using Flotilla.Server.Registry;
 
 namespace Flotilla.Server.Endpoint;
 
-/// <summary>The body of <c>GET /api/endpoint</c>: what the CLI's <c>flotilla endpoint</c> and the UI show.</summary>
-internal sealed record EndpointView(
-    IReadOnlyList<AliasView> Aliases,
-    IReadOnlyList<InstanceView> Instances,
-    IReadOnlyList<ModelView> Models,
-    EndpointTotals Totals,
-    AutoscalerView? Autoscaler = null)
+/// <summary>The body of <c>GET /api/endpoint</c> (<see cref="Contracts.EndpointView"/>) from the fleet's aliases, silos and rollouts.</summary>
+internal static class EndpointViews
 {
-    public static EndpointView From(IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos, AutoscaleDecision? autoscaler = null)
+    /// <summary><paramref name="homeOf"/> names the silo this server routes a model's calls to (ModelRouter).</summary>
+    public static Contracts.EndpointView From(
+        IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos, Func<string, string> homeOf, AutoscaleDecision? autoscaler,
+        IReadOnlyList<CanaryRollout> rollouts)
     {
         var models = silos
             .SelectMany(s => s.Stats)
@@ -29,13 +29,15 @@ internal sealed record EndpointView(
             .SelectMany(a => a.Policy is { } policy ? policy.Routes.Select(r => (r.ArtifactSha256, a.Group)) : new[] { (a.ArtifactSha256, a.Group) })
             .Distinct()
             .ToLookup(x => x.ArtifactSha256, x => x.Group, StringComparer.Ordinal);
-        return new EndpointView(
+        return new Contracts.EndpointView(
             [.. aliases.OrderBy(a => a.Group, StringComparer.Ordinal)
-                .Select(a => new AliasView(a.Group, a.PackageId, a.Version, a.ArtifactSha256, a.DeployedAt, a.Policy?.Routes, a.Policy?.StickyHeader))],
-            [.. silos.Select(s => new InstanceView(s.Silo, s.Models.Count, s.BytesInUse, s.BudgetBytes,
-                [.. s.Models.Select(m => new LoadedView(m.ArtifactSha256, m.Bytes))], s.Error))],
-            [.. models.Select(m => ModelView.From(m, [.. groupsOf[m.ArtifactSha256]], [.. loadedOn[m.ArtifactSha256]]))],
-            new EndpointTotals(
+                .Select(a => new Contracts.AliasView(a.Group, a.PackageId, a.Version, a.ArtifactSha256, a.DeployedAt,
+                    a.Policy is { } policy ? [.. policy.Routes.Select(r => r.ToContract())] : null, a.Policy?.StickyHeader,
+                    a.Policy?.Shadow?.ToContract()))],
+            [.. silos.Select(s => new Contracts.InstanceView(s.Silo, s.Models.Count, s.BytesInUse, s.BudgetBytes,
+                [.. s.Models.Select(m => new Contracts.LoadedView(m.ArtifactSha256, m.Bytes))], s.Error))],
+            [.. models.Select(m => View(m, [.. groupsOf[m.ArtifactSha256]], [.. loadedOn[m.ArtifactSha256]], homeOf(m.ArtifactSha256)))],
+            new Contracts.EndpointTotals(
                 silos.Count,
                 silos.Sum(s => s.Models.Count),
                 silos.Sum(s => s.BytesInUse),
@@ -44,44 +46,17 @@ internal sealed record EndpointView(
                 models.Sum(m => m.Misses),
                 models.Sum(m => m.Loads),
                 models.Sum(m => m.Evictions)),
-            autoscaler is null ? null : new AutoscalerView(autoscaler.Current, autoscaler.Desired, autoscaler.RatePerInstance, autoscaler.Reason, autoscaler.At));
+            autoscaler is null ? null : new Contracts.AutoscalerView(autoscaler.Current, autoscaler.Desired, autoscaler.RatePerInstance, autoscaler.Reason, autoscaler.At),
+            ShadowViews.Of(silos),
+            [.. rollouts.Select(r => r.ToContract())]);
     }
-}
 
-/// <summary>An alias; for a split, <see cref="Routes"/> lists every version with its weight (Version is the heaviest).</summary>
-internal sealed record AliasView(
-    string Group, string PackageId, int Version, string ArtifactSha256, DateTimeOffset DeployedAt,
-    IReadOnlyList<Fleet.Aliases.Route>? Routes, string? StickyHeader);
-
-internal sealed record InstanceView(string Silo, int ModelsLoaded, long BytesInUse, long BudgetBytes, IReadOnlyList<LoadedView> Models, string? Error);
-
-internal sealed record LoadedView(string ArtifactSha256, long Bytes);
-
-internal sealed record ModelView(
-    string ArtifactSha256,
-    IReadOnlyList<string> Groups,
-    IReadOnlyList<string> LoadedOn,
-    long Hits,
-    long Misses,
-    long Loads,
-    long LoadFailures,
-    long Evictions,
-    double LastLoadMilliseconds,
-    long Invocations,
-    double MeanLatencyMilliseconds,
-    double P50LatencyMilliseconds,
-    double P99LatencyMilliseconds)
-{
-    public static ModelView From(ModelStats m, IReadOnlyList<string> groups, IReadOnlyList<string> loadedOn) => new(
-        m.ArtifactSha256, groups, loadedOn, m.Hits, m.Misses, m.Loads, m.LoadFailures, m.Evictions,
+    private static Contracts.ModelView View(ModelStats m, IReadOnlyList<string> groups, IReadOnlyList<string> loadedOn, string home) => new(
+        m.ArtifactSha256, groups, loadedOn, home, m.Hits, m.Misses, m.Loads, m.LoadFailures, m.Evictions,
         m.LastLoadSeconds * 1000,
         m.Invocations,
         m.Invocations == 0 ? 0 : m.LatencySecondsTotal * 1000 / m.Invocations,
         m.LatencyQuantileSeconds(0.5) * 1000,
-        m.LatencyQuantileSeconds(0.99) * 1000);
+        m.LatencyQuantileSeconds(0.99) * 1000,
+        m.Failures);
 }
-
-internal sealed record EndpointTotals(int Instances, int ModelsLoaded, long BytesInUse, long BudgetBytes, long Hits, long Misses, long Loads, long Evictions);
-
-/// <summary>The autoscaler's latest decision; absent when it is off or has not decided yet.</summary>
-internal sealed record AutoscalerView(int Current, int Desired, double RatePerInstance, string Reason, DateTimeOffset At);

@@ -6,6 +6,8 @@ using System.Text;
 using System.Text.Json;
 using Flotilla.Fleet;
 using Flotilla.Fleet.Models;
+using Flotilla.Fleet.Rollout;
+using Flotilla.Server.Monitoring;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -162,7 +164,12 @@ internal static class Invocations
                 }
                 response.ContentType = request.Output == PayloadFormat.Csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
                 response.ContentLength = result.Body.Length;
+                context.RequestServices.GetRequiredService<RequestCapture>().Offer(target, sha256, request, result.Body);
                 await response.Body.WriteAsync(result.Body, context.RequestAborted);
+                if (fleet.TryGetShadow(target, out var shadow))
+                {
+                    context.RequestServices.GetRequiredService<ShadowTraffic>().Offer(target, shadow, request, result);
+                }
                 return;
             case InvocationOutcome.InvalidInput:
                 await ProblemAsync(context, StatusCodes.Status400BadRequest, "Invalid rows", result.Error!);
@@ -170,7 +177,13 @@ internal static class Invocations
             case InvocationOutcome.UnknownModel:
                 await UnknownModelAsync(context, target);
                 return;
+            case InvocationOutcome.TimedOut:
+                fleet.LocalMetrics.For(sha256).Failed();
+                context.Response.Headers.RetryAfter = "1";
+                await ProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "No silo answered in time", result.Error!);
+                return;
             default:
+                fleet.LocalMetrics.For(sha256).Failed();
                 await ProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Model unavailable", result.Error!);
                 return;
         }

@@ -4,13 +4,15 @@ using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Autoscaling;
 using Flotilla.Fleet.Hosting;
 using Flotilla.Fleet.Observability;
+using Flotilla.Fleet.Rollout;
 
 namespace Flotilla.Server.Endpoint;
 
 /// <summary>The fleet's counters in the Prometheus text exposition format (version 0.0.4).</summary>
 internal static class PrometheusText
 {
-    public static string Write(IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos, AutoscaleDecision? autoscaler = null)
+    public static string Write(
+        IEnumerable<Deployment> aliases, IReadOnlyList<SiloSnapshot> silos, AutoscaleDecision? autoscaler, IReadOnlyList<CanaryRollout> rollouts)
     {
         var text = new StringBuilder();
         Family(text, "flotilla_fleet_instances", "gauge", "Silos in the fleet.");
@@ -36,6 +38,14 @@ internal static class PrometheusText
             }
         }
 
+        WriteShadows(text, ShadowViews.Of(silos));
+        // A rollout in progress: the new version's share of the calls at its current step.
+        Family(text, "flotilla_rollout_step_percent", "gauge", "Share of a group's calls the version under a canary rollout has at its current step.");
+        foreach (var r in rollouts.Where(r => r.State == RolloutState.Running))
+        {
+            Sample(text, "flotilla_rollout_step_percent", Labels(("group", r.Group), ("version", r.Version.ToString(CultureInfo.InvariantCulture))), r.StepPercent);
+        }
+
         if (autoscaler is not null)
         {
             Family(text, "flotilla_autoscaler_current_instances", "gauge", "Instances the autoscaler counted at its latest decision.");
@@ -53,6 +63,7 @@ internal static class PrometheusText
         Counter(text, perModel, "flotilla_model_load_failures_total", "Refused or failed model loads.", m => m.LoadFailures);
         Counter(text, perModel, "flotilla_model_evictions_total", "Models evicted to stay within the memory budget.", m => m.Evictions);
         Counter(text, perModel, "flotilla_model_load_seconds_total", "Time spent loading models.", m => m.LoadSecondsTotal);
+        Counter(text, perModel, "flotilla_model_failures_total", "Invocations the model could not answer (5xx); callers' bad rows are not counted.", m => m.Failures);
 
         Family(text, "flotilla_invocation_duration_seconds", "histogram", "Invocation latency at the front door, per model.");
         foreach (var (silo, m) in perModel.Where(p => p.Stats.Invocations > 0))
@@ -68,6 +79,27 @@ internal static class PrometheusText
             Sample(text, "flotilla_invocation_duration_seconds_count", Labels(("silo", silo), ("model", m.ArtifactSha256)), m.Invocations);
         }
         return text.ToString();
+    }
+
+    /// <summary>Per shadow version (labels group and version): copies, drops, failures, agreement, probability difference, latency.</summary>
+    private static void WriteShadows(StringBuilder text, IReadOnlyList<Contracts.ShadowView> shadows)
+    {
+        void Each(string name, string type, string help, Func<Contracts.ShadowView, double> value)
+        {
+            Family(text, name, type, help);
+            foreach (var s in shadows)
+            {
+                Sample(text, name, Labels(("group", s.Group), ("version", s.Version.ToString(CultureInfo.InvariantCulture))), value(s));
+            }
+        }
+        Each("flotilla_shadow_calls_total", "counter", "Calls copied to a shadow version.", s => s.Calls);
+        Each("flotilla_shadow_dropped_total", "counter", "Shadow copies dropped because the shadow queue was full.", s => s.Dropped);
+        Each("flotilla_shadow_failures_total", "counter", "Shadow copies the shadow version could not score.", s => s.Failed);
+        Each("flotilla_shadow_rows_total", "counter", "Rows compared between a shadow version and the answers given.", s => s.Rows);
+        Each("flotilla_shadow_agreement_ratio", "gauge", "Share of compared rows where the shadow gave the same label.", s => s.Agreement);
+        Each("flotilla_shadow_probability_difference_mean", "gauge", "Mean absolute probability difference between shadow and answer.", s => s.MeanProbabilityDifference);
+        Each("flotilla_shadow_probability_difference_p99", "gauge", "99th percentile of the absolute probability difference (bucket upper bound).", s => s.P99ProbabilityDifference);
+        Each("flotilla_shadow_latency_p99_seconds", "gauge", "99th percentile of the shadow version's scoring latency.", s => s.P99LatencyMilliseconds / 1000);
     }
 
     private static void Counter(StringBuilder text, List<(string Silo, ModelStats Stats)> perModel, string name, string help, Func<ModelStats, double> value)

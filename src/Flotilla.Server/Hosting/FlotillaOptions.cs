@@ -33,13 +33,29 @@ public sealed class FlotillaOptions
     public long MaxRequestBodyBytes { get; set; } = 64L * 1024 * 1024;
 }
 
-/// <summary>The cluster shape needs its shared database: say so at start, naming both settings.</summary>
+/// <summary>
+/// The cluster shape needs what its servers share, the database and the artifact store: say so at start, naming
+/// the settings. Without a bucket each server would keep artifacts, datasets and step files in its own folder,
+/// which the others cannot read.
+/// </summary>
 internal sealed class FlotillaOptionsValidator : IValidateOptions<FlotillaOptions>
 {
-    public ValidateOptionsResult Validate(string? name, FlotillaOptions options) =>
-        options.Shape == DeploymentShape.Cluster && string.IsNullOrWhiteSpace(options.PostgresConnectionString)
-            ? ValidateOptionsResult.Fail(
-                "Flotilla:Shape is Cluster but Flotilla:PostgresConnectionString is empty: set it to the cluster's PostgreSQL database " +
-                "(Host=...;Database=...;Username=...;Password=...), or use the Embedded shape.")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, FlotillaOptions options)
+    {
+        if (options.Shape != DeploymentShape.Cluster)
+            return ValidateOptionsResult.Success;
+        List<string> errors = [];
+        if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))
+        {
+            errors.Add("Flotilla:Shape is Cluster but Flotilla:PostgresConnectionString is empty: set it to the cluster's PostgreSQL database " +
+                "(Host=...;Database=...;Username=...;Password=...), or use the Embedded shape.");
+        }
+        if (string.IsNullOrWhiteSpace(options.S3.Bucket))
+        {
+            errors.Add("Flotilla:Shape is Cluster but Flotilla:S3:Bucket is empty: the servers of a cluster share datasets, step files and models " +
+                "through an S3-compatible bucket (Flotilla:S3:Bucket, Flotilla:S3:ServiceUrl, Flotilla:S3:AccessKey, Flotilla:S3:SecretKey); " +
+                "a local folder would be seen by one server only. Set them, or use the Embedded shape.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }

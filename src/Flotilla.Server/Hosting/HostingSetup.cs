@@ -10,6 +10,10 @@ internal static class HostingSetup
             .BindConfiguration(FlotillaOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        // Registered before storage and the silo, so it runs before them.
+        builder.Services.AddHostedService<ClusterPreflight>();
+        // The contracts' source-generated metadata first; anything else (problem details' extensions) by reflection.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Contracts.FlotillaJson.Default));
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi(o => o.AddOperationTransformer<ProblemResponses>());
         builder.Services.AddSingleton(TimeProvider.System);

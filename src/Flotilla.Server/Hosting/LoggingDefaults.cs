@@ -4,7 +4,8 @@ namespace Flotilla.Server.Hosting;
 /// The log levels a server ships with, set in code because <c>flotilla server</c> runs as a .NET tool whose
 /// content root is the user's current folder, where no appsettings.json of ours would be found. They are the
 /// first configuration source, so appsettings, environment variables (<c>Logging__LogLevel__Default</c>) and
-/// the command line (<c>-- --Logging:LogLevel:Microsoft.AspNetCore=Information</c>) still override them.
+/// the command line still override them: a request log line each is
+/// <c>--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information</c>.
 /// </summary>
 /// <remarks>
 /// ASP.NET Core's per-request Information events cost the one-row invocation route 43 % of its throughput
@@ -18,6 +19,10 @@ internal static class LoggingDefaults
     [
         new("Logging:LogLevel:Default", "Warning"),
         new("Logging:LogLevel:Microsoft.AspNetCore", "Warning"),
+        // Any level at all for this category makes the host start an Activity and a log scope for every request
+        // (for log correlation), whatever the level of what is logged; its events are per-request Information and
+        // Debug lines, and start-up failures reach the caller of StartAsync anyway.
+        new("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "None"),
         new("Logging:LogLevel:Microsoft.Hosting.Lifetime", "Information"),
         new("Logging:LogLevel:Flotilla", "Information"),
     ];

@@ -43,8 +43,11 @@ internal static class IdentitySetup
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAssertion(_ => false).Build())
             .AddRolePolicies();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AccessRefusals>();
-        services.AddTransient<Microsoft.AspNetCore.Authorization.Policy.PolicyEvaluator>();
-        services.AddTransient<Microsoft.AspNetCore.Authorization.Policy.IPolicyEvaluator, RolePolicyEvaluator>();
+        // One for the process, built once: resolved per request (the framework's default is transient), it built
+        // the framework's evaluator, authorization service and handler provider for every call. Every authorization
+        // handler here is a singleton or stateless transient, so holding the framework's evaluator is safe.
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.Policy.IPolicyEvaluator>(sp =>
+            new RolePolicyEvaluator(ActivatorUtilities.CreateInstance<Microsoft.AspNetCore.Authorization.Policy.PolicyEvaluator>(sp)));
         builder.AddRateLimits();
         return builder;
     }

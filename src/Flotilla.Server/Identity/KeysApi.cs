@@ -5,23 +5,18 @@ namespace Flotilla.Server.Identity;
 /// <summary><c>/api/keys</c> (admin only): make a key (its secret is in this one answer), list keys, revoke one.</summary>
 internal static class KeysApi
 {
-    public sealed record CreateKeyRequest(string? Name, IReadOnlyList<string>? Roles, IReadOnlyList<string>? Groups, DateTimeOffset? ExpiresAt);
-
-    public sealed record CreatedKey(
-        string Id, string Name, IReadOnlyList<string> Roles, IReadOnlyList<string>? Groups, DateTimeOffset? ExpiresAt, string Key);
-
     public static IEndpointRouteBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
         var keys = app.MapGroup("/api/keys").WithTags("Identity");
         keys.MapPost("/", CreateAsync).RequireAuthorization(Roles.Admin);
-        keys.MapGet("/", async (ApiKeyStore store, CancellationToken ct) => TypedResults.Ok(await store.ListAsync(ct)))
+        keys.MapGet("/", async (ApiKeyStore store, CancellationToken ct) => TypedResults.Ok<IReadOnlyList<Contracts.ApiKey>>([.. (await store.ListAsync(ct)).Select(k => k.ToContract())]))
             .RequireAuthorization(Roles.Admin);
         keys.MapDelete("/{id}", RevokeAsync).RequireAuthorization(Roles.Admin);
         return app;
     }
 
-    private static async Task<Results<Created<CreatedKey>, ProblemHttpResult>> CreateAsync(
-        CreateKeyRequest request, HttpContext context, ApiKeyStore store, KeyRing ring, TimeProvider time, CancellationToken ct)
+    private static async Task<Results<Created<Contracts.CreatedKey>, ProblemHttpResult>> CreateAsync(
+        Contracts.CreateKeyRequest request, HttpContext context, ApiKeyStore store, KeyRing ring, TimeProvider time, CancellationToken ct)
     {
         if (Invalid(request, time.GetUtcNow()) is { } problem)
             return TypedResults.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "Invalid key request");
@@ -31,7 +26,7 @@ internal static class KeysApi
         await ring.ReloadAsync(ct);
         AuditActions.SetTarget(context, issued.Key.Id);
         var key = issued.Key;
-        return TypedResults.Created($"/api/keys/{key.Id}", new CreatedKey(key.Id, key.Name, key.Roles, key.Groups, key.ExpiresAt, issued.Secret));
+        return TypedResults.Created($"/api/keys/{key.Id}", new Contracts.CreatedKey(key.Id, key.Name, key.Roles, key.Groups, key.ExpiresAt, issued.Secret));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(string id, ApiKeyStore store, KeyRing ring, CancellationToken ct)
@@ -43,7 +38,7 @@ internal static class KeysApi
         return TypedResults.NoContent();
     }
 
-    private static string? Invalid(CreateKeyRequest request, DateTimeOffset now)
+    private static string? Invalid(Contracts.CreateKeyRequest request, DateTimeOffset now)
     {
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Trim().Length > 100 || request.Name.Any(char.IsControl))
             return "'name' is required: 1 to 100 printable characters that say whose key it is (e.g. \"ci-deployer\").";

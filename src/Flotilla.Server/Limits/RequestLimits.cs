@@ -88,10 +88,21 @@ internal static class RequestLimits
     }
 
     // The invocation doors: POST /invocations, /invoke and /models/{group}/invocations.
-    private static bool IsInvocation(PathString path) =>
-        path.Value is "/invocations" or "/invoke"
-        || (path.StartsWithSegments("/models", out var rest) && rest.Value is { } tail && tail.EndsWith("/invocations", StringComparison.Ordinal)
-            && tail.Count(c => c == '/') == 2);
+    // On spans: every request passes here, and the out-parameter overload of StartsWithSegments allocates the rest.
+    private static bool IsInvocation(PathString path)
+    {
+        var value = path.Value.AsSpan();
+        if (value is "/invocations" or "/invoke")
+        {
+            return true;
+        }
+        if (!value.StartsWith("/models/", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var tail = value["/models".Length..];
+        return tail.EndsWith("/invocations", StringComparison.Ordinal) && tail.Count('/') == 2;
+    }
 
     private static Task TooLargeAsync(HttpContext context, long limit) =>
         ProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Body too large",

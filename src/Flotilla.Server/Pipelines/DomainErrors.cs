@@ -42,6 +42,6 @@ internal sealed class DomainErrors : IEndpointFilter
             title: title,
             extensions: errors is null ? null : new Dictionary<string, object?>
             {
-                ["errors"] = errors.Select(e => new { where = e.Where, message = e.Message }).ToArray(),
+                ["errors"] = errors.Select(e => new Contracts.ProblemError(e.Where, e.Message)).ToArray(),
             });
 }

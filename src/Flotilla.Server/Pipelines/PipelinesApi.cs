@@ -41,46 +41,23 @@ internal static class PipelinesApi
 
         var executions = app.MapGroup("/api/executions").WithTags("Executions").AddEndpointFilter<DomainErrors>();
         executions.MapGet("/", ListExecutionsAsync).RequireAuthorization(Roles.Viewer);
-        executions.MapGet("/{id}", (string id, Executions e, CancellationToken ct) => e.GetAsync(id, ct)).RequireAuthorization(Roles.Viewer);
+        executions.MapGet("/{id}", GetExecutionAsync).RequireAuthorization(Roles.Viewer);
         executions.MapPost("/{id}/stop", StopAsync).RequireAuthorization(Roles.Operator).ProducesProblem(StatusCodes.Status409Conflict);
-        executions.MapGet("/{id}/trials", (string id, Executions e, CancellationToken ct) => e.TrialsAsync(id, ct)).RequireAuthorization(Roles.Viewer);
+        executions.MapGet("/{id}/trials", TrialsAsync).RequireAuthorization(Roles.Viewer);
         executions.MapGet("/{id}/events", EventsAsync).RequireAuthorization(Roles.Viewer);
         return app;
     }
 
-    internal sealed record PipelineView(
-        string Name,
-        string? Description,
-        bool BuiltIn,
-        DateTimeOffset UpdatedAt,
-        IReadOnlyList<ParameterDefinition> Parameters,
-        IReadOnlyList<StepView> Steps,
-        string? Source);
+    private static async Task<Ok<IReadOnlyList<Contracts.Pipeline>>> ListPipelinesAsync(PipelineCatalog catalog, CancellationToken ct) =>
+        TypedResults.Ok<IReadOnlyList<Contracts.Pipeline>>([.. (await catalog.ListAsync(ct)).Select(p => p.ToContract(withSource: false))]);
 
-    internal sealed record StepView(string Name, string Type, IReadOnlyCollection<string> DependsOn, StepDefinition Definition);
-
-    internal sealed record StartRequest(Dictionary<string, JsonNode?>? Parameters);
-
-    internal sealed record Started(string ExecutionId, string Pipeline, string Status);
-
-    private static PipelineView View(StoredPipeline stored, bool withSource)
-    {
-        var d = stored.Definition;
-        return new(d.Name, d.Description, stored.BuiltIn, stored.UpdatedAt, d.Parameters,
-            [.. d.Steps.Select(s => new StepView(s.Name, s.Type, DefinitionValidator.DependenciesOf(s, d), s))],
-            withSource ? stored.Source : null);
-    }
-
-    private static async Task<Ok<PipelineView[]>> ListPipelinesAsync(PipelineCatalog catalog, CancellationToken ct) =>
-        TypedResults.Ok((await catalog.ListAsync(ct)).Select(p => View(p, withSource: false)).ToArray());
-
-    private static async Task<Ok<PipelineView>> GetPipelineAsync(string pipeline, PipelineCatalog catalog, CancellationToken ct) =>
-        TypedResults.Ok(View(await catalog.GetAsync(pipeline, ct), withSource: true));
+    private static async Task<Ok<Contracts.Pipeline>> GetPipelineAsync(string pipeline, PipelineCatalog catalog, CancellationToken ct) =>
+        TypedResults.Ok((await catalog.GetAsync(pipeline, ct)).ToContract(withSource: true));
 
     /// <summary>
     /// The body is the definition itself: YAML (any text type) or JSON; or JSON <c>{"definition": "&lt;yaml or json text&gt;"}</c>.
     /// </summary>
-    private static async Task<Results<Created<PipelineView>, ProblemHttpResult>> CreatePipelineAsync(
+    private static async Task<Results<Created<Contracts.Pipeline>, ProblemHttpResult>> CreatePipelineAsync(
         HttpRequest request, PipelineCatalog catalog, CancellationToken ct)
     {
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
@@ -109,43 +86,58 @@ internal static class PipelinesApi
                 statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", extensions: new Dictionary<string, object?> { ["requiredRole"] = Roles.Admin });
         }
         var stored = await catalog.CreateAsync(text, ct);
-        return TypedResults.Created($"/api/pipelines/{stored.Definition.Name}", View(stored, withSource: true));
+        return TypedResults.Created($"/api/pipelines/{stored.Definition.Name}", stored.ToContract(withSource: true));
     }
 
-    private static async Task<Accepted<Started>> StartAsync(
-        string pipeline, StartRequest? body, HttpContext http, Executions executions, CancellationToken ct)
+    private static async Task<Accepted<Contracts.ExecutionStarted>> StartAsync(
+        string pipeline, Contracts.StartExecutionRequest? body, HttpContext http, Executions executions, CancellationToken ct)
     {
         var id = await executions.StartAsync(pipeline, body?.Parameters, ct);
         AuditActions.SetTarget(http, id);
-        return TypedResults.Accepted($"/api/executions/{id}", new Started(id, pipeline, nameof(ExecutionStatus.Executing)));
+        return TypedResults.Accepted($"/api/executions/{id}", new Contracts.ExecutionStarted(id, pipeline, Contracts.ExecutionStatus.Executing));
     }
 
-    private static async Task<Ok<IReadOnlyList<ExecutionSummary>>> ListExecutionsAsync(
+    private static async Task<Ok<IReadOnlyList<Contracts.ExecutionSummary>>> ListExecutionsAsync(
         Executions executions, string? pipeline, ExecutionStatus? status, int? limit, CancellationToken ct) =>
-        TypedResults.Ok(await executions.ListAsync(pipeline, status, limit ?? 100, ct));
+        TypedResults.Ok<IReadOnlyList<Contracts.ExecutionSummary>>([.. (await executions.ListAsync(pipeline, status, limit ?? 100, ct)).Select(e => e.ToContract())]);
 
-    private static async Task<Accepted<ExecutionDetail>> StopAsync(string id, Executions executions, CancellationToken ct) =>
-        TypedResults.Accepted($"/api/executions/{id}", await executions.StopAsync(id, ct));
+    private static async Task<Ok<Contracts.ExecutionDetail>> GetExecutionAsync(string id, Executions executions, CancellationToken ct) =>
+        TypedResults.Ok((await executions.GetAsync(id, ct)).ToContract());
+
+    private static async Task<Ok<IReadOnlyList<Contracts.ExecutionTrial>>> TrialsAsync(string id, Executions executions, CancellationToken ct) =>
+        TypedResults.Ok<IReadOnlyList<Contracts.ExecutionTrial>>([.. (await executions.TrialsAsync(id, ct)).Select(t => t.ToContract())]);
+
+    private static async Task<Accepted<Contracts.ExecutionDetail>> StopAsync(string id, Executions executions, CancellationToken ct) =>
+        TypedResults.Accepted($"/api/executions/{id}", (await executions.StopAsync(id, ct)).ToContract());
 
     /// <summary>
-    /// Server-sent events: first a <c>snapshot</c> (the whole execution), then <c>step</c>, <c>trial</c> and
-    /// <c>execution</c> events as they happen; the stream ends after the execution ends (a final snapshot).
+    /// Server-sent events: first a <c>snapshot</c> (the whole execution) and a <c>trial</c> event for every trial
+    /// recorded so far, then <c>step</c>, <c>trial</c> and <c>execution</c> events as they happen; the stream ends
+    /// after the execution ends (a final snapshot). A client that connects late, or to another server of the
+    /// cluster than the one that runs the execution, sees every trial once.
     /// </summary>
-    private static async Task<ServerSentEventsResult<ExecutionEvent>> EventsAsync(
+    private static async Task<ServerSentEventsResult<Contracts.ExecutionEvent>> EventsAsync(
         string id, Executions executions, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
         await executions.GetAsync(id, ct);
         return TypedResults.ServerSentEvents(StreamAsync(id, executions, lifetime.ApplicationStopping, ct));
     }
 
-    private static async IAsyncEnumerable<SseItem<ExecutionEvent>> StreamAsync(
+    private static async IAsyncEnumerable<SseItem<Contracts.ExecutionEvent>> StreamAsync(
         string id, Executions executions, CancellationToken stopping, [EnumeratorCancellation] CancellationToken ct)
     {
         // Linked to shutdown: an open stream must not hold the server up for the 30 s shutdown timeout.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, ct);
-        using var subscription = executions.Subscribe(id);
+        // Subscribed before the store is read: a trial recorded after the read is published after it, so it is live.
+        using var subscription = await executions.SubscribeAsync(id, linked.Token);
         var current = await executions.GetAsync(id, linked.Token);
-        yield return new(new("snapshot", id, Status: current.Status.ToString(), Execution: current), "snapshot");
+        yield return Snapshot(current);
+        var replayed = new HashSet<(string Step, int Number, string Status)>();
+        foreach (var trial in await executions.TrialsAsync(id, linked.Token))
+        {
+            replayed.Add((trial.Step, trial.Number, trial.Status));
+            yield return new(new ExecutionEvent("trial", id, trial.Step, trial.Status, Trial: trial).ToContract(), "trial");
+        }
         while (!current.IsFinished && !linked.IsCancellationRequested)
         {
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
@@ -166,7 +158,10 @@ internal static class PipelinesApi
 
             while (waited && subscription.Reader.TryRead(out var e))
             {
-                yield return new(e, e.Type);
+                if (e.Trial is not { } trial || !replayed.Contains((trial.Step, trial.Number, trial.Status)))
+                {
+                    yield return new(e.ToContract(), e.Type);
+                }
             }
 
             current = await executions.GetAsync(id, linked.Token);
@@ -174,7 +169,10 @@ internal static class PipelinesApi
 
         if (current.IsFinished)
         {
-            yield return new(new("snapshot", id, Status: current.Status.ToString(), Execution: current), "snapshot");
+            yield return Snapshot(current);
         }
     }
+
+    private static SseItem<Contracts.ExecutionEvent> Snapshot(ExecutionDetail current) =>
+        new(new(Contracts.ExecutionEvent.Snapshot, current.Id, Status: current.Status.ToString(), Execution: current.ToContract()), Contracts.ExecutionEvent.Snapshot);
 }

@@ -1,7 +1,9 @@
 using System.Security.Claims;
-using System.Text.Json;
+using Flotilla.Fleet;
+using Flotilla.Fleet.Rollout;
 using Flotilla.Registry;
 using Flotilla.Registry.Events;
+using Flotilla.Server.Endpoint;
 using Flotilla.Server.Hosting;
 using Flotilla.Server.Identity;
 using Flotilla.Storage;
@@ -42,10 +44,10 @@ internal static class RegistryApi
         return app;
     }
 
-    private static async Task<Ok<IReadOnlyList<ModelPackageGroup>>> ListGroupsAsync(ModelRegistry registry, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await registry.ListGroupsAsync(cancellationToken));
+    private static async Task<Ok<IReadOnlyList<Contracts.PackageGroup>>> ListGroupsAsync(ModelRegistry registry, CancellationToken cancellationToken) =>
+        TypedResults.Ok<IReadOnlyList<Contracts.PackageGroup>>([.. (await registry.ListGroupsAsync(cancellationToken)).Select(g => g.ToContract())]);
 
-    private static async Task<Results<Ok<List<PackageSummary>>, ProblemHttpResult>> ListPackagesAsync(
+    private static async Task<Results<Ok<IReadOnlyList<Contracts.PackageSummary>>, ProblemHttpResult>> ListPackagesAsync(
         string group, string? status, string? sort, ModelRegistry registry, CancellationToken cancellationToken)
     {
         ApprovalStatus? filter = null;
@@ -68,17 +70,17 @@ internal static class RegistryApi
                 statusCode: StatusCodes.Status404NotFound, title: "Unknown model package group");
         }
         var packages = await registry.ListPackagesAsync(group, filter, order, cancellationToken);
-        return TypedResults.Ok(packages.Select(PackageSummary.Of).ToList());
+        return TypedResults.Ok<IReadOnlyList<Contracts.PackageSummary>>([.. packages.Select(p => p.ToSummary())]);
     }
 
-    private static async Task<Results<Ok<ModelPackage>, ProblemHttpResult>> GetPackageAsync(
+    private static async Task<Results<Ok<Contracts.Package>, ProblemHttpResult>> GetPackageAsync(
         string id, ModelRegistry registry, CancellationToken cancellationToken) =>
         await registry.GetPackageAsync(id, cancellationToken) is { } package
-            ? TypedResults.Ok(package)
+            ? TypedResults.Ok(package.ToContract())
             : UnknownPackage(id);
 
-    private static async Task<Results<Ok<ModelPackage>, ProblemHttpResult>> UpdatePackageAsync(
-        string id, UpdateApprovalRequest request, HttpContext http, ModelRegistry registry, AuditLog audit,
+    private static async Task<Results<Ok<Contracts.Package>, ProblemHttpResult>> UpdatePackageAsync(
+        string id, Contracts.UpdateApprovalRequest request, HttpContext http, ModelRegistry registry, AuditLog audit,
         IOptions<ApprovalOptions> approval, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.ApprovalStatus) || !TryParseStatus(request.ApprovalStatus, out var status))
@@ -94,9 +96,15 @@ internal static class RegistryApi
                 $"'{who}' started execution {execution}, which registered {id}; {ApprovalOptions.Section}:RequireDifferentApprover asks another principal to approve it.",
                 statusCode: StatusCodes.Status403Forbidden, title: "Four-eyes rule");
         }
+        var rollouts = http.RequestServices.GetRequiredService<RolloutStore>();
+        if (request.Rollout is { } rollout
+            && await RolloutApi.PlanAsync(id, status, rollout, who, registry, http.RequestServices.GetRequiredService<FleetClient>(), rollouts, cancellationToken) is { } refusal)
+        {
+            return refusal;
+        }
         try
         {
-            return TypedResults.Ok(await registry.UpdateApprovalStatusAsync(id, status, request.Description, who, cancellationToken));
+            return TypedResults.Ok((await registry.UpdateApprovalStatusAsync(id, status, request.Description, who, cancellationToken)).ToContract());
         }
         catch (ModelPackageNotFoundException)
         {
@@ -104,6 +112,10 @@ internal static class RegistryApi
         }
         catch (InvalidApprovalTransitionException e)
         {
+            if (request.Rollout is not null && await registry.GetPackageAsync(id, cancellationToken) is { } package)
+            {
+                await rollouts.DiscardPlanAsync(package.Group, (int)package.Version, cancellationToken);
+            }
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "Invalid approval status change");
         }
     }
@@ -127,30 +139,4 @@ public sealed class ApprovalOptions
 
     /// <summary>The four-eyes rule: the principal that started an execution cannot approve the version it registered.</summary>
     public bool RequireDifferentApprover { get; set; }
-}
-
-/// <summary>PATCH /api/registry/packages/{id}: the new status and why.</summary>
-internal sealed record UpdateApprovalRequest(string? ApprovalStatus, string? Description);
-
-/// <summary>A package in a listing: everything but the full evaluation report, whose top-level numbers are kept as metrics.</summary>
-internal sealed record PackageSummary(
-    string Id,
-    string Group,
-    long Version,
-    ApprovalStatus ApprovalStatus,
-    string? ApprovalDescription,
-    string? StatusChangedBy,
-    DateTimeOffset? StatusChangedAt,
-    DateTimeOffset CreatedAt,
-    string ArtifactSha256,
-    Dictionary<string, double> Metrics,
-    PackageLineage Lineage)
-{
-    public static PackageSummary Of(ModelPackage p) => new(
-        p.Id, p.Group, p.Version, p.ApprovalStatus, p.ApprovalDescription, p.StatusChangedBy, p.StatusChangedAt, p.CreatedAt,
-        p.Artifact.Sha256,
-        p.EvaluationReport.ValueKind == JsonValueKind.Object
-            ? p.EvaluationReport.EnumerateObject().Where(m => m.Value.ValueKind == JsonValueKind.Number).ToDictionary(m => m.Name, m => m.Value.GetDouble())
-            : [],
-        p.Lineage);
 }

@@ -17,6 +17,9 @@ internal abstract class Sampler
 
     public abstract Proposal Propose(int number, IReadOnlyList<TrialRecord> history);
 
+    /// <summary>The same, knowing the wall-clock time left in the budget (null: none); only <see cref="CostAwareSampler"/> uses it.</summary>
+    public virtual Proposal Propose(int number, IReadOnlyList<TrialRecord> history, TimeSpan? remaining) => Propose(number, history);
+
     public static Sampler Create(TuningStrategy strategy, IReadOnlyList<SearchSpace> spaces, int seed, int maxTrials) => strategy switch
     {
         TuningStrategy.Random => new RandomSampler(spaces, seed),

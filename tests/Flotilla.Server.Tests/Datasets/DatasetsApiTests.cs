@@ -29,7 +29,7 @@ public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<Runni
     }
 
     [Fact]
-    public async Task A_multipart_upload_is_saved_under_the_data_folder()
+    public async Task A_multipart_upload_is_kept_in_the_artifact_store_under_its_hash()
     {
         using var form = new MultipartFormDataContent
         {
@@ -46,7 +46,8 @@ public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<Runni
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var dataset = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(3, dataset["rowCount"]!.GetValue<long>());
-        Assert.StartsWith(server.DataDirectory, dataset["path"]!.GetValue<string>());
+        Assert.Matches("^datasets/[0-9a-f]{64}/data.csv$", dataset["path"]!.GetValue<string>());
+        Assert.True(File.Exists(Path.Combine(server.DataDirectory, "artifacts", dataset["path"]!.GetValue<string>())));
         Assert.Equal(["x", "colour"], dataset["columns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()));
         Assert.Equal("Categorical", dataset["columns"]![1]!["kind"]!.GetValue<string>());
     }
@@ -65,6 +66,38 @@ public sealed class DatasetsApiTests(RunningServer server) : IClassFixture<Runni
         Assert.Contains("broken.csv", detail);
         Assert.Contains("line 3", detail);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_dataset_without_a_target_is_for_scoring_only_checked_row_by_row_and_a_pipeline_refuses_it()
+    {
+        var path = Path.Combine(server.DataDirectory, "imports", "to-score.csv");
+        await File.WriteAllTextAsync(path, "id,x,colour\n1,0.5,red\n2,,blue\n\n3,2.5,\"red, dark\"\n");
+
+        using var response = await Client.PostAsJsonAsync("/api/datasets", new { name = "to-score", path });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var dataset = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Null(dataset["target"]);
+        Assert.Equal(3, dataset["rowCount"]!.GetValue<long>());
+        Assert.Empty(dataset["labelBalance"]!.AsObject());
+        Assert.Equal(["id", "x", "colour"], dataset["columns"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()));
+        Assert.Equal(["Numeric", "Numeric", "Categorical"], dataset["columns"]!.AsArray().Select(c => c!["kind"]!.GetValue<string>()));
+        Assert.Equal(1, dataset["columns"]![1]!["missing"]!.GetValue<int>());
+        Assert.Equal(["red", "blue", "red, dark"], dataset["columns"]![2]!["categories"]!.AsArray().Select(c => c!.GetValue<string>()));
+
+        var broken = Path.Combine(server.DataDirectory, "imports", "to-score-broken.csv");
+        await File.WriteAllTextAsync(broken, "id,x\n1,0.5\n2,1.5,7\n");
+        using var refused = await Client.PostAsJsonAsync("/api/datasets", new { name = "to-score-broken", path = broken });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("line 3", (await refused.Content.ReadFromJsonAsync<JsonObject>())!["detail"]!.GetValue<string>());
+
+        using var start = await Client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters = new { DatasetName = "to-score" } });
+        var id = (await start.Content.ReadFromJsonAsync<JsonObject>())!["executionId"]!.GetValue<string>();
+        var ended = await Flotilla.Testing.Eventually.ValueAsync(async () => (await Client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}"))!,
+            e => e["status"]!.GetValue<string>() is "Failed" or "Succeeded", "the execution ends", TimeSpan.FromMinutes(1));
+        Assert.Equal("Failed", ended["status"]!.GetValue<string>());
+        Assert.Contains("registered for scoring only", ended["failureReason"]!.GetValue<string>());
     }
 
     /// <summary>A shared dataset copied into the server's default data root, where a path may point.</summary>
@@ -104,7 +137,7 @@ public sealed class DatasetSourcesTests
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var dataset = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.Equal(File.ReadAllLines(SharedDatasets.Path("banknote-authentication.csv")).Length - 1, dataset["rowCount"]!.GetValue<long>());
-        Assert.StartsWith(server.DataDirectory, dataset["path"]!.GetValue<string>());
+        Assert.Matches("^datasets/[0-9a-f]{64}/data.csv$", dataset["path"]!.GetValue<string>());
     }
 
     [Fact]

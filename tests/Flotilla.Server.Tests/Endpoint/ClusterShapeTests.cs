@@ -4,12 +4,13 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Flotilla.Fleet;
 using Flotilla.Registry;
+using Flotilla.Storage.Tests;
 using Flotilla.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flotilla.Server.Tests.Endpoint;
 
-public sealed class ClusterShapeTests
+public sealed class ClusterShapeTests(S3rverServer s3) : IClassFixture<S3rverServer>
 {
     private const string Group = "multimodel-cluster";
 
@@ -19,11 +20,13 @@ public sealed class ClusterShapeTests
         var postgres = await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("cluster");
         var shared = Directory.CreateTempSubdirectory("flotilla-cluster-").FullName;
         var clusterId = $"test-{Guid.NewGuid():N}";
+        // One prefix for both servers: they must read each other's artifacts.
+        var s3Settings = S3Settings();
         string[] Settings() =>
         [
             "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={postgres}", $"--Flotilla:DataDirectory={shared}",
             $"--Flotilla:Fleet:ClusterId={clusterId}", $"--Flotilla:Fleet:SiloPort={FreePort()}", "--Flotilla:Fleet:GatewayPort=0",
-            "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1",
+            "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1", .. s3Settings,
         ];
         await using var first = await RunningServer.StartAsync(Settings());
         await using var second = await RunningServer.StartAsync(Settings());
@@ -47,9 +50,12 @@ public sealed class ClusterShapeTests
         var holders = endpoint.GetProperty("instances").EnumerateArray()
             .Where(i => i.GetProperty("models").EnumerateArray().Any(m => m.GetProperty("artifactSha256").GetString() == package.Artifact.Sha256))
             .ToList();
-        Assert.Single(holders);
+        // The deployer loads the model on its home and a standby on the other silo, so a failover waits for no load.
+        Assert.Equal(2, holders.Count);
         var model = endpoint.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("artifactSha256").GetString() == package.Artifact.Sha256);
-        Assert.Equal(1, model.GetProperty("loads").GetInt64());
+        Assert.Equal(2, model.GetProperty("loads").GetInt64());
+        Assert.Equal(2, model.GetProperty("copies").GetInt32());
+        Assert.Contains(model.GetProperty("home").GetString(), holders.Select(h => h.GetProperty("silo").GetString()));
         Assert.Equal(4, model.GetProperty("invocations").GetInt64());
     }
 
@@ -58,13 +64,13 @@ public sealed class ClusterShapeTests
     {
         var postgres = await (await PostgresServer.GetSharedAsync()).CreateDatabaseAsync("autoscaler");
         // MaxInstances 1: the loop runs and decides, but never has a reason to start another process.
-        await using var server = await RunningServer.StartAsync(
+        await using var server = await RunningServer.StartAsync([
             "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={postgres}",
             $"--Flotilla:DataDirectory={Directory.CreateTempSubdirectory("flotilla-autoscaler-").FullName}",
             $"--Flotilla:Fleet:ClusterId=test-{Guid.NewGuid():N}", $"--Flotilla:Fleet:SiloPort={FreePort()}", "--Flotilla:Fleet:GatewayPort=0",
-            "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1",
+            "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1", .. S3Settings(),
             "--Flotilla:Fleet:Autoscaler:Enabled=true", "--Flotilla:Fleet:Autoscaler:Interval=00:00:00.2",
-            "--Flotilla:Fleet:Autoscaler:MinInstances=1", "--Flotilla:Fleet:Autoscaler:MaxInstances=1");
+            "--Flotilla:Fleet:Autoscaler:MinInstances=1", "--Flotilla:Fleet:Autoscaler:MaxInstances=1"]);
 
         JsonElement autoscaler = default;
         await Eventually.TrueAsync(async () =>
@@ -79,6 +85,13 @@ public sealed class ClusterShapeTests
         var metrics = await server.Client.GetStringAsync("/metrics");
         Assert.Contains("flotilla_autoscaler_current_instances 1", metrics);
     }
+
+    // The cluster shape keeps artifacts in a bucket every server reaches; a fresh prefix keeps tests apart in it.
+    private string[] S3Settings() =>
+    [
+        $"--Flotilla:S3:Bucket={S3rverServer.Bucket}", $"--Flotilla:S3:ServiceUrl={s3.ServiceUrl}", $"--Flotilla:S3:Prefix=t{Guid.NewGuid():N}/",
+        "--Flotilla:S3:AccessKey=S3RVER", "--Flotilla:S3:SecretKey=S3RVER",
+    ];
 
     private static int FreePort()
     {

@@ -116,7 +116,7 @@ public sealed class TrafficPolicyTests
         var pending = await PutAsync(new { routes = new[] { new { version = 2, weight = 90 }, new { version = 3, weight = 10 } } });
         var missing = await PutAsync(new { routes = new[] { new { version = 2, weight = 90 }, new { version = 9, weight = 10 } } });
         var header = await PutAsync(new { routes = new[] { new { version = 1, weight = 5 } }, stickyHeader = "X Key" });
-        var shadow = await PutAsync(new { version = 2, shadow = new { version = 3, percent = 50 } });
+        var shadow = await PutAsync(new { version = 2, shadow = new { version = 3, percent = 0 } });
 
         Assert.Equal((HttpStatusCode.BadRequest, "routes: the weight of version 1 must be a whole number from 1 to 1,000,000 (was 0)."), zero);
         Assert.Equal(HttpStatusCode.BadRequest, twice.Item1);
@@ -129,7 +129,7 @@ public sealed class TrafficPolicyTests
         Assert.Equal(HttpStatusCode.BadRequest, header.Item1);
         Assert.Contains("is not a header name", header.Item2);
         Assert.Equal(HttpStatusCode.BadRequest, shadow.Item1);
-        Assert.Contains("Shadow traffic is not available", shadow.Item2);
+        Assert.Equal("shadow: percent must be a whole number from 1 to 100 (was 0).", shadow.Item2);
         Assert.Equal(2, await VersionOfAsync(server.Client));
         Assert.Equal(2, await VersionOfAsync(server.Client));
     }

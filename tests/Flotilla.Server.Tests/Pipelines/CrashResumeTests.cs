@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using Flotilla.Server.Tests.Datasets;
 using Flotilla.Testing;
@@ -138,34 +138,41 @@ public sealed class CrashResumeTests : IDisposable
     }
 }
 
-/// <summary>`dotnet flotilla.dll server --data DIR --urls http://127.0.0.1:PORT` as a child process.</summary>
-internal sealed class ChildServer : IAsyncDisposable
+/// <summary>
+/// `dotnet flotilla.dll server --data DIR --urls http://127.0.0.1:PORT [-- settings]` as a child process: a machine
+/// of its own as far as files go (its data folder is its disk).
+/// </summary>
+internal sealed partial class ChildServer : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ChildServer(Process process, Uri address)
-    {
-        _process = process;
-        Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
-    }
+    private ChildServer(Process process) => _process = process;
 
-    public HttpClient Client { get; }
+    public HttpClient Client { get; private set; } = null!;
 
-    public static async Task<ChildServer> StartAsync(string dataDirectory)
+    public int ProcessId => _process.Id;
+
+    /// <summary>
+    /// Starts the server. <paramref name="adminKey"/>: the key its client sends (a server joining a database
+    /// another one bootstrapped writes none); null reads the one its first start wrote.
+    /// </summary>
+    public static async Task<ChildServer> StartAsync(string dataDirectory, string? adminKey = null, params string[] settings)
     {
-        var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { CliPath(), "server", "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}" })
+        // Port 0, and the address read from the server's own start-up line: a port picked free here could be taken by
+        // another test's server before this one binds it, and that server would answer this one's calls.
+        string[] arguments = [FlotillaCliBinary.Path, "server", "--data", dataDirectory, "--urls", "http://127.0.0.1:0", .. (settings.Length > 0 ? ["--", .. settings] : Array.Empty<string>())];
+        foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
-        var server = new ChildServer(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
+        var server = new ChildServer(Process.Start(start)!);
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         server._process.BeginOutputReadLine();
@@ -175,24 +182,31 @@ internal sealed class ChildServer : IAsyncDisposable
         while (true)
         {
             Assert.False(server._process.HasExited, $"The server exited with {(server._process.HasExited ? server._process.ExitCode : 0)}:\n{server.Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"The server did not say where it listens and answer /healthz within a minute:\n{server.Output}");
+            if (server.Client is null && ListeningOn().Match(server.Output) is { Success: true } listening)
+            {
+                server.Client = new HttpClient { BaseAddress = new Uri(listening.Groups[1].Value), Timeout = TimeSpan.FromSeconds(30) };
+            }
             try
             {
-                if ((await server.Client.GetAsync("/healthz")).IsSuccessStatusCode)
+                if (server.Client is not null && (await server.Client.GetAsync("/healthz")).IsSuccessStatusCode)
                 {
                     // The first start wrote the admin key before it listened; a restart on the same folder keeps it.
-                    var key = Flotilla.Cli.Client.Credentials.ReadKeyFile(dataDirectory);
+                    var key = adminKey ?? Flotilla.Cli.Client.Credentials.ReadKeyFile(dataDirectory);
                     server.Client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
                     return server;
                 }
             }
             catch (HttpRequestException)
             {
-                // Not listening yet.
+                // Not answering yet.
             }
-            Assert.True(DateTime.UtcNow < deadline, $"The server did not answer /healthz within a minute:\n{server.Output}");
             await Task.Delay(100);
         }
     }
+
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:[0-9]+)")]
+    private static partial Regex ListeningOn();
 
     public string Output
     {
@@ -212,6 +226,19 @@ internal sealed class ChildServer : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>SIGSTOP: the process stops dead (every thread, its timers and its lease renewal) until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>SIGCONT: the paused process runs on from where it stopped, unaware of the time that passed.</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{signal}", _process.Id.ToString(CultureInfo.InvariantCulture) } })!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     public async Task<JsonObject> WaitFinishedAsync(string id, TimeSpan within)
     {
         return await Eventually.ValueAsync(
@@ -229,21 +256,6 @@ internal sealed class ChildServer : IAsyncDisposable
                 _output.AppendLine(line);
             }
         }
-    }
-
-    private static string CliPath()
-    {
-        // bin/<config>/net10.0/ of this test assembly names the configuration the CLI was built in.
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var path = Path.Combine(SharedDatasets.RepositoryRoot, "src", "Flotilla.Cli", "bin", configuration, "net10.0", "flotilla.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"Build the CLI first ({path} is missing): dotnet build src/Flotilla.Cli -c {configuration}.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

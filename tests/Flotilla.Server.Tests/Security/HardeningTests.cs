@@ -109,7 +109,7 @@ public sealed class HardeningTests(RunningServer server) : IClassFixture<Running
 
         Assert.Contains("outside the folders", Detail(await ProblemAsync(second, HttpStatusCode.BadRequest)));
         Assert.Equal(HttpStatusCode.NotFound, deleted.StatusCode);
-        Assert.True(File.Exists(uploaded));
+        Assert.True(File.Exists(Path.Combine(server.DataDirectory, "artifacts", uploaded)));
         Assert.Equal(3, (await Client.GetFromJsonAsync<JsonObject>("/api/datasets/owner"))!["rowCount"]!.GetValue<long>());
     }
 
@@ -124,7 +124,7 @@ public sealed class HardeningTests(RunningServer server) : IClassFixture<Running
 
         Assert.True(uploaded.ExitCode == ExitCodes.Success, uploaded.ToString());
         var path = (await Client.GetFromJsonAsync<JsonObject>("/api/datasets/cli-upload"))!["path"]!.GetValue<string>();
-        Assert.Equal(Path.Combine(server.DataDirectory, "datasets", "cli-upload.csv"), path);
+        Assert.Matches("^datasets/[0-9a-f]{64}/data.csv$", path);
         Assert.NotEqual(ExitCodes.Success, byPath.ExitCode);
         Assert.Contains("outside the folders", byPath.Error);
         Assert.DoesNotContain("cli-path", await DatasetNamesAsync());

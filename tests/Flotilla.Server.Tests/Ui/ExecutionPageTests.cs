@@ -30,6 +30,13 @@ public sealed class ExecutionPageTests(RunningServer server, BrowserSession brow
         await Assertions.Expect(page.Locator("[data-testid=dag] g[data-step]")).ToHaveCountAsync(steps.Count);
         await Assertions.Expect(page.Locator("[data-testid=dag] g[data-status=Succeeded]")).ToHaveCountAsync(steps.Count(s => (string?)s!["status"] == "Succeeded"));
         await Assertions.Expect(page.Locator("[data-testid=trials] tbody tr")).ToHaveCountAsync(6);
+        // Each trial names the silo that ran it (the embedded server's one), and the Tune step's silos are listed with their cores.
+        var silo = (await server.Client.GetFromJsonAsync<JsonObject>("/api/endpoint"))!["instances"]![0]!["silo"]!.GetValue<string>();
+        await Assertions.Expect(page.Locator("[data-testid=trials] thead")).ToContainTextAsync("Silo");
+        var ran = (await server.Client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials"))!.Count(t => (string?)t!["silo"] == silo);
+        Assert.True(ran > 0, "trials name the silo that ran them");
+        await Assertions.Expect(page.Locator("[data-testid=trials] tbody tr", new() { HasText = silo })).ToHaveCountAsync(ran);
+        await Assertions.Expect(page.GetByTestId("tune-silos")).ToContainTextAsync($"{silo} {Environment.ProcessorCount} core");
         await Assertions.Expect(page.GetByTestId("best-so-far")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Tuning: 6/6 trials");
         await BrowserSession.ScreenshotAsync(page, "execution");

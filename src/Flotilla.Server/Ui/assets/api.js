@@ -36,21 +36,6 @@ export async function api(path, options = {}) {
   return body;
 }
 
-/** The first present field of several spellings, so a renamed field degrades gracefully. */
-export function pick(object, ...keys) {
-  for (const key of keys) {
-    if (object && object[key] !== undefined && object[key] !== null) return object[key];
-  }
-  return undefined;
-}
-
-/** A list whether the server sends a bare array or wraps it in an object. */
-export function list(value, ...keys) {
-  if (Array.isArray(value)) return value;
-  for (const key of keys) if (Array.isArray(value?.[key])) return value[key];
-  return [];
-}
-
 /**
  * Server-sent events through fetch, so the bearer header goes along (EventSource cannot send one).
  * Calls onEvent(type, data) per event; resolves when the stream ends; abort with the signal.

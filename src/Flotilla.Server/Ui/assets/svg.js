@@ -26,8 +26,7 @@ const STATUS_FILL = {
 export function dag(steps) {
   const names = steps.map(step => step.name);
   const parents = steps.map((step, i) => {
-    const declared = step.dependsOn ?? step.dependencies ?? step.after;
-    if (Array.isArray(declared)) return declared.filter(name => names.includes(name));
+    if (Array.isArray(step.dependsOn)) return step.dependsOn.filter(name => names.includes(name));
     return i === 0 ? [] : [names[i - 1]];
   });
   const depth = new Map();
@@ -68,7 +67,7 @@ export function dag(steps) {
     svg.append(s('g', { 'data-step': step.name, 'data-status': step.status ?? '' },
       s('rect', { x, y, width: W, height: H, rx: 9, fill, stroke, 'stroke-width': step.status === 'Executing' ? 2.5 : 1.5 }),
       s('text', { x: x + W / 2, y: y + 23, 'text-anchor': 'middle', 'font-weight': 600, 'font-size': 13, fill: '#1d2430' }, step.name),
-      s('text', { x: x + W / 2, y: y + 41, 'text-anchor': 'middle', 'font-size': 11.5, fill: stroke }, step.detail ?? step.status ?? 'Pending')));
+      s('text', { x: x + W / 2, y: y + 41, 'text-anchor': 'middle', 'font-size': 11.5, fill: stroke }, step.detail)));
   });
   return svg;
 }

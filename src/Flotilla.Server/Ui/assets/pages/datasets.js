@@ -1,27 +1,27 @@
-import { api, list, pick } from '../api.js';
+import { api } from '../api.js';
 import { errorBox, h, number, table, when } from '../dom.js';
 
 export async function render(main) {
   main.replaceChildren(h('h1', {}, 'Datasets'),
-    h('p', { class: 'sub' }, 'Register one with ', h('code', {}, 'flotilla dataset add NAME --csv PATH --target COLUMN'), '.'));
+    h('p', { class: 'sub' }, 'Register one with ', h('code', {}, 'flotilla dataset add NAME --csv PATH --target COLUMN'),
+      ' (without a target, a file only batch jobs score).'));
   try {
-    const rows = list(await api('/api/datasets'), 'datasets', 'items');
+    /** @type {import('../contracts.js').Dataset[]} */
+    const rows = await api('/api/datasets');
     main.append(h('div', { class: 'panel' }, table(rows, [
       { title: 'Name', value: d => h('strong', {}, d.name) },
-      { title: 'Target', value: d => pick(d, 'target', 'targetColumn') ?? '—' },
-      { title: 'Rows', value: d => number(pick(d, 'rowCount', 'rows')), num: true },
-      { title: 'Features', value: d => { const f = pick(d, 'features', 'columns', 'featureCount'); return Array.isArray(f) ? f.length : number(f); }, num: true },
-      { title: 'Labels', value: d => describeBalance(pick(d, 'labelBalance', 'labels', 'classBalance')) },
-      { title: 'Registered', value: d => when(pick(d, 'createdAt', 'registeredAt')) },
+      { title: 'Target', value: d => d.target ?? h('span', { class: 'muted' }, 'none: scoring only') },
+      { title: 'Rows', value: d => number(d.rowCount), num: true },
+      { title: 'Features', value: d => number(d.columns.length), num: true },
+      { title: 'Labels', value: d => describeBalance(d.labelBalance) },
+      { title: 'Registered', value: d => when(d.createdAt) },
     ], 'No datasets yet.')));
   } catch (error) {
     main.append(errorBox(error));
   }
 }
 
+/** @param {Record<string, number>} balance rows per label */
 function describeBalance(balance) {
-  if (!balance) return '—';
-  if (Array.isArray(balance)) return balance.map(b => `${pick(b, 'label', 'value', 'name')}: ${pick(b, 'count', 'rows')}`).join(', ');
-  if (typeof balance === 'object') return Object.entries(balance).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
-  return String(balance);
+  return Object.entries(balance).map(([label, rows]) => `${label}: ${rows}`).join(', ') || '—';
 }

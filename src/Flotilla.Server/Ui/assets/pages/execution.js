@@ -1,4 +1,4 @@
-import { api, events, list, pick } from '../api.js';
+import { api, events } from '../api.js';
 import { every } from '../app.js';
 import { badge, duration, errorBox, h, number, table, when } from '../dom.js';
 import { chart, dag } from '../svg.js';
@@ -18,13 +18,15 @@ export async function render(main, id) {
   let finished = false;
   const load = async () => {
     try {
+      /** @type {[import('../contracts.js').ExecutionDetail, import('../contracts.js').ExecutionTrial[]]} */
       const [execution, trials] = await Promise.all([api(path), api(`${path}/trials`).catch(() => [])]);
       finished = FINISHED.includes(execution.status);
-      if (!dependencies.size && execution.pipeline) {
+      if (!dependencies.size) {
+        /** @type {import('../contracts.js').Pipeline | null} */
         const definition = await api(`/api/pipelines/${encodeURIComponent(execution.pipeline)}`).catch(() => null);
-        dependencies = new Map(list(definition?.steps).map(step => [step.name, step.dependsOn ?? []]));
+        dependencies = new Map((definition?.steps ?? []).map(step => [step.name, step.dependsOn]));
       }
-      draw(execution, list(trials, 'trials', 'items'));
+      draw(execution, trials);
     } catch (error) {
       head.replaceChildren(errorBox(error));
     }
@@ -41,53 +43,55 @@ export async function render(main, id) {
   };
 
   const draw = (execution, trials) => {
-    const parameters = execution.parameters ?? {};
-    const stepList = list(execution.steps);
-    const failure = pick(execution, 'failureReason', 'failure', 'error') ?? stepList.map(s => pick(s, 'failureReason', 'failure', 'error')).find(Boolean);
-    const started = pick(execution, 'startedAt', 'createdAt');
-    const ended = pick(execution, 'endedAt', 'finishedAt', 'completedAt');
-    const register = stepList.find(s => /regist/i.test(s.name))?.outputs;
-    const packageId = pick(register ?? {}, 'packageId', 'modelPackageId');
+    const parameters = execution.parameters;
+    const stepList = execution.steps;
+    const failure = execution.failureReason ?? stepList.map(s => s.failureReason).find(Boolean);
+    const started = execution.createdAt;
+    const ended = execution.endedAt;
+    /** @type {import('../contracts.js').RegisterOutputs | undefined} */
+    const register = stepList.find(s => s.type === 'Register' && s.status === 'Succeeded')?.outputs;
+    const packageId = register?.packageId;
     head.replaceChildren(...present(
-      h('div', { class: 'row' }, h('h1', {}, `Execution ${pick(execution, 'id', 'executionId') ?? id}`), badge(execution.status),
+      h('div', { class: 'row' }, h('h1', {}, `Execution ${execution.id}`), badge(execution.status),
         execution.status === 'Executing' ? h('button', { class: 'reject', 'data-testid': 'stop', onclick: stop }, 'Stop') : null),
       h('p', { class: 'sub' },
-        `${pick(execution, 'pipeline', 'pipelineName') ?? 'pipeline'} on dataset ${pick(execution, 'dataset', 'datasetName') ?? parameters.DatasetName ?? '—'}`,
+        `${execution.pipeline} on dataset ${parameters.DatasetName ?? '—'}`,
         ` · started ${when(started)} · ${duration(started, ended)}`),
       failure ? h('div', { class: 'error', 'data-testid': 'failure' }, failure) : null,
       packageId ? h('div', { class: 'notice' }, 'Registered ', h('a', { href: `#/registry/packages/${encodeURIComponent(packageId)}` }, packageId),
-        register.approvalStatus ? ` (${register.approvalStatus})` : '') : null));
+        ` (${register.approvalStatus})`) : null));
 
-    const tuned = trials.filter(t => !['Running', 'Pending'].includes(t.status));
     // The tuner's planned count (a grid may plan fewer than MaxTuningJobs): on each trial, and on the Tune step once it ends.
     const planned = Math.max(...trials.map(t => t.planned).filter(Number.isFinite),
       ...stepList.map(s => s.outputs?.planned).filter(Number.isFinite));
-    const total = Number.isFinite(planned) ? Math.max(planned, tuned.length) : '?';
+    const total = Number.isFinite(planned) ? Math.max(planned, trials.length) : '?';
     graph.replaceChildren(dag(stepList.map(step => ({
       ...step,
-      dependsOn: step.dependsOn ?? dependencies.get(step.name),
-      detail: /tun/i.test(step.name) && step.status && step.status !== 'Pending' ? `${tuned.length}/${total} trials` : step.status,
+      dependsOn: dependencies.get(step.name),
+      detail: step.type === 'Tune' && step.status !== 'Pending' ? `${trials.length}/${total} trials` : step.status,
     }))));
 
     steps.replaceChildren(h('h2', {}, 'Steps'), h('div', { class: 'panel' }, table(stepList, [
       { title: 'Step', value: s => h('strong', {}, s.name) },
       { title: 'Status', value: s => badge(s.status) },
-      { title: 'Started', value: s => clock(pick(s, 'startedAt', 'startTime')) },
-      { title: 'Duration', value: s => duration(pick(s, 'startedAt', 'startTime'), pick(s, 'endedAt', 'finishedAt', 'completedAt')), num: true },
-      { title: 'Outputs / failure', value: s => h('span', { class: 'wrap' }, pick(s, 'failureReason', 'failure', 'error') ?? describe(s.outputs)) },
+      { title: 'Started', value: s => clock(s.startedAt) },
+      { title: 'Duration', value: s => duration(s.startedAt, s.endedAt), num: true },
+      { title: 'Outputs / failure', value: s => h('span', { class: 'wrap' }, s.failureReason ?? describe(s.outputs)) },
     ])));
 
     const scorer = parameters.CrossValidationScorer ?? 'roc_auc';
-    const scored = tuned
-      .map((t, i) => ({ ...t, n: pick(t, 'number', 'trial', 'index') ?? i + 1, score: pick(t, 'score', 'meanScore', 'cvScore') }))
+    const scored = trials
       .filter(t => typeof t.score === 'number' && Number.isFinite(t.score))
-      .sort((a, b) => String(pick(a, 'endedAt', 'finishedAt') ?? a.n).localeCompare(String(pick(b, 'endedAt', 'finishedAt') ?? b.n), undefined, { numeric: true }));
+      .sort((a, b) => a.number - b.number);
     // Pruned and failed trials show as dots; only complete ones can be the best.
     let best = -Infinity;
     const bestSoFar = scored.map((t, i) => [i + 1, (best = ['Pruned', 'Failed'].includes(t.status) ? best : Math.max(best, t.score))])
       .filter(([, b]) => Number.isFinite(b));
+    /** @type {import('../contracts.js').TuneOutputs | undefined} */
+    const tune = stepList.find(s => s.type === 'Tune' && s.outputs)?.outputs;
     tuning.replaceChildren(...present(
-      h('h2', {}, `Tuning: ${tuned.length}/${total} trials`, Number.isFinite(best) ? ` · best ${scorer} ${number(best)}` : ''),
+      h('h2', {}, `Tuning: ${trials.length}/${total} trials`, Number.isFinite(best) ? ` · best ${scorer} ${number(best)}` : ''),
+      tune?.silos?.length ? silos(tune.silos) : null,
       scored.length ? h('div', { class: 'panel' }, chart({
         testid: 'best-so-far',
         width: 1100, height: 300,
@@ -98,14 +102,15 @@ export async function render(main, id) {
           { points: bestSoFar, color: '#1f4e79', step: true, label: 'best so far' },
         ],
       })) : null,
-      h('div', { class: 'panel', 'data-testid': 'trials' }, table([...trials].sort((a, b) => (pick(a, 'number', 'trial', 'index') ?? 0) - (pick(b, 'number', 'trial', 'index') ?? 0)), [
-        { title: '#', value: t => pick(t, 'number', 'trial', 'index') ?? '', num: true },
-        { title: 'Algorithm', value: t => pick(t, 'algorithm', 'family') ?? '—' },
-        { title: scorer, value: t => number(pick(t, 'score', 'meanScore', 'cvScore')), num: true },
-        { title: 'Folds', value: t => (pick(t, 'foldScores', 'folds') ?? []).map(f => number(f, 3)).join(' ') },
+      h('div', { class: 'panel', 'data-testid': 'trials' }, table([...trials].sort((a, b) => a.number - b.number), [
+        { title: '#', value: t => t.number, num: true },
+        { title: 'Algorithm', value: t => t.algorithm },
+        { title: scorer, value: t => number(t.score), num: true },
+        { title: 'Folds', value: t => t.foldScores.map(f => number(f, 3)).join(' ') },
         { title: 'Status', value: t => badge(t.status) },
-        { title: 'Seconds', value: t => number(pick(t, 'seconds', 'durationSeconds', 'elapsedSeconds'), 2), num: true },
-        { title: 'Hyper-parameters', value: t => h('code', {}, describe(pick(t, 'parameters', 'hyperParameters'))) },
+        { title: 'Seconds', value: t => number(t.seconds, 2), num: true },
+        { title: 'Silo', value: t => t.silo ? h('code', {}, t.silo) : '—' },
+        { title: 'Hyper-parameters', value: t => h('code', {}, describe(t.parameters)) },
       ], 'No trials yet.'))));
   };
 
@@ -124,6 +129,16 @@ export async function render(main, id) {
   }
   const stopPolling = every(1500, async () => { if (!finished) await load(); });
   return () => { stopPolling(); stream.abort(); };
+}
+
+/** Where the Tune step's trials ran: each silo's cores and trials, and the silos left out or lost. */
+function silos(list) {
+  return h('p', { class: 'sub', 'data-testid': 'tune-silos' }, 'Trials ran on ', ...list.flatMap((s, i) => [
+    i ? ' · ' : '',
+    h('code', {}, s.silo),
+    s.leftOut ? ` left out: ${s.leftOut}` : ` ${s.cores} core${s.cores === 1 ? '' : 's'}, ${s.trials} trial${s.trials === 1 ? '' : 's'}`,
+    s.lost ? ` (${s.lost})` : '',
+  ]));
 }
 
 /** Children without the null placeholders (replaceChildren would print them as "null"). */

@@ -1,4 +1,4 @@
-import { api, list, pick } from '../api.js';
+import { api } from '../api.js';
 import { every } from '../app.js';
 import { badge, duration, errorBox, h, table, when } from '../dom.js';
 
@@ -11,15 +11,16 @@ export async function render(main) {
 
   const load = async () => {
     try {
-      const rows = list(await api('/api/executions'), 'executions', 'items');
-      rows.sort((a, b) => String(pick(b, 'startedAt', 'createdAt') ?? '').localeCompare(String(pick(a, 'startedAt', 'createdAt') ?? '')));
+      /** @type {import('../contracts.js').ExecutionSummary[]} */
+      const rows = await api('/api/executions');
+      rows.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       body.replaceChildren(h('div', { class: 'panel' }, table(rows, [
-        { title: 'Execution', value: e => h('a', { href: `#/executions/${encodeURIComponent(pick(e, 'id', 'executionId'))}` }, h('code', {}, pick(e, 'id', 'executionId'))) },
-        { title: 'Pipeline', value: e => pick(e, 'pipeline', 'pipelineName') ?? '—' },
-        { title: 'Dataset', value: e => pick(e, 'dataset', 'datasetName') ?? pick(e.parameters, 'DatasetName') ?? '—' },
+        { title: 'Execution', value: e => h('a', { href: `#/executions/${encodeURIComponent(e.id)}` }, h('code', {}, e.id)) },
+        { title: 'Pipeline', value: e => e.pipeline },
+        { title: 'Dataset', value: e => e.parameters.DatasetName ?? '—' },
         { title: 'Status', value: e => badge(e.status) },
-        { title: 'Started', value: e => when(pick(e, 'startedAt', 'createdAt')) },
-        { title: 'Duration', value: e => duration(pick(e, 'startedAt', 'createdAt'), pick(e, 'endedAt', 'finishedAt', 'completedAt')), num: true },
+        { title: 'Started', value: e => when(e.createdAt) },
+        { title: 'Duration', value: e => duration(e.createdAt, e.endedAt), num: true },
       ], 'No executions yet.')));
     } catch (error) {
       body.replaceChildren(errorBox(error));

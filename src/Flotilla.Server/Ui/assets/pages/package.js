@@ -1,4 +1,4 @@
-import { api, list, pick } from '../api.js';
+import { api } from '../api.js';
 import { every } from '../app.js';
 import { badge, errorBox, h, number, when } from '../dom.js';
 import { chart, confusion } from '../svg.js';
@@ -8,10 +8,12 @@ const LABELS = { f1: 'F1', auc: 'AUC', averagePrecision: 'avg precision', logLos
 
 export async function render(main, id) {
   const path = `/api/registry/packages/${encodeURIComponent(id)}`;
+  /** @type {import('../contracts.js').Package} */
   const pkg = await api(path);
-  const group = pick(pkg, 'group', 'groupName');
-  const report = pick(pkg, 'evaluationReport', 'evaluation') ?? {};
-  const metrics = metricsOf(report);
+  const group = pkg.group;
+  /** @type {import('../contracts.js').EvaluationReport} */
+  const report = pkg.evaluationReport ?? {};
+  const metrics = report;
 
   const status = h('span', { 'data-testid': 'approval-status' }, badge(pkg.approvalStatus));
   const deployment = h('div', { 'data-testid': 'deployment-status', class: 'muted' }, 'Checking the endpoint…');
@@ -26,7 +28,7 @@ export async function render(main, id) {
       const body = { approvalStatus };
       if (comment.value.trim()) body.description = comment.value.trim();
       const updated = await api(path, { method: 'PATCH', body });
-      pkg.approvalStatus = updated.approvalStatus ?? approvalStatus;
+      pkg.approvalStatus = updated.approvalStatus;
       status.replaceChildren(badge(pkg.approvalStatus));
       message.replaceChildren(h('div', { class: 'notice' }, `Version ${pkg.version} is now ${pkg.approvalStatus === 'Approved' ? 'approved: the deployer publishes it to the endpoint' : 'rejected'}.`));
       await checkDeployment();
@@ -39,8 +41,9 @@ export async function render(main, id) {
   }
 
   async function checkDeployment() {
+    /** @type {import('../contracts.js').EndpointView} */
     const endpoint = await api('/api/endpoint');
-    const alias = list(endpoint, 'aliases').find(a => a.group === group);
+    const alias = endpoint.aliases.find(a => a.group === group);
     if (alias && alias.packageId === pkg.id) {
       deployment.className = 'notice';
       deployment.replaceChildren(badge('Serving'), ` The endpoint serves this version for ${group} since ${when(alias.deployedAt)}. Try: `,
@@ -56,17 +59,17 @@ export async function render(main, id) {
   approve.disabled = pkg.approvalStatus === 'Approved';
   reject.disabled = pkg.approvalStatus === 'Rejected';
 
-  const roc = curve(pick(report, 'roc', 'rocCurve') ?? report.curves?.roc, ['fpr', 'falsePositiveRate', 'x'], ['tpr', 'truePositiveRate', 'y'], ['fpr', 'falsePositiveRates'], ['tpr', 'truePositiveRates']);
-  const pr = curve(pick(report, 'pr', 'prCurve', 'precisionRecall', 'precisionRecallCurve') ?? report.curves?.pr, ['recall', 'x'], ['precision', 'y'], ['recall', 'recalls'], ['precision', 'precisions']);
-  const matrix = confusionOf(pick(report, 'confusionMatrix', 'confusion'));
-  const labels = labelsOf(report);
+  const roc = sorted((report.rocCurve ?? []).map(p => [p.falsePositiveRate, p.truePositiveRate]));
+  const pr = sorted((report.precisionRecallCurve ?? []).map(p => [p.recall, p.precision]));
+  const matrix = confusionOf(report.confusionMatrix);
+  const labels = [report.negativeLabel ?? 'negative', report.positiveLabel ?? 'positive'];
   const threshold = typeof report.threshold === 'number' ? report.threshold : 0.5;
   const cut = operatingPoint(report.confusionMatrix);
   const half = operatingPoint(report.confusionMatrixAtHalf);
   const marks = [];
   if (cut) marks.push({ points: [cut], color: '#c62828', dots: true, line: false, radius: 5.5, testid: 'roc-threshold', label: `labels at ${number(threshold, 3)}${report.thresholdRule && report.thresholdRule !== String(threshold) ? ` (${report.thresholdRule})` : ''}` });
   const champion = report.champion;
-  const championRoc = champion ? curve(champion.rocCurve, ['fpr', 'falsePositiveRate', 'x'], ['tpr', 'truePositiveRate', 'y'], ['fpr'], ['tpr']) : [];
+  const championRoc = champion ? sorted(champion.rocCurve.map(p => [p.falsePositiveRate, p.truePositiveRate])) : [];
   if (half && threshold !== 0.5) marks.push({ points: [half], color: '#667085', dots: true, line: false, radius: 4.5, testid: 'roc-half', label: 'at 0.5' });
 
   main.replaceChildren(
@@ -79,6 +82,7 @@ export async function render(main, id) {
       h('div', { class: 'card' }, h('div', { class: 'k' }, LABELS[m] ?? m), h('div', { class: 'v', 'data-metric': m }, number(metrics[m], 3))))),
     thresholdNote(report, threshold),
     champion ? championPanel(champion, metrics) : null,
+    Array.isArray(report.ensemble) && report.ensemble.length ? ensemblePanel(report.ensemble) : null,
     h('div', { class: 'panel' },
       h('h2', { style: 'margin-top:0' }, 'Review'),
       deployment,
@@ -98,17 +102,11 @@ export async function render(main, id) {
         matrix ? confusion(matrix, labels) : h('p', { class: 'muted' }, 'No confusion matrix in the report.'))),
     h('h2', {}, 'Model'),
     h('div', { class: 'panel' }, h('dl', { class: 'kv' },
-      Object.entries({ ...flat(pkg.parameters), artifact: pick(pkg.artifact ?? {}, 'sha256', 'Sha256', 'key') ?? JSON.stringify(pkg.artifact) })
+      Object.entries({ ...flat(pkg.parameters), artifact: pkg.artifact.sha256 })
         .map(([k, v]) => [h('dt', {}, k), h('dd', {}, h('code', {}, v))]))));
 
   await checkDeployment().catch(error => deployment.replaceChildren(errorBox(error)));
   return every(1500, checkDeployment);
-}
-
-/** The headline metrics, from report.metrics or the report itself (auc also read from rocAuc). */
-export function metricsOf(report) {
-  const source = { ...(report ?? {}), ...(report?.metrics ?? {}) };
-  return { ...source, auc: pick(source, 'auc', 'rocAuc', 'roc_auc'), f1: pick(source, 'f1', 'f1Score') };
 }
 
 /** This version's metrics beside those of the version the endpoint served when it was evaluated (same test rows). */
@@ -124,6 +122,19 @@ function championPanel(champion, metrics) {
         return h('tr', {}, h('td', {}, LABELS[m] ?? m), h('td', {}, number(metrics[m], 4)), h('td', {}, number(champion.metrics[m], 4)),
           h('td', { class: difference >= 0 ? 'good' : 'bad' }, `${difference >= 0 ? '+' : '−'}${Math.abs(difference).toFixed(4)}`));
       }))));
+}
+
+/** An ensemble's members: the trial each was refitted from, its family and parameters, its weight in the mean of probabilities. */
+function ensemblePanel(members) {
+  return h('div', { class: 'panel', 'data-testid': 'ensemble' },
+    h('h2', { style: 'margin-top:0' }, `Ensemble of ${members.length}`),
+    h('p', { class: 'sub' }, 'Chosen by ensemble selection on the trials\' out-of-fold predictions; the model scores the weighted mean of the members\' probabilities.'),
+    h('table', {},
+      h('thead', {}, h('tr', {}, h('th', {}, 'weight'), h('th', {}, 'family'), h('th', {}, 'trial'), h('th', {}, 'CV score'), h('th', {}, 'hyper-parameters'))),
+      h('tbody', {}, members.map(m => h('tr', {},
+        h('td', {}, number(m.weight, 3)), h('td', {}, m.algorithm), h('td', {}, m.trial == null ? '' : `#${m.trial}`),
+        h('td', {}, typeof m.crossValidationScore === 'number' ? number(m.crossValidationScore, 4) : ''),
+        h('td', {}, h('code', {}, Object.entries(m.parameters).map(([k, v]) => `${k}=${v}`).join(' '))))))));
 }
 
 /** (false positive rate, true positive rate) of a confusion matrix with named counts, or null. */
@@ -144,33 +155,14 @@ function thresholdNote(report, threshold) {
     half && threshold !== 0.5 ? ` At 0.5: F1 ${number(half.f1, 3)}, accuracy ${number(half.accuracy, 3)}, balanced accuracy ${number(half.balancedAccuracy, 3)}.` : '');
 }
 
-/** Curve points from an array of objects or from two parallel arrays. */
-function curve(value, xKeys, yKeys, xArrays, yArrays) {
-  if (!value) return [];
-  if (Array.isArray(value)) {
-    return value.map(p => Array.isArray(p) ? p : [pick(p, ...xKeys), pick(p, ...yKeys)]).filter(p => typeof p[0] === 'number' && typeof p[1] === 'number').sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  }
-  const xs = pick(value, ...xArrays), ys = pick(value, ...yArrays);
-  if (Array.isArray(xs) && Array.isArray(ys)) return xs.map((x, i) => [x, ys[i]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  if (Array.isArray(value.points)) return curve(value.points, xKeys, yKeys, xArrays, yArrays);
-  return [];
+/** Curve points in drawing order, the ones with both coordinates only. */
+function sorted(points) {
+  return points.filter(p => typeof p[0] === 'number' && typeof p[1] === 'number').sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 }
 
-/** [[TN, FP], [FN, TP]] from a nested array or named counts. */
-function confusionOf(value) {
-  if (!value) return null;
-  if (Array.isArray(value) && value.length === 2) return value;
-  if (Array.isArray(value.matrix)) return value.matrix;
-  const tn = pick(value, 'trueNegatives', 'tn', 'TN'), fp = pick(value, 'falsePositives', 'fp', 'FP');
-  const fn = pick(value, 'falseNegatives', 'fn', 'FN'), tp = pick(value, 'truePositives', 'tp', 'TP');
-  return [tn, fp, fn, tp].every(v => typeof v === 'number') ? [[tn, fp], [fn, tp]] : null;
-}
-
-function labelsOf(report) {
-  const labels = pick(report, 'labels', 'classes') ?? pick(report.confusionMatrix ?? {}, 'labels');
-  if (Array.isArray(labels) && labels.length === 2) return labels.map(String);
-  const negative = pick(report, 'negativeLabel'), positive = pick(report, 'positiveLabel');
-  return [String(negative ?? 'negative'), String(positive ?? 'positive')];
+/** [[TN, FP], [FN, TP]] of a confusion matrix, or null without one. */
+function confusionOf(m) {
+  return m ? [[m.trueNegatives, m.falsePositives], [m.falseNegatives, m.truePositives]] : null;
 }
 
 function flat(object) {

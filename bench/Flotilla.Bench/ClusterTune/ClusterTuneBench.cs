@@ -1,0 +1,352 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Flotilla.Bench.Fleet;
+using Flotilla.Learning.Data;
+using Flotilla.Server;
+using Flotilla.Storage.Artifacts;
+using Flotilla.Testing;
+using Flotilla.Tuning;
+using Microsoft.Extensions.DependencyInjection;
+using static Flotilla.Bench.BenchContext;
+
+namespace Flotilla.Bench.ClusterTune;
+
+/// <summary>
+/// A Tune step of the built-in pipeline (breast-cancer, 60 trials, 5 folds, TPE, seed 42) spread over the cluster:
+/// <list type="number">
+/// <item>embedded, one silo, same process: trials through the fleet executor (what a server does now) against the
+/// in-process executor (what it did before), alternating;</item>
+/// <item>cluster shape on one PostgreSQL: one server process against two, each held to <c>--quota</c> of a core by a
+/// cgroup v1 CPU quota (<c>cpu.cfs_quota_us</c>, needs root), so two silos together use what one core gives.</item>
+/// </list>
+/// Usage: cluster-tune [--rounds 1] [--trials 60] [--quota 0.5] [--skip-embedded]
+/// </summary>
+internal static class ClusterTuneBench
+{
+    private const string CgroupRoot = "/sys/fs/cgroup/cpu";
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    {
+        if (args.Length > 0 && args[0] == "serve")
+        {
+            // A child: one server of the cluster, inside the cgroup its parent put it in before exec.
+            await using var app = FlotillaServer.Build(args[1..]);
+            await app.RunAsync();
+            return 0;
+        }
+
+        var rounds = int.Parse(Option(args, "--rounds") ?? "1", CultureInfo.InvariantCulture);
+        var trials = int.Parse(Option(args, "--trials") ?? "60", CultureInfo.InvariantCulture);
+        var quota = double.Parse(Option(args, "--quota") ?? "0.5", CultureInfo.InvariantCulture);
+        Console.WriteLine($"# cluster-tune benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
+        Console.WriteLine();
+        var dataset = Path.Combine(RepositoryRoot(), "..", "shared", "datasets", "breast-cancer.csv");
+        if (!args.Contains("--skip-embedded"))
+        {
+            await EmbeddedAsync(dataset, trials, rounds, ct);
+        }
+        await ClusterAsync(dataset, trials, rounds, quota, ct);
+        Console.WriteLine();
+        Console.WriteLine($"load average at the end {LoadAverage()}");
+        return 0;
+    }
+
+    private static object Parameters(int trials) => new
+    {
+        DatasetName = "bc",
+        MaxTuningJobs = trials,
+        CrossValidationFolds = 5,
+        RandomState = 42,
+        MinThresholdForRegisterMetric = 0,
+    };
+
+    private static async Task EmbeddedAsync(string dataset, int trials, int rounds, CancellationToken ct)
+    {
+        await using var before = await BenchServer.StartAsync(b => b.Services.AddSingleton<ITrialExecutorFactory, InProcessTrialExecutors>());
+        await using var after = await BenchServer.StartAsync();
+        foreach (var server in new[] { before, after })
+        {
+            await RegisterAsync(server.Client, server.DataDirectory, dataset, ct);
+            await RunTuneAsync(server.Client, Parameters(10), ct);
+        }
+
+        var times = new Dictionary<string, List<(double Seconds, double Best)>> { ["in process"] = [], ["fleet, one silo"] = [] };
+        for (var round = 0; round < Math.Max(rounds, 3); round++)
+        {
+            foreach (var (name, server) in round % 2 == 0 ? [("in process", before), ("fleet, one silo", after)] : new[] { ("fleet, one silo", after), ("in process", before) })
+            {
+                var tune = await RunTuneAsync(server.Client, Parameters(trials), ct);
+                times[name].Add((tune.Seconds, tune.Best));
+            }
+        }
+
+        Console.WriteLine($"## Embedded: one silo, {Environment.ProcessorCount} cores, {trials} trials (median of {times["in process"].Count} alternating runs)");
+        Console.WriteLine();
+        Console.WriteLine("| executor | Tune step s (runs) | best CV |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var (name, runs) in times)
+        {
+            Console.WriteLine(Invariant($"| {name} | {Median(runs.Select(r => r.Seconds)):F2} ({string.Join(", ", runs.Select(r => r.Seconds.ToString("F2", CultureInfo.InvariantCulture)))}) | {runs[0].Best:F4} |"));
+        }
+        Console.WriteLine(Invariant($"ratio fleet / in process: {Median(times["fleet, one silo"].Select(r => r.Seconds)) / Median(times["in process"].Select(r => r.Seconds)):F3}"));
+        Console.WriteLine();
+        await ShippingAsync(after.Services.GetRequiredService<IArtifactStore>(), dataset, ct);
+    }
+
+    /// <summary>
+    /// What a worker silo pays once per run for the training data it fetches by hash (put by the running silo,
+    /// read back and parsed by the worker), beside what one 5-fold trial costs: shipping the data in every trial's
+    /// grain call instead would pay the serialization per trial.
+    /// </summary>
+    private static async Task ShippingAsync(IArtifactStore store, string dataset, CancellationToken ct)
+    {
+        var bytes = await File.ReadAllBytesAsync(dataset, ct);
+        var put = new List<double>();
+        var fetch = new List<double>();
+        for (var i = 0; i < 20; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            var stored = await store.PutAsync(bytes, ct);
+            put.Add(watch.Elapsed.TotalMilliseconds);
+            watch.Restart();
+            using var stream = new MemoryStream(await store.ReadVerifiedAsync(stored.Sha256, ct), writable: false);
+            _ = TableReader.Read(stream, "bench", new CsvOptions("CLASS"), ct);
+            fetch.Add(watch.Elapsed.TotalMilliseconds);
+        }
+        Console.WriteLine(Invariant(
+            $"training data by hash ({bytes.Length / 1024.0:F0} KiB CSV, folder store, median of 20): put {Median(put):F2} ms on the running silo, fetch + verify + parse {Median(fetch):F2} ms once per worker silo"));
+        Console.WriteLine();
+    }
+
+    private static async Task ClusterAsync(string dataset, int trials, int rounds, double quota, CancellationToken ct)
+    {
+        if (!Environment.IsPrivilegedProcess || !Directory.Exists(CgroupRoot))
+        {
+            Console.WriteLine($"## Cluster: skipped — holding each silo to a CPU share needs root and cgroup v1 at {CgroupRoot}.");
+            return;
+        }
+
+        await using var postgres = await PostgresServer.StartAsync(ct);
+        var results = new Dictionary<int, List<TuneRun>> { [1] = [], [2] = [] };
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var silos in round % 2 == 0 ? new[] { 1, 2 } : [2, 1])
+            {
+                results[silos].Add(await ClusterRunAsync(postgres, dataset, trials, silos, quota, ct));
+            }
+        }
+
+        Console.WriteLine(Invariant($"## Cluster: servers on one PostgreSQL, each silo held to {quota:0.##} of a core, {trials} trials"));
+        Console.WriteLine();
+        Console.WriteLine("| silos | Tune step s (runs) | trials per silo | best trial | best CV |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var (silos, runs) in results)
+        {
+            var last = runs[^1];
+            Console.WriteLine(Invariant(
+                $"| {silos} | {Median(runs.Select(r => r.Seconds)):F2} ({string.Join(", ", runs.Select(r => r.Seconds.ToString("F2", CultureInfo.InvariantCulture)))}) | {string.Join(" / ", last.PerSilo)} | {last.BestTrial} | {last.Best:F4} |"));
+        }
+        var lags = results[2].SelectMany(r => r.EventLagMs ?? []).Order().ToArray();
+        if (lags.Length > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine(Invariant(
+                $"trial events on the other server's stream, later than on the running server's: p50 {lags[lags.Length / 2]:F1} ms, p90 {lags[(int)(lags.Length * 0.9)]:F1} ms, max {lags[^1]:F1} ms over {lags.Length} events"));
+        }
+        var speedup = Median(results[1].Select(r => r.Seconds)) / Median(results[2].Select(r => r.Seconds));
+        var same = results.Values.SelectMany(r => r).Select(r => (r.BestTrial, r.Best)).Distinct().Count() == 1;
+        Console.WriteLine();
+        Console.WriteLine(Invariant($"speed-up 2 silos / 1 silo: {speedup:F2}× (bar ≥ 1.7×); same best trial and score in every run: {(same ? "yes" : "NO")}"));
+    }
+
+    /// <summary><see cref="EventLagMs"/>: per trial event, when the second server's stream had it minus when the running server's had it.</summary>
+    private sealed record TuneRun(double Seconds, double Best, int BestTrial, IReadOnlyList<int> PerSilo, IReadOnlyList<double>? EventLagMs = null);
+
+    private static async Task<TuneRun> ClusterRunAsync(PostgresServer postgres, string dataset, int trials, int silos, double quota, CancellationToken ct)
+    {
+        var database = await postgres.CreateDatabaseAsync("clustertune", ct);
+        var data = Directory.CreateTempSubdirectory("flotilla-cluster-tune-").FullName;
+        var clusterId = $"bench-{Guid.NewGuid():N}";
+        var children = new List<Process>();
+        try
+        {
+            var ports = new List<int>();
+            for (var i = 0; i < silos; i++)
+            {
+                var port = FreePort();
+                ports.Add(port);
+                children.Add(StartChild(i, quota,
+                [
+                    "--urls", $"http://127.0.0.1:{port}", "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={database}",
+                    $"--Flotilla:DataDirectory={data}", $"--Flotilla:Fleet:ClusterId={clusterId}", $"--Flotilla:Fleet:SiloPort={FreePort()}",
+                    "--Flotilla:Fleet:GatewayPort=0", "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1", "--Logging:LogLevel:Default=Warning",
+                ]));
+                // One after the other: the first bootstraps the database and writes the admin key.
+                await WaitHealthyAsync(port, ct);
+            }
+
+            var key = (await File.ReadAllTextAsync(Path.Combine(data, "admin.key"), ct)).Trim();
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[0]}"), Timeout = TimeSpan.FromMinutes(5) };
+            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+            await UntilAsync(async () =>
+                (await client.GetFromJsonAsync<JsonObject>("/api/endpoint", ct))!["instances"]!.AsArray()
+                    .Count(i => i!["error"] is null) == silos,
+                ok => ok, $"{silos} instances answer", TimeSpan.FromMinutes(1), ct);
+            await RegisterAsync(client, data, dataset, ct);
+            var followers = ports.Select(p =>
+            {
+                var follower = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{p}"), Timeout = Timeout.InfiniteTimeSpan };
+                follower.DefaultRequestHeaders.Authorization = new("Bearer", key);
+                return follower;
+            }).ToList();
+            try
+            {
+                return await RunTuneAsync(client, Parameters(trials), ct, followers);
+            }
+            finally
+            {
+                followers.ForEach(f => f.Dispose());
+            }
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                child.Kill(entireProcessTree: true);
+                await child.WaitForExitAsync(CancellationToken.None);
+                child.Dispose();
+            }
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>This benchmark as a child server, started inside its own CPU cgroup so .NET sees the quota from its first instruction.</summary>
+    private static Process StartChild(int index, double quota, string[] settings)
+    {
+        var group = Path.Combine(CgroupRoot, $"flotilla-bench-silo{index}");
+        Directory.CreateDirectory(group);
+        File.WriteAllText(Path.Combine(group, "cpu.cfs_period_us"), "100000");
+        File.WriteAllText(Path.Combine(group, "cpu.cfs_quota_us"), ((int)(quota * 100000)).ToString(CultureInfo.InvariantCulture));
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // The bench itself is the silo: its apphost, or the dotnet host and its dll when started as `dotnet Flotilla.Bench.dll`.
+        string[] self = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet"
+            ? [Environment.ProcessPath!, typeof(ClusterTuneBench).Assembly.Location]
+            : [Environment.ProcessPath!];
+        foreach (var arg in (string[])["-c", $"echo $$ > {group}/cgroup.procs && exec \"$0\" \"$@\"", .. self, "cluster-tune", "serve", .. settings])
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) Console.Error.WriteLine($"[silo{index}] {line}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitHealthyAsync(int port, CancellationToken ct)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await UntilAsync(async () =>
+        {
+            try { return (await client.GetAsync($"http://127.0.0.1:{port}/healthz", ct)).IsSuccessStatusCode; }
+            catch (HttpRequestException) { return false; }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested) { return false; }
+        }, ok => ok, $"the server on port {port} answers", TimeSpan.FromMinutes(2), ct);
+    }
+
+    private static async Task RegisterAsync(HttpClient client, string data, string dataset, CancellationToken ct)
+    {
+        var imported = Path.Combine(Directory.CreateDirectory(Path.Combine(data, "imports")).FullName, "bc.csv");
+        File.Copy(dataset, imported, overwrite: true);
+        using var response = await client.PostAsJsonAsync("/api/datasets", new { name = "bc", path = imported, target = "CLASS" }, ct);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Runs the built-in pipeline and reads its Tune step: seconds from start to end, best score and trial, trials per silo.</summary>
+    private static async Task<TuneRun> RunTuneAsync(HttpClient client, object parameters, CancellationToken ct, IReadOnlyList<HttpClient>? followers = null)
+    {
+        using var start = await client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters }, ct);
+        start.EnsureSuccessStatusCode();
+        var id = (await start.Content.ReadFromJsonAsync<JsonObject>(ct))!["executionId"]!.GetValue<string>();
+        var streams = (followers ?? []).Select(f => FollowAsync(f, id, ct)).ToList();
+        var execution = await UntilAsync(
+            async () => (await client.GetFromJsonAsync<JsonObject>($"/api/executions/{id}", ct))!,
+            e => e["status"]!.GetValue<string>() is "Succeeded" or "Failed" or "Stopped",
+            $"execution {id} ends", TimeSpan.FromMinutes(20), ct);
+        var tune = execution["steps"]!.AsArray().Single(s => s!["name"]!.GetValue<string>() == "Tune")!;
+        if (tune["status"]!.GetValue<string>() != "Succeeded")
+        {
+            throw new InvalidOperationException($"The Tune step ended {tune["status"]}: {tune["failureReason"]}");
+        }
+        var seconds = (DateTimeOffset.Parse(tune["endedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(tune["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture)).TotalSeconds;
+        var trials = (await client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials", ct))!;
+        var perSilo = trials.GroupBy(t => t!["silo"]?.GetValue<string>() ?? "-").OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Count()).ToList();
+        var outputs = tune["outputs"]!;
+        IReadOnlyList<double>? lag = null;
+        if (streams.Count == 2)
+        {
+            var arrivals = await Task.WhenAll(streams);
+            lag = [.. arrivals[0].Where(a => arrivals[1].ContainsKey(a.Key)).Select(a => arrivals[1][a.Key] - a.Value).Order()];
+        }
+        return new TuneRun(seconds, outputs["bestScore"]!.GetValue<double>(), outputs["bestTrial"]!.GetValue<int>(), perSilo, lag);
+    }
+
+    /// <summary>Reads an execution's event stream to its end: when (ms on one clock) each trial's event arrived, by trial number.</summary>
+    private static async Task<Dictionary<int, double>> FollowAsync(HttpClient client, string id, CancellationToken ct)
+    {
+        var arrivals = new Dictionary<int, double>();
+        using var response = await client.GetAsync($"/api/executions/{id}/events", HttpCompletionOption.ResponseHeadersRead, ct);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        var trialEvent = false;
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                trialEvent = line == "event: trial";
+            }
+            else if (trialEvent && line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                var now = Stopwatch.GetTimestamp() * 1000.0 / Stopwatch.Frequency;
+                arrivals.TryAdd(JsonNode.Parse(line["data: ".Length..])!["trial"]!["number"]!.GetValue<int>(), now);
+            }
+        }
+        return arrivals;
+    }
+
+    private static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> until, string what, TimeSpan within, CancellationToken ct)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await read();
+            if (until(value))
+            {
+                return value;
+            }
+            if (watch.Elapsed > within)
+            {
+                throw new TimeoutException($"Timed out after {within.TotalSeconds:0} s waiting until {what}.");
+            }
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
