@@ -8,8 +8,8 @@ namespace Flotilla.Fleet.Trials;
 /// One tuning run's trials spread over the silos it started with: a slot per core on each, this silo's taken first
 /// (its trials run in process on the run's own table), then the silo with the most free slots. A silo lost while
 /// it runs a trial (it died, left, or its call broke) gives up its slots and the trial runs again elsewhere from
-/// the start; the folds it had reported are not reported twice (a trial's folds score the same on every silo:
-/// same bytes, same seed), so the tuner's pruning sees the trial as if it had run once.
+/// the start; the folds it had reported are answered as before (<see cref="FoldReplay"/>: a trial's folds score the
+/// same on every silo, same bytes and seed), so the tuner's pruning sees the trial as if it had run once.
 /// </summary>
 internal sealed partial class ClusterTrialExecutor : ITrialExecutor
 {
@@ -80,26 +80,15 @@ internal sealed partial class ClusterTrialExecutor : ITrialExecutor
     {
         ArgumentNullException.ThrowIfNull(trial);
         ArgumentNullException.ThrowIfNull(onFold);
-        var reported = 0;
-        bool Report(int fold, double score)
-        {
-            // A rerun reaches again the folds a lost silo had reported; the tuner let those go on already.
-            if (fold < reported)
-            {
-                return true;
-            }
-            reported = fold + 1;
-            return onFold(fold, score);
-        }
-
+        var folds = new FoldReplay(onFold);
         while (true)
         {
             var silo = await AcquireAsync(cancellationToken);
             try
             {
                 return silo.Equals(_self)
-                    ? await _local.RunAsync(trial, Report, cancellationToken)
-                    : await RunRemoteAsync(silo, trial, Report, cancellationToken);
+                    ? await _local.RunAsync(trial, folds.Report, cancellationToken)
+                    : await RunRemoteAsync(silo, trial, folds.Report, cancellationToken);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && !silo.Equals(_self) && Lost(silo, e))
             {

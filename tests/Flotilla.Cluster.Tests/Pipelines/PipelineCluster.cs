@@ -191,6 +191,15 @@ public sealed class PipelineCluster : IAsyncLifetime
         ["status"] = trial["status"]!.DeepClone(),
     }.ToJsonString();
 
+    /// <summary>Both runs made the same search: trial for trial, the same proposal, fold scores and status; a difference is shown in full.</summary>
+    public static void SameSearch(IReadOnlyList<JsonObject> expected, IReadOnlyList<JsonObject> actual)
+    {
+        var (want, got) = (expected.Select(Essence).ToList(), actual.Select(Essence).ToList());
+        var first = Enumerable.Range(0, Math.Min(want.Count, got.Count)).FirstOrDefault(i => want[i] != got[i], -1);
+        Assert.True(first < 0, $"trial {first} differs:\n  expected {(first < 0 ? "" : want[first])}\n  actual   {(first < 0 ? "" : got[first])}");
+        Assert.Equal(want.Count, got.Count);
+    }
+
     /// <summary>The best trial a Tune step reported: which, with what, how good.</summary>
     public static string Best(JsonObject execution)
     {
