@@ -8,6 +8,7 @@ using Flotilla.Bench.Fleet;
 using Flotilla.Learning.Data;
 using Flotilla.Server;
 using Flotilla.Storage.Artifacts;
+using Flotilla.Storage.Tests;
 using Flotilla.Testing;
 using Flotilla.Tuning;
 using Microsoft.Extensions.DependencyInjection;
@@ -131,12 +132,27 @@ internal static class ClusterTuneBench
         }
 
         await using var postgres = await PostgresServer.StartAsync(ct);
+        // The cluster shape refuses to start without a shared artifact store: the servers get one bucket on s3rver.
+        var s3 = new S3rverServer();
+        await s3.InitializeAsync();
+        try
+        {
+            await ClusterRoundsAsync(postgres, s3, dataset, trials, rounds, quota, ct);
+        }
+        finally
+        {
+            await s3.DisposeAsync();
+        }
+    }
+
+    private static async Task ClusterRoundsAsync(PostgresServer postgres, S3rverServer s3, string dataset, int trials, int rounds, double quota, CancellationToken ct)
+    {
         var results = new Dictionary<int, List<TuneRun>> { [1] = [], [2] = [] };
         for (var round = 0; round < rounds; round++)
         {
             foreach (var silos in round % 2 == 0 ? new[] { 1, 2 } : [2, 1])
             {
-                results[silos].Add(await ClusterRunAsync(postgres, dataset, trials, silos, quota, ct));
+                results[silos].Add(await ClusterRunAsync(postgres, s3, dataset, trials, silos, quota, ct));
             }
         }
 
@@ -166,7 +182,7 @@ internal static class ClusterTuneBench
     /// <summary><see cref="EventLagMs"/>: per trial event, when the second server's stream had it minus when the running server's had it.</summary>
     private sealed record TuneRun(double Seconds, double Best, int BestTrial, IReadOnlyList<int> PerSilo, IReadOnlyList<double>? EventLagMs = null);
 
-    private static async Task<TuneRun> ClusterRunAsync(PostgresServer postgres, string dataset, int trials, int silos, double quota, CancellationToken ct)
+    private static async Task<TuneRun> ClusterRunAsync(PostgresServer postgres, S3rverServer s3, string dataset, int trials, int silos, double quota, CancellationToken ct)
     {
         var database = await postgres.CreateDatabaseAsync("clustertune", ct);
         var data = Directory.CreateTempSubdirectory("flotilla-cluster-tune-").FullName;
@@ -182,6 +198,8 @@ internal static class ClusterTuneBench
                 children.Add(StartChild(i, quota,
                 [
                     "--urls", $"http://127.0.0.1:{port}", "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={database}",
+                    $"--Flotilla:S3:Bucket={S3rverServer.Bucket}", $"--Flotilla:S3:ServiceUrl={s3.ServiceUrl}",
+                    "--Flotilla:S3:AccessKey=S3RVER", "--Flotilla:S3:SecretKey=S3RVER",
                     $"--Flotilla:DataDirectory={data}", $"--Flotilla:Fleet:ClusterId={clusterId}", $"--Flotilla:Fleet:SiloPort={FreePort()}",
                     "--Flotilla:Fleet:GatewayPort=0", "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1", "--Logging:LogLevel:Default=Warning",
                 ]));
