@@ -27,26 +27,29 @@ public sealed class LearningCoreTests
         return TableReader.Read(stream, "xor.csv", new CsvOptions("label"), CancellationToken.None);
     }
 
+    // Two cheap families, no pruning: every trial completes, so every one has out-of-fold probabilities to keep.
+    private static readonly TuningOptions TwoFamilies = new()
+    {
+        MaxTrials = 6,
+        MaxParallelTrials = 2,
+        Folds = 3,
+        Seed = 11,
+        Algorithms = ["NaiveBayes", "LightGBM"],
+        Pruning = PruningMode.None,
+    };
+
+    /// <summary>The trial's out-of-fold probabilities computed afresh, by the same cross-validation the tuner runs.</summary>
+    private static IReadOnlyList<double>? OutOfFoldOf(TrialRecord trial) => Learning.Evaluation.CrossValidation.Run(
+        AlgorithmCatalog.Get(trial.Algorithm), trial.Parameters, Xor, TwoFamilies.Folds, Learning.Evaluation.Scorer.RocAuc, TwoFamilies.Seed, null, CancellationToken.None).OutOfFold;
+
     [Fact]
     public async Task The_result_keeps_the_best_trials_out_of_fold_probabilities_and_none_for_a_best_trial_kept_from_an_earlier_run()
     {
-        var options = new TuningOptions
-        {
-            MaxTrials = 6,
-            MaxParallelTrials = 2,
-            Folds = 3,
-            Seed = 11,
-            Algorithms = ["NaiveBayes", "LightGBM"],
-            Pruning = PruningMode.None,
-        };
+        var result = await new Tuner().RunAsync(Xor, TwoFamilies);
+        var resumed = await new Tuner().RunAsync(Xor, TwoFamilies with { Completed = result.Trials });
 
-        var result = await new Tuner().RunAsync(Xor, options);
-        var resumed = await new Tuner().RunAsync(Xor, options with { Completed = result.Trials });
-
-        var again = Learning.Evaluation.CrossValidation.Run(
-            AlgorithmCatalog.Get(result.Best.Algorithm), result.Best.Parameters, Xor, 3, Learning.Evaluation.Scorer.RocAuc, 11, null, CancellationToken.None);
         Assert.NotNull(result.BestOutOfFold);
-        Assert.Equal(again.OutOfFold, result.BestOutOfFold);
+        Assert.Equal(OutOfFoldOf(result.Best), result.BestOutOfFold);
         Assert.Equal(result.Best.Number, resumed.Best.Number);
         Assert.Null(resumed.BestOutOfFold);
     }
@@ -54,27 +57,14 @@ public sealed class LearningCoreTests
     [Fact]
     public async Task With_KeepOutOfFold_the_best_complete_trials_keep_their_out_of_fold_probabilities_best_first()
     {
-        var options = new TuningOptions
-        {
-            MaxTrials = 6,
-            MaxParallelTrials = 2,
-            Folds = 3,
-            Seed = 11,
-            Algorithms = ["NaiveBayes", "LightGBM"],
-            Pruning = PruningMode.None,
-        };
-
-        var single = await new Tuner().RunAsync(Xor, options);
-        var kept = await new Tuner().RunAsync(Xor, options with { KeepOutOfFold = 4 });
+        var single = await new Tuner().RunAsync(Xor, TwoFamilies);
+        var kept = await new Tuner().RunAsync(Xor, TwoFamilies with { KeepOutOfFold = 4 });
 
         Assert.Equal([single.Best.Number], single.OutOfFold.Select(k => k.Trial.Number));
         var expected = kept.Trials.Where(t => t.Status == TrialStatus.Complete).OrderByDescending(t => t.Mean).ThenBy(t => t.Number).Take(4);
         Assert.Equal(expected.Select(t => t.Number), kept.OutOfFold.Select(k => k.Trial.Number));
         Assert.Equal(kept.BestOutOfFold, kept.OutOfFold[0].Probabilities);
-        var fourth = kept.OutOfFold[3].Trial;
-        var again = Learning.Evaluation.CrossValidation.Run(
-            AlgorithmCatalog.Get(fourth.Algorithm), fourth.Parameters, Xor, 3, Learning.Evaluation.Scorer.RocAuc, 11, null, CancellationToken.None);
-        Assert.Equal(again.OutOfFold, kept.OutOfFold[3].Probabilities);
+        Assert.Equal(OutOfFoldOf(kept.OutOfFold[3].Trial), kept.OutOfFold[3].Probabilities);
         // Keeping more changes nothing about the search itself.
         Assert.Equal(single.Trials.Select(TunerTests.Essence), kept.Trials.Select(TunerTests.Essence));
     }
