@@ -1,34 +1,8 @@
-using System.Text.Json.Serialization;
 using Dapper;
+using Flotilla.Contracts;
 using Flotilla.Storage.Metadata;
 
 namespace Flotilla.Server.BatchJobs;
-
-[JsonConverter(typeof(JsonStringEnumConverter<BatchJobStatus>))]
-public enum BatchJobStatus { Queued, Running, Succeeded, Failed, Cancelled }
-
-/// <summary>
-/// One batch scoring job: a model version (<see cref="PackageId"/>, resolved from <see cref="Group"/> when it was
-/// asked for by group) over a registered dataset. <see cref="ResultSha256"/> names the result CSV in the artifact
-/// store, set only once the whole file is stored.
-/// </summary>
-public sealed record BatchJob(
-    string Id,
-    string? Group,
-    string PackageId,
-    string ArtifactSha256,
-    string Dataset,
-    string OutputName,
-    BatchJobStatus Status,
-    long RowsDone,
-    long RowsTotal,
-    string? FailureReason,
-    string? ResultSha256,
-    long? ResultBytes,
-    string CreatedBy,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset? StartedAt,
-    DateTimeOffset? EndedAt);
 
 /// <summary>The batch_jobs table, a component of its own in the metadata store (SQLite or PostgreSQL).</summary>
 internal static class BatchJobSchema

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
+using Flotilla.Contracts;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Pipelines.Datasets;
 using Flotilla.Server.Hosting;

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.RegularExpressions;
+using Flotilla.Contracts;
 using Flotilla.Fleet.Aliases;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Pipelines.Datasets;
@@ -33,9 +34,9 @@ internal static partial class BatchJobsApi
     {
         var api = app.MapGroup("/api/batch-jobs").WithTags("Batch jobs").AddEndpointFilter<DomainErrors>();
         api.MapPost("/", CreateAsync).RequireAuthorization(Roles.Operator);
-        api.MapGet("/", async (BatchJobStore jobs, CancellationToken ct, int? limit) => TypedResults.Ok<IReadOnlyList<Contracts.BatchJob>>([.. (await jobs.ListAsync(Math.Clamp(limit ?? 100, 1, 1000), ct)).Select(j => j.ToContract())]))
+        api.MapGet("/", async (BatchJobStore jobs, CancellationToken ct, int? limit) => TypedResults.Ok<IReadOnlyList<BatchJob>>([.. (await jobs.ListAsync(Math.Clamp(limit ?? 100, 1, 1000), ct))]))
             .RequireAuthorization(Roles.Viewer);
-        api.MapGet("/{id}", async (string id, BatchJobStore jobs, CancellationToken ct) => TypedResults.Ok((await GetAsync(jobs, id, ct)).ToContract()))
+        api.MapGet("/{id}", async (string id, BatchJobStore jobs, CancellationToken ct) => TypedResults.Ok(await GetAsync(jobs, id, ct)))
             .RequireAuthorization(Roles.Viewer);
         api.MapPost("/{id}/cancel", CancelAsync).RequireAuthorization(Roles.Operator);
         api.MapGet("/{id}/result", ResultAsync).RequireAuthorization(Roles.Viewer);
@@ -46,8 +47,8 @@ internal static partial class BatchJobsApi
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     private static partial Regex PlainName();
 
-    private static async Task<Results<Accepted<Contracts.BatchJob>, ProblemHttpResult>> CreateAsync(
-        Contracts.CreateBatchJobRequest? body, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, DatasetCatalog datasets, AliasStore aliases,
+    private static async Task<Results<Accepted<BatchJob>, ProblemHttpResult>> CreateAsync(
+        CreateBatchJobRequest? body, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, DatasetCatalog datasets, AliasStore aliases,
         ModelRegistry registry, IArtifactStore artifacts, CancellationToken ct)
     {
         if (body is null || string.IsNullOrWhiteSpace(body.Dataset) || string.IsNullOrWhiteSpace(body.Group) == string.IsNullOrWhiteSpace(body.Package))
@@ -95,19 +96,19 @@ internal static partial class BatchJobsApi
         var job = await jobs.CreateAsync(body.Group is { Length: > 0 } ? body.Group : null, packageId, sha256, dataset.Name, outputName,
             dataset.RowCount, Principals.NameOf(user), ct);
         worker.Wake();
-        return TypedResults.Accepted($"/api/batch-jobs/{job.Id}", job.ToContract());
+        return TypedResults.Accepted($"/api/batch-jobs/{job.Id}", job);
     }
 
     private static async Task<BatchJob> GetAsync(BatchJobStore jobs, string id, CancellationToken ct) =>
         await jobs.FindAsync(id, ct) ?? throw new NotFoundException($"No batch job '{id}'. List them with GET /api/batch-jobs.");
 
-    private static async Task<Accepted<Contracts.BatchJob>> CancelAsync(string id, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, CancellationToken ct)
+    private static async Task<Accepted<BatchJob>> CancelAsync(string id, ClaimsPrincipal user, BatchJobStore jobs, BatchJobWorker worker, CancellationToken ct)
     {
         var job = await GetAsync(jobs, id, ct);
         if (!await jobs.CancelAsync(id, Principals.NameOf(user), ct))
             throw new ConflictException($"Batch job '{id}' already ended ({(await GetAsync(jobs, id, ct)).Status}); there is nothing to cancel.");
         worker.CancelLocal(job.Id);
-        return TypedResults.Accepted($"/api/batch-jobs/{id}", (await GetAsync(jobs, id, ct)).ToContract());
+        return TypedResults.Accepted($"/api/batch-jobs/{id}", await GetAsync(jobs, id, ct));
     }
 
     private static async Task<FileStreamHttpResult> ResultAsync(string id, BatchJobStore jobs, IArtifactStore artifacts, CancellationToken ct)
@@ -123,8 +124,4 @@ internal static partial class BatchJobsApi
     }
 
     private static ProblemHttpResult Invalid(string detail) => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid batch job", detail: detail);
-
-    private static Contracts.BatchJob ToContract(this BatchJob j) => new(
-        j.Id, j.Group, j.PackageId, j.ArtifactSha256, j.Dataset, j.OutputName, (Contracts.BatchJobStatus)j.Status, j.RowsDone, j.RowsTotal,
-        j.FailureReason, j.ResultSha256, j.ResultBytes, j.CreatedBy, j.CreatedAt, j.StartedAt, j.EndedAt);
 }

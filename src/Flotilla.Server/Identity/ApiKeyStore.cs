@@ -2,20 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using Flotilla.Contracts;
 using Flotilla.Storage.Metadata;
 
 namespace Flotilla.Server.Identity;
-
-/// <summary>An API key as the API shows it: never its secret, which exists only in the answer that created it.</summary>
-public sealed record ApiKey(
-    string Id,
-    string Name,
-    IReadOnlyList<string> Roles,
-    IReadOnlyList<string>? Groups,
-    string CreatedBy,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset? ExpiresAt,
-    DateTimeOffset? RevokedAt);
 
 /// <summary>A key just made: its record and, once, its secret.</summary>
 public sealed record IssuedKey(ApiKey Key, string Secret);

@@ -1,3 +1,4 @@
+using Flotilla.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flotilla.Server.Identity;
@@ -11,13 +12,13 @@ internal static class AuditApi
         return app;
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<Contracts.AuditEntry>>, ProblemHttpResult>> QueryAsync(
+    private static async Task<Results<Ok<IReadOnlyList<AuditEntry>>, ProblemHttpResult>> QueryAsync(
         string? actor, string? target, DateTimeOffset? since, int? limit, AuditLog audit, CancellationToken ct)
     {
         if (limit is < 1 or > 10_000)
             return TypedResults.Problem($"limit {limit} is outside 1–10000.", statusCode: StatusCodes.Status400BadRequest, title: "Bad limit");
         var entries = await audit.QueryAsync(
             string.IsNullOrEmpty(actor) ? null : actor, string.IsNullOrEmpty(target) ? null : target, since, limit ?? 500, ct);
-        return TypedResults.Ok<IReadOnlyList<Contracts.AuditEntry>>([.. entries.Select(e => e.ToContract())]);
+        return TypedResults.Ok<IReadOnlyList<AuditEntry>>(entries);
     }
 }

@@ -1,23 +1,10 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Dapper;
+using Flotilla.Contracts;
 using Flotilla.Storage.Metadata;
 
 namespace Flotilla.Server.Identity;
-
-/// <summary>One state-changing request, allowed or refused. <see cref="Repeats"/> counts folded anonymous refusals.</summary>
-public sealed record AuditEntry(
-    string Id,
-    DateTimeOffset At,
-    string Actor,
-    string ActorId,
-    IReadOnlyList<string> Roles,
-    string Action,
-    string Target,
-    string Path,
-    int Status,
-    string Client,
-    long Repeats);
 
 /// <summary>
 /// The audit log, append-only in the metadata store. The one update it allows is the repeat count of an

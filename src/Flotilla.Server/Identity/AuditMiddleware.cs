@@ -19,7 +19,7 @@ public static class AuditActions
 }
 
 /// <summary>
-/// Writes an <see cref="AuditEntry"/> for every request that may change state (any method but GET, HEAD and
+/// Writes an <see cref="Contracts.AuditEntry"/> for every request that may change state (any method but GET, HEAD and
 /// OPTIONS), after it was answered, so the entry holds the real status — a refusal by authorization, the rate
 /// limiter or validation included. It sits between authentication and authorization for that reason.
 /// </summary>

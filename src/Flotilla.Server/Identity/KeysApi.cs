@@ -1,3 +1,4 @@
+using Flotilla.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flotilla.Server.Identity;
@@ -9,14 +10,14 @@ internal static class KeysApi
     {
         var keys = app.MapGroup("/api/keys").WithTags("Identity");
         keys.MapPost("/", CreateAsync).RequireAuthorization(Roles.Admin);
-        keys.MapGet("/", async (ApiKeyStore store, CancellationToken ct) => TypedResults.Ok<IReadOnlyList<Contracts.ApiKey>>([.. (await store.ListAsync(ct)).Select(k => k.ToContract())]))
+        keys.MapGet("/", async (ApiKeyStore store, CancellationToken ct) => TypedResults.Ok<IReadOnlyList<ApiKey>>(await store.ListAsync(ct)))
             .RequireAuthorization(Roles.Admin);
         keys.MapDelete("/{id}", RevokeAsync).RequireAuthorization(Roles.Admin);
         return app;
     }
 
-    private static async Task<Results<Created<Contracts.CreatedKey>, ProblemHttpResult>> CreateAsync(
-        Contracts.CreateKeyRequest request, HttpContext context, ApiKeyStore store, KeyRing ring, TimeProvider time, CancellationToken ct)
+    private static async Task<Results<Created<CreatedKey>, ProblemHttpResult>> CreateAsync(
+        CreateKeyRequest request, HttpContext context, ApiKeyStore store, KeyRing ring, TimeProvider time, CancellationToken ct)
     {
         if (Invalid(request, time.GetUtcNow()) is { } problem)
             return TypedResults.Problem(problem, statusCode: StatusCodes.Status400BadRequest, title: "Invalid key request");
@@ -26,7 +27,7 @@ internal static class KeysApi
         await ring.ReloadAsync(ct);
         AuditActions.SetTarget(context, issued.Key.Id);
         var key = issued.Key;
-        return TypedResults.Created($"/api/keys/{key.Id}", new Contracts.CreatedKey(key.Id, key.Name, key.Roles, key.Groups, key.ExpiresAt, issued.Secret));
+        return TypedResults.Created($"/api/keys/{key.Id}", new CreatedKey(key.Id, key.Name, key.Roles, key.Groups, key.ExpiresAt, issued.Secret));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(string id, ApiKeyStore store, KeyRing ring, CancellationToken ct)
@@ -38,7 +39,7 @@ internal static class KeysApi
         return TypedResults.NoContent();
     }
 
-    private static string? Invalid(Contracts.CreateKeyRequest request, DateTimeOffset now)
+    private static string? Invalid(CreateKeyRequest request, DateTimeOffset now)
     {
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Trim().Length > 100 || request.Name.Any(char.IsControl))
             return "'name' is required: 1 to 100 printable characters that say whose key it is (e.g. \"ci-deployer\").";

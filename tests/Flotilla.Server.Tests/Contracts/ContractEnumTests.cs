@@ -14,7 +14,6 @@ public sealed class ContractEnumTests
         { typeof(Flotilla.Pipelines.Definitions.ValueType), typeof(Flotilla.Contracts.ParameterType) },
         { typeof(Flotilla.Registry.ApprovalStatus), typeof(Flotilla.Contracts.ApprovalStatus) },
         { typeof(Flotilla.Fleet.Aliases.DeploymentReason), typeof(Flotilla.Contracts.DeploymentReason) },
-        { typeof(Flotilla.Server.BatchJobs.BatchJobStatus), typeof(Flotilla.Contracts.BatchJobStatus) },
         { typeof(Flotilla.Fleet.Rollout.RolloutState), typeof(Flotilla.Contracts.RolloutState) },
         { typeof(Flotilla.Fleet.Rollout.CanaryVerdict), typeof(Flotilla.Contracts.CanaryVerdict) },
     };
