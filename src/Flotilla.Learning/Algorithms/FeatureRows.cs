@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Learning.Data;
 
@@ -173,7 +172,7 @@ internal sealed class FeatureRows
                 return (float)number;
             }
 
-            return _schema.CategoryIndex(_feature, number.ToString("R", CultureInfo.InvariantCulture));
+            return _schema.CategoryIndex(_feature, number);
         }
     }
 }

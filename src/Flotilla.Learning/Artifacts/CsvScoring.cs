@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Globalization;
-using System.Text;
 using Flotilla.Learning.Data;
 
 namespace Flotilla.Learning.Artifacts;
@@ -34,9 +34,8 @@ public static class CsvScoring
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
-        var reader = new CsvRecordReader(input);
-        var headerText = await reader.NextRecordAsync(cancellationToken)
-            ?? throw new ColumnMismatchException($"{source} is empty: expected a header row naming the columns.", [.. model.Schema.Features.Select(f => f.Name)], []);
+        var reader = new CsvChunkReader(input);
+        var headerText = await ReadHeaderAsync(model, reader, source, cancellationToken);
         var header = Header(headerText, source);
         var sources = MapColumns(model.Schema, header, source);
 
@@ -45,35 +44,23 @@ public static class CsvScoring
         await output.WriteAsync(headerText.AsMemory(), cancellationToken);
         await output.WriteAsync($",{labelColumn},{probabilityColumn}\n".AsMemory(), cancellationToken);
 
-        var chunk = new StringBuilder();
-        var ends = new List<int>(chunkRows);
-        var outputBuffer = new StringBuilder();
+        // One output buffer for the whole run: a chunk's rows are written into it and it is handed to the writer as is.
+        var scored = new ArrayBufferWriter<char>(1 << 16);
         var scorer = new ChunkScorer(model, sources, header.Count, source);
         long done = 0;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            chunk.Clear();
-            ends.Clear();
-            while (ends.Count < chunkRows && await reader.NextRecordAsync(cancellationToken) is { } record)
-            {
-                chunk.Append(record).Append('\n');
-                ends.Add(chunk.Length - 1);
-            }
-
-            if (ends.Count == 0)
+            var count = await reader.ReadAsync(chunkRows, cancellationToken);
+            if (count == 0)
             {
                 break;
             }
 
-            outputBuffer.Clear();
-            scorer.Score(chunk.ToString(), ends, done, outputBuffer);
-            foreach (var piece in outputBuffer.GetChunks())
-            {
-                await output.WriteAsync(piece, cancellationToken);
-            }
-
-            done += ends.Count;
+            scored.ResetWrittenCount();
+            scorer.Score(reader, done, scored);
+            await output.WriteAsync(scored.WrittenMemory, cancellationToken);
+            done += count;
             if (afterChunk is not null)
             {
                 await afterChunk(done, cancellationToken);
@@ -88,10 +75,14 @@ public static class CsvScoring
     public static async Task CheckColumnsAsync(LoadedModel model, TextReader input, string source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var headerText = await new CsvRecordReader(input).NextRecordAsync(cancellationToken)
-            ?? throw new ColumnMismatchException($"{source} is empty: expected a header row naming the columns.", [.. model.Schema.Features.Select(f => f.Name)], []);
+        var headerText = await ReadHeaderAsync(model, new CsvChunkReader(input), source, cancellationToken);
         MapColumns(model.Schema, Header(headerText, source), source);
     }
+
+    private static async Task<string> ReadHeaderAsync(LoadedModel model, CsvChunkReader reader, string source, CancellationToken cancellationToken) =>
+        await reader.ReadAsync(1, cancellationToken) == 0
+            ? throw new ColumnMismatchException($"{source} is empty: expected a header row naming the columns.", [.. model.Schema.Features.Select(f => f.Name)], [])
+            : reader.Record(0).ToString();
 
     private static List<string> Header(string headerText, string source)
     {
@@ -125,22 +116,23 @@ public static class CsvScoring
         return sources;
     }
 
-    /// <summary>Turns one chunk of records into output rows; one per run, reused across chunks.</summary>
+    /// <summary>Turns one chunk of records into output rows; one per run, reused across chunks, allocating nothing per row.</summary>
     private sealed class ChunkScorer(LoadedModel model, int[] sources, int width, string source)
     {
         private readonly List<CsvField> _fields = new(width);
         private readonly float[] _values = new float[sources.Length];
+        private readonly CsvTokenizer _tokenizer = new(',', source);
 
-        public void Score(string text, List<int> ends, long rowsBefore, StringBuilder output)
+        public void Score(CsvChunkReader chunk, long rowsBefore, ArrayBufferWriter<char> output)
         {
-            var tokenizer = new CsvTokenizer(text, ',', source);
-            var start = 0;
-            for (var r = 0; r < ends.Count; r++)
+            for (var r = 0; r < chunk.Count; r++)
             {
                 var line = rowsBefore + r + 1;
+                var record = chunk.Record(r);
+                _tokenizer.Reset(record, chunk.Line(r));
                 try
                 {
-                    tokenizer.NextRecord(_fields);
+                    _tokenizer.NextRecord(_fields);
                 }
                 catch (DataFormatException e)
                 {
@@ -152,6 +144,7 @@ public static class CsvScoring
                     throw new InvalidRowException($"{source}, row {line}: {_fields.Count} values, but the header has {width} columns.");
                 }
 
+                var text = record.Span;
                 for (var f = 0; f < sources.Length; f++)
                 {
                     var field = _fields[sources[f]];
@@ -162,10 +155,14 @@ public static class CsvScoring
                 var positive = model.PositiveProbability(_values);
                 // The model's own cut, as every other door labels with it.
                 var isPositive = positive >= model.DecisionThreshold;
-                output.Append(text, start, ends[r] - start).Append(',');
-                output.Append(model.Schema.LabelMapping[isPositive]).Append(',');
-                output.Append((isPositive ? positive : 1 - positive).ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-                start = ends[r] + 1;
+                output.Write(text);
+                output.Write(",");
+                output.Write(model.Schema.LabelMapping[isPositive]);
+                output.Write(",");
+                var digits = output.GetSpan(32);
+                (isPositive ? positive : 1 - positive).TryFormat(digits, out var written, "R", CultureInfo.InvariantCulture);
+                digits[written] = '\n';
+                output.Advance(written + 1);
             }
         }
 
@@ -185,15 +182,10 @@ public static class CsvScoring
                         $"{source}, row {line}, column '{spec.Name}': '{text}' is not a number (missing values may be empty, NA, ? or null).");
             }
 
-            var value = text.ToString();
-            var index = model.Schema.CategoryIndex(feature, value);
-            if (index < 0 && TableReader.TryParseNumber(value, out var asNumber))
-            {
-                // "3.0" and "3" name the same category when the training column held numbers among strings.
-                index = model.Schema.CategoryIndex(feature, asNumber.ToString("R", CultureInfo.InvariantCulture));
-            }
-
-            return index;
+            var index = model.Schema.CategoryIndex(feature, text);
+            return index < 0 && TableReader.TryParseNumber(text, out var asNumber)
+                ? model.Schema.CategoryIndex(feature, asNumber)
+                : index;
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
@@ -247,15 +246,10 @@ public sealed class LoadedModel
                     $"row {row}, column '{spec.Name}': '{text}' is not a number (missing values may be empty, NA, ? or null).");
         }
 
-        var value = text.ToString();
-        var index = Schema.CategoryIndex(feature, value);
-        if (index < 0 && TableReader.TryParseNumber(value, out var asNumber))
-        {
-            // "3.0" and "3" name the same category when the training column held numbers among strings.
-            index = Schema.CategoryIndex(feature, asNumber.ToString("R", CultureInfo.InvariantCulture));
-        }
-
-        return index;
+        var index = Schema.CategoryIndex(feature, text);
+        return index < 0 && TableReader.TryParseNumber(text, out var asNumber)
+            ? Schema.CategoryIndex(feature, asNumber)
+            : index;
     }
 
     private bool IsHeader(List<CsvField> fields, string text) => InvocationRows.IsHeader(Schema, fields, text);

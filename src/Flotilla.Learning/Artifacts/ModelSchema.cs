@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 using Flotilla.Learning.Data;
 
@@ -73,6 +74,20 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
     /// <summary>The vocabulary index of a category, or -1 when the model never saw it.</summary>
     public int CategoryIndex(int feature, string category) =>
         Lookups[feature].TryGetValue(category, out var index) ? index : -1;
+
+    /// <summary>The vocabulary index of a category read as a slice of its text, without making a string of it; -1 when unseen.</summary>
+    public int CategoryIndex(int feature, ReadOnlySpan<char> category) =>
+        Lookups[feature].GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(category, out var index) ? index : -1;
+
+    /// <summary>
+    /// The vocabulary index of a category that reads as a number, found by the number's shortest form: "3.0" and "3"
+    /// name the same category when the training column held numbers among strings. -1 when unseen.
+    /// </summary>
+    public int CategoryIndex(int feature, double number)
+    {
+        Span<char> text = stackalloc char[32];
+        return number.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture) ? CategoryIndex(feature, text[..written]) : -1;
+    }
 
     /// <summary>
     /// Encodes one row given as one value per feature (numeric value, or a category's vocabulary index;

@@ -20,6 +20,8 @@ public static class CsvScan
     /// <summary>Categories kept per column, as a dataset lists them.</summary>
     public const int MaxCategories = 50;
 
+    private const int ChunkRecords = 4096;
+
     public static async Task<ScannedCsv> ReadAsync(string path, string source, CancellationToken cancellationToken)
     {
         string sha256;
@@ -30,12 +32,16 @@ public static class CsvScan
 
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var text = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: false, 1 << 16);
-        var reader = new CsvRecordReader(text);
+        var reader = new CsvChunkReader(text);
         var fields = new List<CsvField>();
-        var headerText = await reader.NextRecordAsync(cancellationToken)
-            ?? throw new DataFormatException($"{source}: the file is empty; expected a header line and data rows.");
-        Tokenize(headerText, fields, source, reader.RecordLine);
-        var header = fields.Select((f, i) => f.Text(headerText).Trim() is { Length: > 0 } n ? n : $"column{i + 1}").ToArray();
+        if (await reader.ReadAsync(1, cancellationToken) == 0)
+        {
+            throw new DataFormatException($"{source}: the file is empty; expected a header line and data rows.");
+        }
+
+        var headerText = reader.Record(0);
+        Tokenize(headerText, fields, source, reader.Line(0));
+        var header = fields.Select((f, i) => f.Text(headerText.Span).Trim() is { Length: > 0 } n ? n : $"column{i + 1}").ToArray();
         if (header.GroupBy(h => h, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
         {
             throw new DataFormatException($"{source}, line 1: the header names column '{duplicate.Key}' more than once. Column names must be unique.");
@@ -45,17 +51,33 @@ public static class CsvScan
         var numeric = Enumerable.Repeat(true, header.Length).ToArray();
         var categories = header.Select(_ => new List<string>()).ToArray();
         long rows = 0;
-        while (await reader.NextRecordAsync(cancellationToken) is { } record)
+        while (await reader.ReadAsync(ChunkRecords, cancellationToken) is var count and > 0)
         {
-            Tokenize(record, fields, source, reader.RecordLine);
+            for (var r = 0; r < count; r++)
+            {
+                Scan(reader.Record(r), reader.Line(r));
+            }
+            rows += count;
+        }
+
+        if (rows == 0)
+        {
+            throw new DataFormatException($"{source}: the file has a header but no data rows.");
+        }
+        return new ScannedCsv(sha256, rows, [.. header.Select((name, c) => new ScannedColumn(
+            name, numeric[c] ? ColumnKind.Numeric : ColumnKind.Categorical, missing[c], numeric[c] ? [] : categories[c]))]);
+
+        void Scan(ReadOnlyMemory<char> record, int line)
+        {
+            Tokenize(record, fields, source, line);
             if (fields.Count != header.Length)
             {
                 throw new DataFormatException(
-                    $"{source}, line {reader.RecordLine}: found {fields.Count} fields but the header has {header.Length}. Check for an unquoted delimiter or a missing value.");
+                    $"{source}, line {line}: found {fields.Count} fields but the header has {header.Length}. Check for an unquoted delimiter or a missing value.");
             }
             for (var c = 0; c < header.Length; c++)
             {
-                var value = fields[c].Span(record).Trim();
+                var value = fields[c].Span(record.Span).Trim();
                 if (TableReader.IsMissing(value))
                 {
                     missing[c]++;
@@ -70,15 +92,7 @@ public static class CsvScan
                     categories[c].Add(value.ToString());
                 }
             }
-            rows++;
         }
-
-        if (rows == 0)
-        {
-            throw new DataFormatException($"{source}: the file has a header but no data rows.");
-        }
-        return new ScannedCsv(sha256, rows, [.. header.Select((name, c) => new ScannedColumn(
-            name, numeric[c] ? ColumnKind.Numeric : ColumnKind.Categorical, missing[c], numeric[c] ? [] : categories[c]))]);
     }
 
     private static bool Contains(List<string> values, ReadOnlySpan<char> value)
@@ -93,6 +107,6 @@ public static class CsvScan
         return false;
     }
 
-    private static void Tokenize(string record, List<CsvField> fields, string source, int line) =>
+    private static void Tokenize(ReadOnlyMemory<char> record, List<CsvField> fields, string source, int line) =>
         new CsvTokenizer(record, ',', source, line).NextRecord(fields);
 }

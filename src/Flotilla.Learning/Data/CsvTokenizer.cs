@@ -5,9 +5,9 @@ namespace Flotilla.Learning.Data;
 /// <summary>One field of a CSV record: a slice of the text, or its unescaped copy when it held doubled quotes.</summary>
 internal readonly record struct CsvField(int Start, int Length, string? Unescaped, bool Quoted)
 {
-    public ReadOnlySpan<char> Span(string text) => Unescaped is null ? text.AsSpan(Start, Length) : Unescaped.AsSpan();
+    public ReadOnlySpan<char> Span(ReadOnlySpan<char> text) => Unescaped is null ? text.Slice(Start, Length) : Unescaped.AsSpan();
 
-    public string Text(string text) => Unescaped ?? text.Substring(Start, Length);
+    public string Text(ReadOnlySpan<char> text) => Unescaped ?? text.Slice(Start, Length).ToString();
 }
 
 /// <summary>
@@ -15,20 +15,38 @@ internal readonly record struct CsvField(int Start, int Length, string? Unescape
 /// line breaks; records end at LF, CRLF or CR. It hands out slices, not strings, so a 100,000-row file costs
 /// a few allocations per quoted-with-escapes field only.
 /// </summary>
-internal sealed class CsvTokenizer(string text, char delimiter, string source, int firstLine = 1)
+internal sealed class CsvTokenizer(char delimiter, string source)
 {
-    private int _position = text.Length > 0 && text[0] == '\uFEFF' ? 1 : 0;
-    private int _line = firstLine;
+    private ReadOnlyMemory<char> _memory;
+    private int _position;
+    private int _line;
+
+    public CsvTokenizer(ReadOnlyMemory<char> text, char delimiter, string source, int firstLine = 1)
+        : this(delimiter, source) => Reset(text, firstLine);
+
+    public CsvTokenizer(string text, char delimiter, string source, int firstLine = 1)
+        : this(text.AsMemory(), delimiter, source, firstLine)
+    {
+    }
+
+    /// <summary>Starts over on <paramref name="text"/>, so that one tokenizer reads a stream's records one after another.</summary>
+    public void Reset(ReadOnlyMemory<char> text, int firstLine)
+    {
+        _memory = text;
+        _position = text.Length > 0 && text.Span[0] == '\uFEFF' ? 1 : 0;
+        _line = firstLine;
+    }
 
     /// <summary>The physical line (1-based) on which the record returned last began.</summary>
     public int RecordLine { get; private set; }
 
-    public bool AtEnd => _position >= text.Length;
+    public bool AtEnd => _position >= _memory.Length;
 
     /// <summary>Reads the next record into <paramref name="fields"/>; false at the end of the text.</summary>
     public bool NextRecord(List<CsvField> fields)
     {
         fields.Clear();
+        var text = _memory.Span;
         if (_position >= text.Length)
         {
             return false;
@@ -37,7 +55,7 @@ internal sealed class CsvTokenizer(string text, char delimiter, string source, i
         RecordLine = _line;
         while (true)
         {
-            var field = ReadField();
+            var field = ReadField(text);
             fields.Add(field);
             if (_position >= text.Length)
             {
@@ -64,7 +82,7 @@ internal sealed class CsvTokenizer(string text, char delimiter, string source, i
         }
     }
 
-    private CsvField ReadField()
+    private CsvField ReadField(ReadOnlySpan<char> text)
     {
         var start = _position;
         var probe = _position;
@@ -75,7 +93,7 @@ internal sealed class CsvTokenizer(string text, char delimiter, string source, i
 
         if (probe < text.Length && text[probe] == '"')
         {
-            return ReadQuoted(probe);
+            return ReadQuoted(text, probe);
         }
 
         while (_position < text.Length)
@@ -92,7 +110,7 @@ internal sealed class CsvTokenizer(string text, char delimiter, string source, i
         return new CsvField(start, _position - start, null, false);
     }
 
-    private CsvField ReadQuoted(int quote)
+    private CsvField ReadQuoted(ReadOnlySpan<char> text, int quote)
     {
         var line = _line;
         var contentStart = quote + 1;
@@ -113,7 +131,7 @@ internal sealed class CsvTokenizer(string text, char delimiter, string source, i
                 if (i + 1 < text.Length && text[i + 1] == '"')
                 {
                     unescaped ??= new StringBuilder();
-                    unescaped.Append(text, segmentStart, i - segmentStart + 1);
+                    unescaped.Append(text.Slice(segmentStart, i - segmentStart + 1));
                     i += 2;
                     segmentStart = i;
                     continue;
@@ -145,7 +163,7 @@ internal sealed class CsvTokenizer(string text, char delimiter, string source, i
 
         if (unescaped is not null)
         {
-            unescaped.Append(text, segmentStart, contentEnd - segmentStart);
+            unescaped.Append(text.Slice(segmentStart, contentEnd - segmentStart));
             return new CsvField(contentStart, contentEnd - contentStart, unescaped.ToString(), true);
         }
 
