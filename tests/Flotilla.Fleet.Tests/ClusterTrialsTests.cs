@@ -1,3 +1,5 @@
+using Flotilla.Fleet.Trials;
+using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Data;
 using Flotilla.Tuning;
 using Microsoft.Extensions.DependencyInjection;
@@ -86,6 +88,45 @@ public sealed class ClusterTrialsTests
         Assert.Equal(Environment.ProcessorCount, executor.Capacity);
         Assert.All(result.Trials, t => Assert.Equal(cluster.Cluster.Silos[0].SiloAddress.ToString(), t.Worker));
         Assert.False(await cluster.Artifacts.ExistsAsync(data.Train.Sha256, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_remote_trial_stopped_after_a_fold_reports_no_fold_beyond_it_and_reads_as_stopped_there()
+    {
+        await using var cluster = await FleetCluster.StartAsync(silos: 2);
+        var data = Data();
+        // Creating the executor puts the training data in the store, where the worker fetches it by hash.
+        await cluster.Silo(0).GetRequiredService<ITrialExecutorFactory>().CreateAsync(data, CancellationToken.None);
+        var trial = new TrialRequest(0, "LogisticRegression", HyperParameters.Empty, 5, "roc_auc", 7);
+        var observer = new StopAfter(1);
+        var reference = cluster.Grains.CreateObjectReference<IFoldObserver>(observer);
+
+        var outcome = await cluster.Grains.GetGrain<ITrialWorkerGrain>(cluster.Cluster.Silos[1].SiloAddress.ToParsableString())
+            .RunAsync(TrialDataRef.From(data.Train.Sha256, data.Csv), RemoteTrial.From(trial), reference, CancellationToken.None);
+
+        // Fold 2 may have been computed while the answer to fold 1 was on its way, but it was never reported.
+        Assert.Equal([0, 1], observer.Reported.Select(r => r.Fold));
+        Assert.True(outcome.Stopped);
+        Assert.Null(outcome.OutOfFold);
+        var alone = Learning.Evaluation.CrossValidation.Run(AlgorithmCatalog.Get(trial.Algorithm), trial.Parameters, data.Train, 5,
+            Learning.Evaluation.Scorer.Parse(trial.Scorer), trial.Seed, (fold, _) => fold < 1, CancellationToken.None);
+        Assert.Equal(alone.FoldScores, outcome.FoldScores);
+        Assert.Equal(observer.Reported.Select(r => r.Score), outcome.FoldScores);
+        GC.KeepAlive(observer);
+    }
+
+    private sealed class StopAfter(int fold) : IFoldObserver
+    {
+        public List<(int Fold, double Score)> Reported { get; } = [];
+
+        public Task<bool> OnFoldAsync(int reported, double score)
+        {
+            lock (Reported)
+            {
+                Reported.Add((reported, score));
+            }
+            return Task.FromResult(reported < fold);
+        }
     }
 
     private static void AssertSameTrials(TuningResult expected, TuningResult actual)
