@@ -31,6 +31,9 @@ internal static class PeerComparison
         Console.WriteLine();
         Console.WriteLine("| table | train rows | Flotilla tune s | best | test AUC | ensemble test AUC | peer tune s | peer best | peer test AUC | time ratio (Flotilla / peer) | Δ AUC | Flotilla peak MB | peer peak MB | load |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var spent = new List<string>();
+        // A server tunes warm after its first run: the first table's time should not be the JIT's.
+        FamilyProfile.Warm(ct);
         foreach (var spec in tables)
         {
             var folder = Path.Combine(Path.GetTempPath(), $"flotilla-peer-{spec.Replace(':', '-')}-{Environment.ProcessId}");
@@ -67,6 +70,8 @@ internal static class PeerComparison
                 var peerAuc = peerJson.GetProperty("test_auc").GetDouble();
                 Console.WriteLine(Invariant(
                     $"| {spec} | {train.RowCount:N0} | {tuneSeconds:F1} | {result.Best.Algorithm} | {auc:F4} | {ensembleAuc} | {peerTune:F1} | {peerJson.GetProperty("best_algorithm").GetString()} | {peerAuc:F4} | {tuneSeconds / peerTune:F2} | {auc - peerAuc:+0.0000;-0.0000;0} | {self.PeakWorkingSet64 / 1e6:F0} | {peerPeakMb:F0} | {LoadAverage()} |"));
+                spent.Add(Invariant($"{spec}: ") + string.Join(", ", result.Trials.OrderByDescending(t => t.Seconds)
+                    .Select(t => Invariant($"{t.Algorithm} {t.Seconds:F1} s ({t.Status}, {t.FoldScores.Count} folds)"))));
             }
             finally
             {
@@ -74,6 +79,9 @@ internal static class PeerComparison
             }
         }
 
+        // Where Flotilla's tuning time went: the trials, slowest first (they overlap, up to the cores at once).
+        Console.WriteLine();
+        spent.ForEach(line => Console.WriteLine($"- {line}"));
         return 0;
     }
 
