@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Flotilla.Bench.Fleet;
+using Flotilla.Cluster.Tests.Harness;
 using Flotilla.Learning.Data;
 using Flotilla.Server;
 using Flotilla.Storage.Artifacts;
@@ -24,7 +25,7 @@ namespace Flotilla.Bench.ClusterTune;
 /// <item>cluster shape on one PostgreSQL: one server process against two, each held to <c>--quota</c> of a core by a
 /// cgroup v1 CPU quota (<c>cpu.cfs_quota_us</c>, needs root), so two silos together use what one core gives.</item>
 /// </list>
-/// Usage: cluster-tune [--rounds 1] [--trials 60] [--quota 0.5] [--skip-embedded]
+/// Usage: cluster-tune [--rounds 1] [--trials 60] [--quota 0.5] [--period-ms 100] [--skip-embedded]
 /// </summary>
 internal static class ClusterTuneBench
 {
@@ -42,7 +43,9 @@ internal static class ClusterTuneBench
 
         var rounds = int.Parse(Option(args, "--rounds") ?? "1", CultureInfo.InvariantCulture);
         var trials = int.Parse(Option(args, "--trials") ?? "60", CultureInfo.InvariantCulture);
-        var quota = double.Parse(Option(args, "--quota") ?? "0.5", CultureInfo.InvariantCulture);
+        var share = new CpuShare(
+            double.Parse(Option(args, "--quota") ?? "0.5", CultureInfo.InvariantCulture),
+            (int)(double.Parse(Option(args, "--period-ms") ?? "100", CultureInfo.InvariantCulture) * 1000));
         Console.WriteLine($"# cluster-tune benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
         Console.WriteLine();
         var dataset = Path.Combine(RepositoryRoot(), "..", "shared", "datasets", "breast-cancer.csv");
@@ -50,7 +53,7 @@ internal static class ClusterTuneBench
         {
             await EmbeddedAsync(dataset, trials, rounds, ct);
         }
-        await ClusterAsync(dataset, trials, rounds, quota, ct);
+        await ClusterAsync(dataset, trials, rounds, share, ct);
         Console.WriteLine();
         Console.WriteLine($"load average at the end {LoadAverage()}");
         return 0;
@@ -123,7 +126,7 @@ internal static class ClusterTuneBench
         Console.WriteLine();
     }
 
-    private static async Task ClusterAsync(string dataset, int trials, int rounds, double quota, CancellationToken ct)
+    private static async Task ClusterAsync(string dataset, int trials, int rounds, CpuShare share, CancellationToken ct)
     {
         if (!Environment.IsPrivilegedProcess || !Directory.Exists(CgroupRoot))
         {
@@ -137,7 +140,7 @@ internal static class ClusterTuneBench
         await s3.InitializeAsync();
         try
         {
-            await ClusterRoundsAsync(postgres, s3, dataset, trials, rounds, quota, ct);
+            await ClusterRoundsAsync(postgres, s3, dataset, trials, rounds, share, ct);
         }
         finally
         {
@@ -145,18 +148,18 @@ internal static class ClusterTuneBench
         }
     }
 
-    private static async Task ClusterRoundsAsync(PostgresServer postgres, S3rverServer s3, string dataset, int trials, int rounds, double quota, CancellationToken ct)
+    private static async Task ClusterRoundsAsync(PostgresServer postgres, S3rverServer s3, string dataset, int trials, int rounds, CpuShare share, CancellationToken ct)
     {
         var results = new Dictionary<int, List<TuneRun>> { [1] = [], [2] = [] };
         for (var round = 0; round < rounds; round++)
         {
             foreach (var silos in round % 2 == 0 ? new[] { 1, 2 } : [2, 1])
             {
-                results[silos].Add(await ClusterRunAsync(postgres, s3, dataset, trials, silos, quota, ct));
+                results[silos].Add(await ClusterRunAsync(postgres, s3, dataset, trials, silos, share, ct));
             }
         }
 
-        Console.WriteLine(Invariant($"## Cluster: servers on one PostgreSQL, each silo held to {quota:0.##} of a core, {trials} trials"));
+        Console.WriteLine(Invariant($"## Cluster: servers on one PostgreSQL, each silo held to {share.Cores:0.##} of a core (given out every {share.PeriodMicroseconds / 1000.0:0.#} ms), {trials} trials"));
         Console.WriteLine();
         Console.WriteLine("| silos | Tune step s (runs) | trials per silo | best trial | best CV |");
         Console.WriteLine("|---|---|---|---|---|");
@@ -179,15 +182,18 @@ internal static class ClusterTuneBench
         Console.WriteLine(Invariant($"speed-up 2 silos / 1 silo: {speedup:F2}× (bar ≥ 1.7×); same best trial and score in every run: {(same ? "yes" : "NO")}"));
     }
 
+    /// <summary>Each silo's CPU: <see cref="Cores"/> of a core, given out every <see cref="PeriodMicroseconds"/>.</summary>
+    private sealed record CpuShare(double Cores, int PeriodMicroseconds);
+
     /// <summary><see cref="EventLagMs"/>: per trial event, when the second server's stream had it minus when the running server's had it.</summary>
     private sealed record TuneRun(double Seconds, double Best, int BestTrial, IReadOnlyList<int> PerSilo, IReadOnlyList<double>? EventLagMs = null);
 
-    private static async Task<TuneRun> ClusterRunAsync(PostgresServer postgres, S3rverServer s3, string dataset, int trials, int silos, double quota, CancellationToken ct)
+    private static async Task<TuneRun> ClusterRunAsync(PostgresServer postgres, S3rverServer s3, string dataset, int trials, int silos, CpuShare share, CancellationToken ct)
     {
         var database = await postgres.CreateDatabaseAsync("clustertune", ct);
         var data = Directory.CreateTempSubdirectory("flotilla-cluster-tune-").FullName;
         var clusterId = $"bench-{Guid.NewGuid():N}";
-        var children = new List<Process>();
+        var children = new List<(Process Process, CpuQuota Cpu)>();
         try
         {
             var ports = new List<int>();
@@ -195,7 +201,7 @@ internal static class ClusterTuneBench
             {
                 var port = FreePort();
                 ports.Add(port);
-                children.Add(StartChild(i, quota,
+                children.Add(StartChild(i, share,
                 [
                     "--urls", $"http://127.0.0.1:{port}", "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={database}",
                     $"--Flotilla:S3:Bucket={S3rverServer.Bucket}", $"--Flotilla:S3:ServiceUrl={s3.ServiceUrl}",
@@ -232,23 +238,23 @@ internal static class ClusterTuneBench
         }
         finally
         {
-            foreach (var child in children)
+            foreach (var (child, cpu) in children)
             {
                 child.Kill(entireProcessTree: true);
                 await child.WaitForExitAsync(CancellationToken.None);
                 child.Dispose();
+                cpu.Dispose();
             }
             try { Directory.Delete(data, recursive: true); } catch (IOException) { }
         }
     }
 
     /// <summary>This benchmark as a child server, started inside its own CPU cgroup so .NET sees the quota from its first instruction.</summary>
-    private static Process StartChild(int index, double quota, string[] settings)
+    private static (Process Process, CpuQuota Cpu) StartChild(int index, CpuShare share, string[] settings)
     {
-        var group = Path.Combine(CgroupRoot, $"flotilla-bench-silo{index}");
-        Directory.CreateDirectory(group);
-        File.WriteAllText(Path.Combine(group, "cpu.cfs_period_us"), "100000");
-        File.WriteAllText(Path.Combine(group, "cpu.cfs_quota_us"), ((int)(quota * 100000)).ToString(CultureInfo.InvariantCulture));
+        var cpu = CpuQuota.Create($"flotilla-bench-silo{index}", share.PeriodMicroseconds);
+        cpu.Limit(share.Cores);
+        var group = cpu.Path;
         var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
         // The bench itself is the silo: its apphost, or the dotnet host and its dll when started as `dotnet Flotilla.Bench.dll`.
         string[] self = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet"
@@ -263,7 +269,7 @@ internal static class ClusterTuneBench
         process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) Console.Error.WriteLine($"[silo{index}] {line}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return process;
+        return (process, cpu);
     }
 
     private static async Task WaitHealthyAsync(int port, CancellationToken ct)

@@ -7,13 +7,18 @@ namespace Flotilla.Cluster.Tests.Harness;
 internal sealed class CpuQuota : IDisposable
 {
     private const string Root = "/sys/fs/cgroup/cpu";
-    private const int PeriodMicroseconds = 100_000;
 
-    private CpuQuota(string path) => Path = path;
+    private readonly int _periodMicroseconds;
+
+    private CpuQuota(string path, int periodMicroseconds) => (Path, _periodMicroseconds) = (path, periodMicroseconds);
 
     public string Path { get; }
 
-    public static CpuQuota Create(string name)
+    /// <summary>
+    /// A group of its own; <paramref name="periodMicroseconds"/> is how often the quota is given out (the kernel's
+    /// default 100 ms lets a half-core group run 50 ms and then stand still for 50 ms).
+    /// </summary>
+    public static CpuQuota Create(string name, int periodMicroseconds = 100_000)
     {
         if (!File.Exists(System.IO.Path.Combine(Root, "cpu.cfs_quota_us")))
         {
@@ -21,8 +26,10 @@ internal sealed class CpuQuota : IDisposable
                 $"The cluster harness holds servers to a CPU share with the cgroup v1 cpu controller and found none at {Root} " +
                 "(`mount | grep cgroup` lists what this machine has).");
         }
-        var quota = new CpuQuota(Directory.CreateDirectory(System.IO.Path.Combine(Root, name)).FullName);
-        File.WriteAllText(System.IO.Path.Combine(quota.Path, "cpu.cfs_period_us"), PeriodMicroseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var quota = new CpuQuota(Directory.CreateDirectory(System.IO.Path.Combine(Root, name)).FullName, periodMicroseconds);
+        // A group left over from a run that died may hold a quota the new period does not allow: lift it first.
+        quota.Limit(null);
+        File.WriteAllText(System.IO.Path.Combine(quota.Path, "cpu.cfs_period_us"), periodMicroseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return quota;
     }
 
@@ -31,7 +38,7 @@ internal sealed class CpuQuota : IDisposable
 
     /// <summary>At most <paramref name="cores"/> cores (0.5: half a core); null lifts the limit.</summary>
     public void Limit(double? cores) => File.WriteAllText(System.IO.Path.Combine(Path, "cpu.cfs_quota_us"),
-        cores is { } c ? ((int)(c * PeriodMicroseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) : "-1");
+        cores is { } c ? ((int)(c * _periodMicroseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) : "-1");
 
     public void Dispose()
     {
