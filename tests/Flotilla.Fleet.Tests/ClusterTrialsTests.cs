@@ -91,7 +91,7 @@ public sealed class ClusterTrialsTests
     }
 
     [Fact]
-    public async Task A_remote_trial_stopped_after_a_fold_reports_no_fold_beyond_it_and_reads_as_stopped_there()
+    public async Task A_remote_trial_reports_no_fold_beyond_a_stop_and_sends_its_last_fold_with_the_outcome()
     {
         await using var cluster = await FleetCluster.StartAsync(silos: 2);
         var data = Data();
@@ -112,7 +112,18 @@ public sealed class ClusterTrialsTests
             Learning.Evaluation.Scorer.Parse(trial.Scorer), trial.Seed, (fold, _) => fold < 1, CancellationToken.None);
         Assert.Equal(alone.FoldScores, outcome.FoldScores);
         Assert.Equal(observer.Reported.Select(r => r.Score), outcome.FoldScores);
+
+        // A trial that runs to its end sends every fold but the last, which comes with the outcome.
+        var whole = new StopAfter(5);
+        var wholeReference = cluster.Grains.CreateObjectReference<IFoldObserver>(whole);
+        var complete = await cluster.Grains.GetGrain<ITrialWorkerGrain>(cluster.Cluster.Silos[1].SiloAddress.ToParsableString())
+            .RunAsync(TrialDataRef.From(data.Train.Sha256, data.Csv), RemoteTrial.From(trial), wholeReference, CancellationToken.None);
+        Assert.False(complete.Stopped);
+        Assert.Equal([0, 1, 2, 3], whole.Reported.Select(r => r.Fold));
+        Assert.Equal(whole.Reported.Select(r => r.Score), complete.FoldScores.Take(4));
+        Assert.Equal(5, complete.FoldScores.Count);
         GC.KeepAlive(observer);
+        GC.KeepAlive(whole);
     }
 
     private sealed class StopAfter(int fold) : IFoldObserver

@@ -116,6 +116,11 @@ internal sealed partial class ClusterTrialExecutor : ITrialExecutor
         {
             var outcome = await _grains.GetGrain<ITrialWorkerGrain>(silo.ToParsableString())
                 .RunAsync(_data!, RemoteTrial.From(trial), observer, cancellationToken);
+            if (!outcome.Stopped && outcome.FoldScores.Count == trial.Folds)
+            {
+                // The worker sends the last fold with the outcome rather than on its own (its answer stops nothing).
+                report(trial.Folds - 1, outcome.FoldScores[^1]);
+            }
             return new TrialOutcome(outcome.FoldScores, outcome.Stopped, outcome.OutOfFold, silo.ToString());
         }
         finally

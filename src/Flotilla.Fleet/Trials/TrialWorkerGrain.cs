@@ -20,7 +20,7 @@ internal sealed class TrialWorkerGrain(IGrainContext context, TrialDataCache cac
     {
         var train = await cache.GetAsync(data, cancellationToken);
         var request = trial.ToRequest();
-        var reports = new PipelinedFoldReports(folds);
+        var reports = new PipelinedFoldReports(folds, request.Folds);
         // The fold callback is synchronous inside the learner's loop and may wait there for an answer. The trial gets
         // a thread of its own: blocked on the thread pool, it would hold back the very threads that bring the answer
         // in (on a silo held to one core the pool starts with one).
@@ -29,50 +29,45 @@ internal sealed class TrialWorkerGrain(IGrainContext context, TrialDataCache cac
                 CrossValidation.Prepare(train, request.Folds, request.Seed), Scorer.Parse(request.Scorer),
                 reports.Report, cancellationToken),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        return await reports.OutcomeAsync(result);
+        return reports.Outcome(result);
     }
 
     /// <summary>
     /// The worker's side of the fold reports, pipelined: a fold's report is sent without waiting, and its answer is
-    /// awaited only once the next fold is computed (by then it has long arrived), so a trial pays one round trip, its
-    /// last, instead of one per fold — and on a silo held to a CPU quota a round trip can wait for the caller's next
-    /// quota period. The caller sees exactly the reports it would have seen one by one: a fold is reported only after
-    /// the previous one was answered "go on", and a fold computed after a "stop" is dropped from the outcome, so the
-    /// trial reads as if it had stopped where the tuner said.
+    /// awaited only once the next fold is computed (by then it has long arrived), so a trial waits on no round trip
+    /// of its own — and on a silo held to a CPU quota a round trip can wait for the caller's next quota period. The
+    /// caller sees exactly the reports it would have seen one by one: a fold is reported only after the previous one
+    /// was answered "go on", and a fold computed after a "stop" is dropped from the outcome, so the trial reads as if
+    /// it had stopped where the tuner said. The last fold is not sent on its own: no answer to it could stop a trial
+    /// with no fold left, so it travels with the outcome and the caller reports it from there.
     /// </summary>
-    private sealed class PipelinedFoldReports(IFoldObserver observer)
+    private sealed class PipelinedFoldReports(IFoldObserver observer, int folds)
     {
         private Task<bool>? _pending;
         private int? _stoppedAfter;
 
         public bool Report(int fold, double score)
         {
-            if (_pending is { } previous && !previous.GetAwaiter().GetResult())
+            if (_pending is { } previous)
             {
                 _pending = null;
-                _stoppedAfter = fold - 1;
-                return false;
+                if (!previous.GetAwaiter().GetResult())
+                {
+                    _stoppedAfter = fold - 1;
+                    return false;
+                }
             }
 
-            _pending = observer.OnFoldAsync(fold, score);
+            if (fold < folds - 1)
+            {
+                _pending = observer.OnFoldAsync(fold, score);
+            }
             return true;
         }
 
-        public async Task<RemoteTrialOutcome> OutcomeAsync(CrossValidationResult result)
-        {
-            if (_stoppedAfter is { } last)
-            {
-                return new RemoteTrialOutcome([.. result.FoldScores.Take(last + 1)], Stopped: true, OutOfFold: null);
-            }
-
-            // The last fold's answer cannot stop a trial that has no fold left, but the caller must have taken the
-            // report in before the trial is over.
-            if (_pending is { } final)
-            {
-                await final;
-            }
-
-            return new RemoteTrialOutcome(result.FoldScores, result.Stopped, result.OutOfFold);
-        }
+        public RemoteTrialOutcome Outcome(CrossValidationResult result) =>
+            _stoppedAfter is { } last
+                ? new RemoteTrialOutcome([.. result.FoldScores.Take(last + 1)], Stopped: true, OutOfFold: null)
+                : new RemoteTrialOutcome(result.FoldScores, result.Stopped, result.OutOfFold);
     }
 }
