@@ -28,7 +28,7 @@ public sealed class AdoptionTests(PipelineCluster cluster, ITestOutputHelper out
 
         // Frozen first, so the moment is caught mid-Tune for certain, then killed: no shutdown code runs.
         await cluster.Harness.PauseAsync(Owner);
-        var kept = await cluster.TrialsAsync(Observer, id);
+        var kept = await cluster.SettledTrialsAsync(Observer, id);
         var caught = await cluster.ExecutionAsync(Observer, id);
         var epoch = await cluster.EpochAsync(id);
         await cluster.Harness.KillAsync(Owner);
@@ -45,7 +45,8 @@ public sealed class AdoptionTests(PipelineCluster cluster, ITestOutputHelper out
         Assert.True(adoptedAfter <= AdoptionBound, $"adopted {adoptedAfter.TotalSeconds:0.0} s after the kill, more than the lease ({LeaseSeconds} s) + 5 s");
         Assert.True(finished["status"]!.GetValue<string>() == "Succeeded", finished.ToJsonString() + cluster.Harness.Logs());
         var tune = Step(finished, "Tune");
-        Assert.Contains($"resuming: {kept.Count} of 40 trials were already completed and are kept", tune["log"]!.GetValue<string>());
+        var log = tune["log"]!.GetValue<string>();
+        Assert.True(log.Contains($"resuming: {kept.Count} of 40 trials were already completed and are kept", StringComparison.Ordinal), log);
         foreach (var before in kept)
         {
             Assert.Equal(before.ToJsonString(), trials.Single(t => t["number"]!.GetValue<int>() == before["number"]!.GetValue<int>()).ToJsonString());

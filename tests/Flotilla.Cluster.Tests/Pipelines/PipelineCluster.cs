@@ -130,6 +130,26 @@ public sealed class PipelineCluster : IAsyncLifetime
         return [.. (await client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials"))!.OfType<JsonObject>()];
     }
 
+    /// <summary>
+    /// The trials of an execution whose owner is frozen, once none more arrive: a write the owner sent to the
+    /// database just before it stopped can still land a moment later, so this reads until two reads half a second
+    /// apart agree.
+    /// </summary>
+    public async Task<List<JsonObject>> SettledTrialsAsync(int server, string id)
+    {
+        var trials = await TrialsAsync(server, id);
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            var again = await TrialsAsync(server, id);
+            if (again.Count == trials.Count)
+            {
+                return again;
+            }
+            trials = again;
+        }
+    }
+
     public Task<JsonObject> WaitFinishedAsync(int server, string id, TimeSpan? within = null) =>
         Eventually.ValueAsync(
             () => ExecutionAsync(server, id),
