@@ -182,10 +182,7 @@ public static class CsvScoring
                         $"{source}, row {line}, column '{spec.Name}': '{text}' is not a number (missing values may be empty, NA, ? or null).");
             }
 
-            var index = model.Schema.CategoryIndex(feature, text);
-            return index < 0 && TableReader.TryParseNumber(text, out var asNumber)
-                ? model.Schema.CategoryIndex(feature, asNumber)
-                : index;
+            return model.Schema.CategoryIndex(feature, text);
         }
     }
 }

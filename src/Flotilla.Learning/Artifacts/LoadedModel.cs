@@ -246,10 +246,7 @@ public sealed class LoadedModel
                     $"row {row}, column '{spec.Name}': '{text}' is not a number (missing values may be empty, NA, ? or null).");
         }
 
-        var index = Schema.CategoryIndex(feature, text);
-        return index < 0 && TableReader.TryParseNumber(text, out var asNumber)
-            ? Schema.CategoryIndex(feature, asNumber)
-            : index;
+        return Schema.CategoryIndex(feature, text);
     }
 
     private bool IsHeader(List<CsvField> fields, string text) => InvocationRows.IsHeader(Schema, fields, text);

@@ -75,9 +75,15 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
     public int CategoryIndex(int feature, string category) =>
         Lookups[feature].TryGetValue(category, out var index) ? index : -1;
 
-    /// <summary>The vocabulary index of a category read as a slice of its text, without making a string of it; -1 when unseen.</summary>
-    public int CategoryIndex(int feature, ReadOnlySpan<char> category) =>
-        Lookups[feature].GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(category, out var index) ? index : -1;
+    /// <summary>
+    /// The vocabulary index of a category read as a slice of its text, without making a string of it; text the model
+    /// never saw that reads as a number is looked up by the number's shortest form. -1 when unseen.
+    /// </summary>
+    public int CategoryIndex(int feature, ReadOnlySpan<char> category)
+    {
+        var index = Find(feature, category);
+        return index < 0 && TableReader.TryParseNumber(category, out var number) ? CategoryIndex(feature, number) : index;
+    }
 
     /// <summary>
     /// The vocabulary index of a category that reads as a number, found by the number's shortest form: "3.0" and "3"
@@ -86,8 +92,11 @@ public sealed record ModelSchema(IReadOnlyList<FeatureSpec> Features, string Lab
     public int CategoryIndex(int feature, double number)
     {
         Span<char> text = stackalloc char[32];
-        return number.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture) ? CategoryIndex(feature, text[..written]) : -1;
+        return number.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture) ? Find(feature, text[..written]) : -1;
     }
+
+    private int Find(int feature, ReadOnlySpan<char> category) =>
+        Lookups[feature].GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(category, out var index) ? index : -1;
 
     /// <summary>
     /// Encodes one row given as one value per feature (numeric value, or a category's vocabulary index;

@@ -33,6 +33,7 @@ public static class CsvScan
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var text = new StreamReader(stream, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: false, 1 << 16);
         var reader = new CsvChunkReader(text);
+        var tokenizer = new CsvTokenizer(',', source);
         var fields = new List<CsvField>();
         if (await reader.ReadAsync(1, cancellationToken) == 0)
         {
@@ -40,7 +41,8 @@ public static class CsvScan
         }
 
         var headerText = reader.Record(0);
-        Tokenize(headerText, fields, source, reader.Line(0));
+        tokenizer.Reset(headerText, reader.Line(0));
+        tokenizer.NextRecord(fields);
         var header = fields.Select((f, i) => f.Text(headerText.Span).Trim() is { Length: > 0 } n ? n : $"column{i + 1}").ToArray();
         if (header.GroupBy(h => h, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
         {
@@ -69,7 +71,8 @@ public static class CsvScan
 
         void Scan(ReadOnlyMemory<char> record, int line)
         {
-            Tokenize(record, fields, source, line);
+            tokenizer.Reset(record, line);
+            tokenizer.NextRecord(fields);
             if (fields.Count != header.Length)
             {
                 throw new DataFormatException(
@@ -106,7 +109,4 @@ public static class CsvScan
         }
         return false;
     }
-
-    private static void Tokenize(ReadOnlyMemory<char> record, List<CsvField> fields, string source, int line) =>
-        new CsvTokenizer(record, ',', source, line).NextRecord(fields);
 }
