@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Hosting;
+using Flotilla.Fleet.Models;
 using Flotilla.Fleet.Topics;
 using Flotilla.Fleet.Trials;
 using Flotilla.Registry;
@@ -32,11 +33,16 @@ public sealed class FleetCluster : IAsyncDisposable
 
     public IServiceProvider Silo(int index) => Cluster.Silos[index].ServiceProvider;
 
+    /// <summary>The copy of model <paramref name="artifactSha256"/> on silo <paramref name="silo"/>, called through the cluster's client.</summary>
+    public IModelGrain Model(string artifactSha256, int silo = 0) =>
+        Grains.GetGrain<IModelGrain>(ModelKey.On(artifactSha256, Cluster.Silos[silo].SiloAddress));
+
     public ModelRegistry Registry => Silo(0).GetRequiredService<ModelRegistry>();
 
     public IArtifactStore Artifacts => Silo(0).GetRequiredService<IArtifactStore>();
 
-    public static async Task<FleetCluster> StartAsync(int silos = 1, long budgetBytes = 64L << 20, int hotModelCallsPerSecond = 200)
+    public static async Task<FleetCluster> StartAsync(
+        int silos = 1, long budgetBytes = 64L << 20, int hotModelCallsPerSecond = 200, Action<IServiceCollection>? services = null)
     {
         var dataDirectory = Directory.CreateTempSubdirectory("flotilla-fleet-").FullName;
         var builder = new InProcessTestClusterBuilder((short)silos);
@@ -50,6 +56,7 @@ public sealed class FleetCluster : IAsyncDisposable
                 o.AliasRefreshInterval = TimeSpan.FromMinutes(10);
                 o.HotModelCallsPerSecond = hotModelCallsPerSecond;
             });
+            services?.Invoke(host.Services);
         });
         builder.ConfigureSilo((_, silo) => silo.AddFlotillaFleet().AddFlotillaTrialWorkers().AddFlotillaTopics());
         var cluster = builder.Build();

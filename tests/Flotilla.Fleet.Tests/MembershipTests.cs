@@ -35,10 +35,11 @@ public sealed class MembershipTests
                 "both silos see each other as active");
 
             var sha = await first.Services.GetRequiredService<IArtifactStore>().PutAsync(TinyModels.Artifact(1), CancellationToken.None);
-            var placed = await grainsOfFirst.GetGrain<IModelGrain>(sha.Sha256).WarmAsync();
-            var viaSecond = await grainsOfSecond.GetGrain<IModelGrain>(sha.Sha256).InvokeAsync(
+            var onFirst = ModelKey.On(sha.Sha256, first.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress);
+            var placed = await grainsOfFirst.GetGrain<IModelGrain>(onFirst).WarmAsync();
+            var viaSecond = await grainsOfSecond.GetGrain<IModelGrain>(onFirst).InvokeAsync(
                 new InvocationRequest(TinyModels.Row, PayloadFormat.Csv, PayloadFormat.Csv));
-            var stillThere = await grainsOfSecond.GetGrain<IModelGrain>(sha.Sha256).WarmAsync();
+            var stillThere = await grainsOfSecond.GetGrain<IModelGrain>(onFirst).WarmAsync();
 
             Assert.Equal(InvocationOutcome.Scored, viaSecond.Outcome);
             Assert.Equal(placed.Silo, stillThere.Silo);

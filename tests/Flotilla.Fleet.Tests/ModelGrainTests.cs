@@ -16,7 +16,7 @@ public sealed class ModelGrainTests
     {
         await using var fleet = await FleetCluster.StartAsync();
         var sha = await fleet.StoreAsync(TinyModels.Artifact(1));
-        var model = fleet.Grains.GetGrain<IModelGrain>(sha);
+        var model = fleet.Model(sha);
 
         var csv = await model.InvokeAsync(new InvocationRequest("7.5,6.0,red\n0.5,1.0,blue", PayloadFormat.Csv, PayloadFormat.Csv));
         var json = await model.InvokeAsync(new InvocationRequest(
@@ -38,7 +38,7 @@ public sealed class ModelGrainTests
         await using var fleet = await FleetCluster.StartAsync();
         var sha = await fleet.StoreAsync(TinyModels.Artifact(1));
 
-        var result = await fleet.Grains.GetGrain<IModelGrain>(sha).InvokeAsync(
+        var result = await fleet.Model(sha).InvokeAsync(
             new InvocationRequest("7.5,6.0,red\n1.0,tall,red", PayloadFormat.Csv, PayloadFormat.Json));
 
         Assert.Equal(InvocationOutcome.InvalidInput, result.Outcome);
@@ -53,7 +53,7 @@ public sealed class ModelGrainTests
         var sha = await fleet.StoreAsync(TinyModels.Artifact(1));
         await StoredArtifacts.ReplaceAsync(fleet.DataDirectory, sha, TinyModels.Artifact(2));
 
-        var result = await fleet.Grains.GetGrain<IModelGrain>(sha).InvokeAsync(CsvRow);
+        var result = await fleet.Model(sha).InvokeAsync(CsvRow);
 
         Assert.Equal(InvocationOutcome.Unavailable, result.Outcome);
         Assert.Contains(sha, result.Error);
@@ -67,7 +67,7 @@ public sealed class ModelGrainTests
         await using var fleet = await FleetCluster.StartAsync(budgetBytes: 64);
         var sha = await fleet.StoreAsync(TinyModels.Artifact(1));
 
-        var state = await fleet.Grains.GetGrain<IModelGrain>(sha).WarmAsync();
+        var state = await fleet.Model(sha).WarmAsync();
 
         Assert.False(state.Loaded);
         Assert.Equal(InvocationOutcome.Unavailable, state.Outcome);
@@ -81,7 +81,7 @@ public sealed class ModelGrainTests
         await using var fleet = await FleetCluster.StartAsync();
         var missing = new string('a', 64);
 
-        var result = await fleet.Grains.GetGrain<IModelGrain>(missing).InvokeAsync(CsvRow);
+        var result = await fleet.Model(missing).InvokeAsync(CsvRow);
 
         Assert.Equal(InvocationOutcome.UnknownModel, result.Outcome);
         Assert.Contains(missing, result.Error);
@@ -100,14 +100,14 @@ public sealed class ModelGrainTests
 
         foreach (var sha in new[] { a, b, a, c })
         {
-            Assert.Equal(InvocationOutcome.Scored, (await fleet.Grains.GetGrain<IModelGrain>(sha).InvokeAsync(CsvRow)).Outcome);
+            Assert.Equal(InvocationOutcome.Scored, (await fleet.Model(sha).InvokeAsync(CsvRow)).Outcome);
         }
 
         Assert.Equal([c, a], budget.Snapshot().Select(m => m.ArtifactSha256));
         Assert.InRange(budget.BytesInUse, 0, budget.CapacityBytes);
         await FleetCluster.EventuallyAsync(() => Task.FromResult(metrics.For(b).Snapshot(b).Evictions == 1), "model b's activation is gone");
 
-        Assert.Equal(InvocationOutcome.Scored, (await fleet.Grains.GetGrain<IModelGrain>(b).InvokeAsync(CsvRow)).Outcome);
+        Assert.Equal(InvocationOutcome.Scored, (await fleet.Model(b).InvokeAsync(CsvRow)).Outcome);
         Assert.Equal([b, c], budget.Snapshot().Select(m => m.ArtifactSha256));
         Assert.Equal(2, metrics.For(b).Snapshot(b).Loads);
     }

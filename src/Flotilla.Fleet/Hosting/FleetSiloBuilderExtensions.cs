@@ -13,6 +13,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
 
 namespace Flotilla.Fleet.Hosting;
 
@@ -20,7 +21,7 @@ public static partial class FleetSiloBuilderExtensions
 {
     /// <summary>
     /// Makes this silo a member of the model fleet: its memory budget and counters, the alias cache, the
-    /// placement that reaches a given silo, the fleet's tables in the metadata store, and the deployer that
+    /// placement that reaches a given silo and the directory that needs no other silo to find it, the fleet's tables in the metadata store, and the deployer that
     /// follows registry events. Needs <c>AddFlotillaStorage</c> and the registry in the same container.
     /// Bind <see cref="FleetOptions"/> (section <see cref="FleetOptions.Section"/>) or configure it before.
     /// </summary>
@@ -51,6 +52,7 @@ public static partial class FleetSiloBuilderExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ShadowTraffic>());
         silo.AddPlacementDirector<SiloTargetedPlacement, SiloTargetedPlacementDirector>();
         silo.AddPlacementDirector<ModelPlacement, ModelPlacementDirector>();
+        silo.AddGrainDirectory(PinnedGrainDirectory.Name, (_, _) => new PinnedGrainDirectory());
         return silo;
     }
 

@@ -2,6 +2,7 @@ using Flotilla.Fleet.Aliases;
 using Flotilla.Fleet.Models;
 using Flotilla.Fleet.Observability;
 using Flotilla.Fleet.Rollout;
+using Orleans.GrainDirectory;
 using Orleans.Placement;
 using Orleans.Runtime.Placement;
 
@@ -36,7 +37,7 @@ public sealed record SiloSnapshot(
 [GenerateSerializer, Immutable]
 public sealed record LoadedModelInfo([property: Id(0)] string ArtifactSha256, [property: Id(1)] long Bytes);
 
-[SiloTargetedPlacement]
+[SiloTargetedPlacement, GrainDirectory(PinnedGrainDirectory.Name)]
 internal sealed class SiloAgentGrain(IGrainContext context, AliasCache aliases, ModelBudget budget, FleetMetrics metrics, ShadowTraffic shadows)
     : IGrainBase, ISiloAgentGrain
 {

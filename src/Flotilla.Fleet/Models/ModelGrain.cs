@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using Flotilla.Fleet.Hosting;
 using Flotilla.Fleet.Observability;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Storage.Artifacts;
 using Microsoft.Extensions.Logging;
+using Orleans.GrainDirectory;
 
 namespace Flotilla.Fleet.Models;
 
@@ -11,7 +13,7 @@ namespace Flotilla.Fleet.Models;
 /// to the silo's <see cref="ModelBudget"/> (evicting least recently used models), and deactivates when evicted.
 /// Placed on the silo its key names (<see cref="ModelPlacement"/>).
 /// </summary>
-[ModelPlacement]
+[ModelPlacement, GrainDirectory(PinnedGrainDirectory.Name)]
 internal sealed partial class ModelGrain(
     IGrainContext context,
     IArtifactStore artifacts,

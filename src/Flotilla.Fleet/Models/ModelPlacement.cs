@@ -4,9 +4,9 @@ using Orleans.Runtime.Placement;
 namespace Flotilla.Fleet.Models;
 
 /// <summary>
-/// Names a model grain. <c>sha256@silo</c> is the copy of a model on one silo (the front doors only make these),
-/// so a silo holds at most one activation of a model and another silo can take over the moment one fails;
-/// a bare <c>sha256</c> is placed on the silo that first asks for it.
+/// Names a model grain: <c>sha256@silo</c> is the copy of a model on one silo, so a silo holds at most one
+/// activation of a model and another silo can take over the moment one fails. There is no key without a silo:
+/// the grains' directory (<see cref="Hosting.PinnedGrainDirectory"/>) knows only each silo's own activations.
 /// </summary>
 public static class ModelKey
 {
@@ -27,7 +27,7 @@ public static class ModelKey
     }
 }
 
-/// <summary>Places <c>sha256@silo</c> on that silo and a bare hash on the calling silo (as <see cref="PreferLocalPlacement"/>).</summary>
+/// <summary>Places <c>sha256@silo</c> on that silo.</summary>
 [GenerateSerializer, Immutable]
 public sealed class ModelPlacement : PlacementStrategy
 {
@@ -41,17 +41,13 @@ internal sealed class ModelPlacementDirector : IPlacementDirector
 {
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
-        var compatible = context.GetCompatibleSilos(target);
-        if (ModelKey.SiloOf(target.GrainIdentity.Key.ToString()!) is { } wanted)
-        {
-            // No fallback to another silo: that silo would then hold two activations of the model. The caller
-            // (ModelRouter) treats the failure like a dead silo and routes to the next one.
-            return compatible.Contains(wanted)
-                ? Task.FromResult(wanted)
-                : throw new SiloUnavailableException($"Silo {wanted} is not an active member of the fleet; the model's copy there cannot be placed.");
-        }
-        return Task.FromResult(context.LocalSiloStatus == SiloStatus.Active && compatible.Contains(context.LocalSilo)
-            ? context.LocalSilo
-            : compatible[Random.Shared.Next(compatible.Length)]);
+        var key = target.GrainIdentity.Key.ToString()!;
+        var wanted = ModelKey.SiloOf(key) ?? throw new ArgumentException(
+            $"Model grain key '{key}' names no silo; model grains are addressed as sha256@silo (ModelKey.On).", nameof(target));
+        // No fallback to another silo: that silo would then hold two activations of the model. The caller
+        // (ModelRouter) treats the failure like a dead silo and routes to the next one.
+        return context.GetCompatibleSilos(target).Contains(wanted)
+            ? Task.FromResult(wanted)
+            : throw new SiloUnavailableException($"Silo {wanted} is not an active member of the fleet; the model's copy there cannot be placed.");
     }
 }

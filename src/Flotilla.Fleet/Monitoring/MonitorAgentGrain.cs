@@ -1,4 +1,5 @@
 using Flotilla.Fleet.Hosting;
+using Orleans.GrainDirectory;
 
 namespace Flotilla.Fleet.Monitoring;
 
@@ -33,7 +34,7 @@ public sealed record LiveOutcomes(
     [property: Id(0)] IReadOnlyList<LabelledOutcome> Outcomes,
     [property: Id(1)] IReadOnlyDictionary<string, long> Calls);
 
-[SiloTargetedPlacement]
+[SiloTargetedPlacement, GrainDirectory(PinnedGrainDirectory.Name)]
 internal sealed class MonitorAgentGrain(IGrainContext context, LiveMonitor monitor) : IGrainBase, IMonitorAgentGrain
 {
     public IGrainContext GrainContext => context;

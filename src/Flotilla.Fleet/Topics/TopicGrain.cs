@@ -1,4 +1,5 @@
 using Flotilla.Fleet.Hosting;
+using Orleans.GrainDirectory;
 
 namespace Flotilla.Fleet.Topics;
 
@@ -52,7 +53,7 @@ internal sealed class TopicGrain(IGrainContext context, IGrainFactory grains, Ti
     }
 }
 
-[SiloTargetedPlacement]
+[SiloTargetedPlacement, GrainDirectory(PinnedGrainDirectory.Name)]
 internal sealed class TopicInboxGrain(IGrainContext context, ClusterTopics topics) : IGrainBase, ITopicInboxGrain
 {
     public IGrainContext GrainContext => context;

@@ -2,6 +2,7 @@ using Flotilla.Fleet.Hosting;
 using Flotilla.Learning.Algorithms;
 using Flotilla.Learning.Evaluation;
 using Orleans.Concurrency;
+using Orleans.GrainDirectory;
 
 namespace Flotilla.Fleet.Trials;
 
@@ -9,7 +10,7 @@ namespace Flotilla.Fleet.Trials;
 /// Reentrant: every trial sent to this silo runs at once, each on a thread of its own (the caller holds to this silo's
 /// cores); the grain's own turns only fetch the data and await.
 /// </summary>
-[SiloTargetedPlacement, Reentrant]
+[SiloTargetedPlacement, GrainDirectory(PinnedGrainDirectory.Name), Reentrant]
 internal sealed class TrialWorkerGrain(IGrainContext context, TrialDataCache cache) : IGrainBase, ITrialWorkerGrain
 {
     public IGrainContext GrainContext => context;
