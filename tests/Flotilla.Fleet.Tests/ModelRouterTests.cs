@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Flotilla.Fleet.Models;
 using Flotilla.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Flotilla.Fleet.Tests;
 
@@ -41,5 +43,35 @@ public sealed class ModelRouterTests
 
         Assert.Equal(InvocationOutcome.Scored, (await client.InvokeAsync(sha, CsvRow)).Outcome);
         Assert.True(fleet.Silo(1 - door).GetRequiredService<LocalModels>().TryGet(sha, out _), "the home still holds its copy");
+    }
+
+    [Fact]
+    public async Task A_silo_suspected_by_one_call_releases_the_calls_still_waiting_on_it()
+    {
+        using var stall = new StallingScorer.Switch();
+        await using var fleet = await FleetCluster.StartAsync(silos: 3, hotModelCallsPerSecond: 0, services: s => StallingScorer.Register(s, stall));
+        var sha = await fleet.StoreAsync(TinyModels.Artifact(3));
+        var home = fleet.Silo(0).GetRequiredService<ModelRouter>().HomeOf(sha);
+        var door = (fleet.Cluster.Silos.ToList().FindIndex(s => s.SiloAddress.Equals(home)) + 1) % 3;
+        var router = fleet.Silo(door).GetRequiredService<ModelRouter>();
+        var attemptLimit = fleet.Silo(door).GetRequiredService<IOptions<FleetOptions>>().Value.InvocationAttemptTimeout;
+        Assert.True((await router.WarmAsync(sha, CancellationToken.None)).Loaded);
+
+        stall.Stall(home);
+        var first = Stopwatch.StartNew();
+        var caught = router.InvokeAsync(sha, CsvRow);
+        await Task.Delay(attemptLimit * 0.6);
+        var second = Stopwatch.StartNew();
+        var late = await router.InvokeAsync(sha, CsvRow);
+        second.Stop();
+        var early = await caught;
+        first.Stop();
+        stall.Release();
+
+        Assert.Equal((InvocationOutcome.Scored, InvocationOutcome.Scored), (early.Outcome, late.Outcome));
+        Assert.True(first.Elapsed >= attemptLimit, $"the first call waited out its attempt ({first.Elapsed.TotalMilliseconds:F0} ms)");
+        // Sent to the same silo 0.6 of a limit later, the second call is released by the first one's suspicion
+        // instead of waiting out a limit of its own.
+        Assert.True(second.Elapsed < attemptLimit * 0.8, $"the second call took {second.Elapsed.TotalMilliseconds:F0} ms (the first {first.Elapsed.TotalMilliseconds:F0} ms)");
     }
 }

@@ -10,7 +10,8 @@ namespace Flotilla.Fleet.Models;
 /// door agrees on it without asking anyone and a model has one copy until it is hot. A call whose silo fails, or
 /// that outlives its attempt limit, marks that silo suspect and goes to the model's next silo (possibly this one,
 /// which loads it from the artifact store) within the invocation's deadline: callers see latency, not errors,
-/// while membership is still deciding. A model called more than <see cref="FleetOptions.HotModelCallsPerSecond"/>
+/// while membership is still deciding. A suspicion also releases every other call still waiting on that silo, so
+/// the calls caught in flight by a kill retry as soon as one call learns of it instead of each waiting out its limit. A model called more than <see cref="FleetOptions.HotModelCallsPerSecond"/>
 /// times a second through this door gets a copy on this silo; from then on the door scores it locally
 /// (<see cref="LocalModels"/>) and this class no longer sees its calls.
 /// </summary>
@@ -24,6 +25,7 @@ public sealed partial class ModelRouter
     private readonly ILogger<ModelRouter> _logger;
     private readonly ConcurrentDictionary<string, Route> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SiloAddress, long> _suspectedUntil = new();
+    private readonly ConcurrentDictionary<SiloAddress, CancellationTokenSource> _untilSuspected = new();
     private readonly Lock _viewLock = new();
     private View? _view;
     private int _suspicions;
@@ -90,7 +92,7 @@ public sealed partial class ModelRouter
             {
                 // The grain call itself takes no token (the hot path stays token-free, docs/decisions.md): the caller
                 // stops waiting; a late answer is dropped by Orleans.
-                return await route.Grain.InvokeAsync(request).WaitAsync(attempt, _time);
+                return await route.Grain.InvokeAsync(request).WaitAsync(attempt, _time, route.HomeSuspected);
             }
             catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException)
             {
@@ -151,9 +153,19 @@ public sealed partial class ModelRouter
 
     private void Suspect(SiloAddress silo, string artifactSha256, Exception e)
     {
-        _suspectedUntil[silo] = _time.GetTimestamp() + (long)(_options.SuspectSiloFor.TotalSeconds * _time.TimestampFrequency);
+        var now = _time.GetTimestamp();
+        var alreadySuspected = _suspectedUntil.TryGetValue(silo, out var until) && until > now;
+        _suspectedUntil[silo] = now + (long)(_options.SuspectSiloFor.TotalSeconds * _time.TimestampFrequency);
         Interlocked.Increment(ref _suspicions);
-        LogSuspected(silo.ToString(), artifactSha256, e.GetType().Name, e.Message);
+        if (_untilSuspected.TryRemove(silo, out var waiting))
+        {
+            // Off this thread: the released calls retry elsewhere, and this one should not run their retries inline.
+            _ = waiting.CancelAsync();
+        }
+        if (!alreadySuspected)
+        {
+            LogSuspected(silo.ToString(), artifactSha256, e.GetType().Name, e.Message);
+        }
     }
 
     private Route RouteFor(string artifactSha256)
@@ -164,7 +176,8 @@ public sealed partial class ModelRouter
             return route;
         }
         var home = view.HomeOf(artifactSha256);
-        route = new Route(view, home, _grains.GetGrain<IModelGrain>(ModelKey.On(artifactSha256, home)), _time.GetTimestamp());
+        var suspected = home.Equals(_self) ? CancellationToken.None : _untilSuspected.GetOrAdd(home, _ => new CancellationTokenSource()).Token;
+        route = new Route(view, home, _grains.GetGrain<IModelGrain>(ModelKey.On(artifactSha256, home)), suspected, _time.GetTimestamp());
         _routes[artifactSha256] = route;
         return route;
     }
@@ -201,6 +214,13 @@ public sealed partial class ModelRouter
                 if (member.Status == SiloStatus.Active && !member.SiloAddress.Equals(_self) && !_suspectedUntil.ContainsKey(member.SiloAddress))
                 {
                     silos.Add(member.SiloAddress);
+                }
+            }
+            foreach (var silo in _untilSuspected.Keys)
+            {
+                if (!silos.Contains(silo))
+                {
+                    _untilSuspected.TryRemove(silo, out _);
                 }
             }
             view = new View(snapshot.Version, suspicions, ends, [.. silos]);
@@ -272,7 +292,7 @@ public sealed partial class ModelRouter
         }
     }
 
-    private sealed class Route(View view, SiloAddress home, IModelGrain grain, long windowStart)
+    private sealed class Route(View view, SiloAddress home, IModelGrain grain, CancellationToken homeSuspected, long windowStart)
     {
         internal long WindowStart = windowStart;
         internal int Calls;
@@ -283,6 +303,9 @@ public sealed partial class ModelRouter
         public SiloAddress Home { get; } = home;
 
         public IModelGrain Grain { get; } = grain;
+
+        /// <summary>Cancelled when any call suspects <see cref="Home"/> (never for this silo itself).</summary>
+        public CancellationToken HomeSuspected { get; } = homeSuspected;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Silo} failed a call for model {Sha256} ({Error}: {Message}); its calls go to other silos while it is suspected")]
