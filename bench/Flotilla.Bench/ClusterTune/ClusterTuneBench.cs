@@ -161,13 +161,24 @@ internal static class ClusterTuneBench
 
         Console.WriteLine(Invariant($"## Cluster: servers on one PostgreSQL, each silo held to {share.Cores:0.##} of a core (given out every {share.PeriodMicroseconds / 1000.0:0.#} ms), {trials} trials"));
         Console.WriteLine();
-        Console.WriteLine("| silos | Tune step s, warm (runs) | trials per silo | best trial | best CV | first run after start s, cold (runs) |");
+        Console.WriteLine("| silos | Tune step s, warm (runs) | trials per silo (running server first) | best trial | best CV | first run after start s, cold (runs) |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var (silos, runs) in results)
         {
             var last = runs[^1];
             Console.WriteLine(Invariant(
                 $"| {silos} | {Median(runs.Select(r => r.Seconds)):F2} ({string.Join(", ", runs.Select(r => r.Seconds.ToString("F2", CultureInfo.InvariantCulture)))}) | {string.Join(" / ", last.PerSilo)} | {last.BestTrial} | {last.Best:F4} | {Median(runs.Select(r => r.ColdSeconds ?? double.NaN)):F2} ({string.Join(", ", runs.Select(r => (r.ColdSeconds ?? double.NaN).ToString("F2", CultureInfo.InvariantCulture)))}) |"));
+        }
+        Console.WriteLine();
+        Console.WriteLine("Where each warm run's time went, per silo (the running server first): CPU seconds used / the trials' seconds added up / seconds throttled by the quota.");
+        Console.WriteLine();
+        foreach (var (silos, runs) in results)
+        {
+            foreach (var run in runs)
+            {
+                Console.WriteLine(Invariant(
+                    $"- {silos} silo(s), {run.Seconds:F2} s: CPU {string.Join(" + ", run.Cpu.Select(c => c.CpuSeconds.ToString("F2", CultureInfo.InvariantCulture)))} s; trials {string.Join(" + ", run.TrialSeconds.Select(t => t.ToString("F2", CultureInfo.InvariantCulture)))} s; throttled {string.Join(" + ", run.Cpu.Select(c => c.ThrottledSeconds.ToString("F2", CultureInfo.InvariantCulture)))} s"));
+            }
         }
         var lags = results[2].SelectMany(r => r.EventLagMs ?? []).Order().ToArray();
         if (lags.Length > 0)
@@ -188,7 +199,37 @@ internal static class ClusterTuneBench
 
     /// <summary><see cref="EventLagMs"/>: per trial event, when the second server's stream had it minus when the running server's had it;
     /// <see cref="ColdSeconds"/>: the first run after the servers started (another seed), JIT included.</summary>
-    private sealed record TuneRun(double Seconds, double Best, int BestTrial, IReadOnlyList<int> PerSilo, IReadOnlyList<double>? EventLagMs = null, double? ColdSeconds = null);
+    private sealed record TuneRun(double Seconds, double Best, int BestTrial, IReadOnlyList<int> PerSilo, IReadOnlyList<double>? EventLagMs = null, double? ColdSeconds = null)
+    {
+        /// <summary>Per silo in the order servers started (the first runs the execution): CPU used during the warm run.</summary>
+        public IReadOnlyList<SiloCpu> Cpu { get; init; } = [];
+
+        /// <summary>Per silo, in the order of <see cref="PerSilo"/> (the order the servers started): the trials' seconds added up.</summary>
+        public IReadOnlyList<double> TrialSeconds { get; init; } = [];
+    }
+
+    /// <summary>
+    /// A server's CPU seconds (its process's user and system time) and how long its cgroup stood throttled (the
+    /// quota spent before the period ended): what the Tune step's wall time was made of on each silo.
+    /// </summary>
+    private sealed record SiloCpu(double CpuSeconds, double ThrottledSeconds)
+    {
+        private const double ClockTicksPerSecond = 100;
+
+        public static SiloCpu Read(Process process, CpuQuota cpu)
+        {
+            // Fields after the command name's closing parenthesis; utime and stime are the 12th and 13th of them.
+            var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            var throttled = File.ReadLines(Path.Combine(cpu.Path, "cpu.stat"))
+                .Select(l => l.Split(' ')).Where(f => f[0] == "throttled_time").Select(f => long.Parse(f[1], CultureInfo.InvariantCulture)).Single();
+            return new SiloCpu(ticks / ClockTicksPerSecond, throttled / 1e9);
+        }
+
+        public static SiloCpu operator -(SiloCpu after, SiloCpu before) =>
+            new(after.CpuSeconds - before.CpuSeconds, after.ThrottledSeconds - before.ThrottledSeconds);
+    }
 
     private static async Task<TuneRun> ClusterRunAsync(PostgresServer postgres, S3rverServer s3, string dataset, int trials, int silos, CpuShare share, CancellationToken ct)
     {
@@ -199,16 +240,18 @@ internal static class ClusterTuneBench
         try
         {
             var ports = new List<int>();
+            var siloPorts = new List<int>();
             for (var i = 0; i < silos; i++)
             {
                 var port = FreePort();
                 ports.Add(port);
+                siloPorts.Add(FreePort());
                 children.Add(StartChild(i, share,
                 [
                     "--urls", $"http://127.0.0.1:{port}", "--Flotilla:Shape=Cluster", $"--Flotilla:PostgresConnectionString={database}",
                     $"--Flotilla:S3:Bucket={S3rverServer.Bucket}", $"--Flotilla:S3:ServiceUrl={s3.ServiceUrl}",
                     "--Flotilla:S3:AccessKey=S3RVER", "--Flotilla:S3:SecretKey=S3RVER",
-                    $"--Flotilla:DataDirectory={data}", $"--Flotilla:Fleet:ClusterId={clusterId}", $"--Flotilla:Fleet:SiloPort={FreePort()}",
+                    $"--Flotilla:DataDirectory={data}", $"--Flotilla:Fleet:ClusterId={clusterId}", $"--Flotilla:Fleet:SiloPort={siloPorts[i]}",
                     "--Flotilla:Fleet:GatewayPort=0", "--Flotilla:Fleet:AdvertisedAddress=127.0.0.1", "--Logging:LogLevel:Default=Warning",
                 ]));
                 // One after the other: the first bootstraps the database and writes the admin key.
@@ -235,7 +278,10 @@ internal static class ClusterTuneBench
                 // half core; a cluster pays it once per process, not per run): it is timed apart, with another seed
                 // so the timed run's Tune step is not the cache's.
                 var cold = await RunTuneAsync(client, Parameters(trials, seed: 7), ct);
-                return await RunTuneAsync(client, Parameters(trials), ct, followers) with { ColdSeconds = cold.Seconds };
+                var before = children.Select(c => SiloCpu.Read(c.Process, c.Cpu)).ToList();
+                var warm = await RunTuneAsync(client, Parameters(trials), ct, siloPorts, followers);
+                var used = children.Select((c, i) => SiloCpu.Read(c.Process, c.Cpu) - before[i]).ToList();
+                return warm with { ColdSeconds = cold.Seconds, Cpu = used };
             }
             finally
             {
@@ -297,8 +343,12 @@ internal static class ClusterTuneBench
         response.EnsureSuccessStatusCode();
     }
 
-    /// <summary>Runs the built-in pipeline and reads its Tune step: seconds from start to end, best score and trial, trials per silo.</summary>
-    private static async Task<TuneRun> RunTuneAsync(HttpClient client, object parameters, CancellationToken ct, IReadOnlyList<HttpClient>? followers = null)
+    /// <summary>
+    /// Runs the built-in pipeline and reads its Tune step: seconds from start to end, best score and trial, trials per
+    /// silo (in the order the servers started, told apart by <paramref name="siloPorts"/>, each server's silo port).
+    /// </summary>
+    private static async Task<TuneRun> RunTuneAsync(
+        HttpClient client, object parameters, CancellationToken ct, IReadOnlyList<int>? siloPorts = null, IReadOnlyList<HttpClient>? followers = null)
     {
         using var start = await client.PostAsJsonAsync("/api/pipelines/multimodel/executions", new { parameters }, ct);
         start.EnsureSuccessStatusCode();
@@ -316,7 +366,11 @@ internal static class ClusterTuneBench
         var seconds = (DateTimeOffset.Parse(tune["endedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture)
             - DateTimeOffset.Parse(tune["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture)).TotalSeconds;
         var trials = (await client.GetFromJsonAsync<JsonArray>($"/api/executions/{id}/trials", ct))!;
-        var perSilo = trials.GroupBy(t => t!["silo"]?.GetValue<string>() ?? "-").OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Count()).ToList();
+        // A silo is named S<address>:<silo port>:<generation>.
+        int Started(string? silo) => siloPorts?.ToList().FindIndex(p => silo?.Contains(Invariant($":{p}:"), StringComparison.Ordinal) == true) ?? 0;
+        var bySilo = trials.GroupBy(t => t!["silo"]?.GetValue<string>()).OrderBy(g => Started(g.Key)).ToList();
+        var perSilo = bySilo.Select(g => g.Count()).ToList();
+        var trialSeconds = bySilo.Select(g => g.Sum(t => t!["seconds"]!.GetValue<double>())).ToList();
         var outputs = tune["outputs"]!;
         IReadOnlyList<double>? lag = null;
         if (streams.Count == 2)
@@ -324,7 +378,7 @@ internal static class ClusterTuneBench
             var arrivals = await Task.WhenAll(streams);
             lag = [.. arrivals[0].Where(a => arrivals[1].ContainsKey(a.Key)).Select(a => arrivals[1][a.Key] - a.Value).Order()];
         }
-        return new TuneRun(seconds, outputs["bestScore"]!.GetValue<double>(), outputs["bestTrial"]!.GetValue<int>(), perSilo, lag);
+        return new TuneRun(seconds, outputs["bestScore"]!.GetValue<double>(), outputs["bestTrial"]!.GetValue<int>(), perSilo, lag) { TrialSeconds = trialSeconds };
     }
 
     /// <summary>Reads an execution's event stream to its end: when (ms on one clock) each trial's event arrived, by trial number.</summary>
