@@ -21,9 +21,10 @@ public static partial class FleetSiloBuilderExtensions
 {
     /// <summary>
     /// Makes this silo a member of the model fleet: its memory budget and counters, the alias cache, the
-    /// placement that reaches a given silo and the directory that needs no other silo to find it, the fleet's tables in the metadata store, and the deployer that
-    /// follows registry events. Needs <c>AddFlotillaStorage</c> and the registry in the same container.
-    /// Bind <see cref="FleetOptions"/> (section <see cref="FleetOptions.Section"/>) or configure it before.
+    /// placement that reaches a given silo and the directory that needs no other silo to find it there, the
+    /// fleet's tables in the metadata store, and the deployer that follows registry events. Needs
+    /// <c>AddFlotillaStorage</c> and the registry in the same container. Bind <see cref="FleetOptions"/> (section
+    /// <see cref="FleetOptions.Section"/>) or configure it before.
     /// </summary>
     public static ISiloBuilder AddFlotillaFleet(this ISiloBuilder silo)
     {
