@@ -17,7 +17,8 @@ namespace Flotilla.Bench.Scaling;
 /// and inside a fit what can be timed from outside it: one pass of the ML.NET view (what encoding a row as a learner
 /// reads it costs), LightGBM's dataset and first tree (a one-tree fit), the passes L-BFGS makes over its view, the
 /// MLP's compact copy of the rows. Times are CPU seconds of this process (the learners are single-threaded), so a busy
-/// machine changes them less than wall time.
+/// machine changes them less than wall time. <c>--set name=value,…</c> changes the defaults of the families that have
+/// those hyper-parameters, to profile one slow trial's configuration.
 /// </summary>
 internal static class FamilyProfile
 {
@@ -25,6 +26,8 @@ internal static class FamilyProfile
     {
         var rows = int.Parse(Option(args, "--rows") ?? "100000", CultureInfo.InvariantCulture);
         var families = Option(args, "--families")?.Split(',') ?? [.. AlgorithmCatalog.Names];
+        // --set n_estimators=450,max_features=all: one slow trial's configuration, over each family's defaults.
+        var overrides = (Option(args, "--set")?.Split(',') ?? []).Select(a => a.Split('=', 2)).ToArray();
         Console.WriteLine($"# per-family trial profile — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
         var path = Path.Combine(Path.GetTempPath(), $"flotilla-profile-{rows}-{Environment.ProcessId}.csv");
         try
@@ -44,7 +47,7 @@ internal static class FamilyProfile
             Console.WriteLine("|---|---|---|");
             Console.WriteLine(Invariant($"| {views.Seconds:F2} | {statistics.Seconds:F2} | {bins.Seconds:F2} |"));
             Console.WriteLine();
-            Console.WriteLine("One trial at the family's defaults (CPU s):");
+            Console.WriteLine(overrides.Length == 0 ? "One trial at the family's defaults (CPU s):" : $"One trial at the family's defaults with {Option(args, "--set")} (CPU s):");
             Console.WriteLine();
             Console.WriteLine("| family | trial (5 folds) | fit per fold | validation scoring per fold | allocated per fit MB | inside one fit |");
             Console.WriteLine("|---|---|---|---|---|---|");
@@ -52,6 +55,10 @@ internal static class FamilyProfile
             {
                 var algorithm = (Algorithm)AlgorithmCatalog.Get(name);
                 var hp = algorithm.Defaults;
+                foreach (var pair in overrides.Where(o => algorithm.Space.Parameters.Any(p => p.Name == o[0])))
+                {
+                    hp = hp.With(pair[0], double.TryParse(pair[1], CultureInfo.InvariantCulture, out var number) ? number : pair[1]);
+                }
                 double fit = 0, score = 0;
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 foreach (var fold in views.Result)
