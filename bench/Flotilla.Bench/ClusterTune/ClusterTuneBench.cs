@@ -59,6 +59,9 @@ internal static class ClusterTuneBench
         return 0;
     }
 
+    /// <summary>The built-in pipeline's MaxTuningParallelJobs, which the bench does not change: the tuner's lag (see <see cref="ScheduleBound"/>).</summary>
+    private const int Lag = 6;
+
     private static object Parameters(int trials, int seed = 42) => new
     {
         DatasetName = "bc",
@@ -187,11 +190,47 @@ internal static class ClusterTuneBench
             Console.WriteLine(Invariant(
                 $"trial events on the other server's stream, later than on the running server's: p50 {lags[lags.Length / 2]:F1} ms, p90 {lags[(int)(lags.Length * 0.9)]:F1} ms, max {lags[^1]:F1} ms over {lags.Length} events"));
         }
+        // What two silos could give at best with these trials: the one-silo runs' trial times, scheduled on two slots
+        // with no cost of distribution, under the tuner's rule that trial n starts once every trial up to n − Lag ended.
+        var bounds = results[1].Select(r => r.Seconds / ScheduleBound(r.TrialSecondsByNumber, slots: 2, Lag)).ToList();
+        Console.WriteLine();
+        Console.WriteLine(Invariant(
+            $"the best two silos could do with the one-silo runs' trial times (two slots, no distribution cost, trial n waiting for trials ≤ n − {Lag}): {string.Join(", ", bounds.Select(b => b.ToString("F2", CultureInfo.InvariantCulture)))}× (one slot, no wait: 2×)"));
         var speedup = Median(results[1].Select(r => r.Seconds)) / Median(results[2].Select(r => r.Seconds));
         var same = results.Values.SelectMany(r => r).Select(r => (r.BestTrial, r.Best)).Distinct().Count() == 1;
         Console.WriteLine();
         var coldSpeedup = Median(results[1].Select(r => r.ColdSeconds ?? double.NaN)) / Median(results[2].Select(r => r.ColdSeconds ?? double.NaN));
         Console.WriteLine(Invariant($"speed-up 2 silos / 1 silo: {speedup:F2}× warm (bar ≥ 1.7×), {coldSpeedup:F2}× cold; same best trial and score in every warm run: {(same ? "yes" : "NO")}"));
+    }
+
+    /// <summary>
+    /// When the last of trials of these durations (by number) ends on <paramref name="slots"/> slots that lose nothing
+    /// between trials: trials start in number order, each on the first free slot once every trial numbered
+    /// <paramref name="lag"/> or more below it has ended — the tuner's rule that keeps proposals the same on any
+    /// number of silos.
+    /// </summary>
+    private static double ScheduleBound(IReadOnlyList<double> seconds, int slots, int lag)
+    {
+        var ends = new double[seconds.Count];
+        var free = new PriorityQueue<int, double>();
+        for (var slot = 0; slot < slots; slot++)
+        {
+            free.Enqueue(slot, 0);
+        }
+        var latestGate = 0.0;
+        for (var n = 0; n < seconds.Count; n++)
+        {
+            free.TryDequeue(out var slot, out var at);
+            if (n - lag >= 0)
+            {
+                // Every trial up to n − lag must have ended; they all started earlier, so track the latest end so far.
+                latestGate = Math.Max(latestGate, ends[n - lag]);
+            }
+            var start = Math.Max(at, latestGate);
+            ends[n] = start + seconds[n];
+            free.Enqueue(slot, ends[n]);
+        }
+        return ends.Length == 0 ? 0 : ends.Max();
     }
 
     /// <summary>Each silo's CPU: <see cref="Cores"/> of a core, given out every <see cref="PeriodMicroseconds"/>.</summary>
@@ -201,6 +240,9 @@ internal static class ClusterTuneBench
     /// <see cref="ColdSeconds"/>: the first run after the servers started (another seed), JIT included.</summary>
     private sealed record TuneRun(double Seconds, double Best, int BestTrial, IReadOnlyList<int> PerSilo, IReadOnlyList<double>? EventLagMs = null, double? ColdSeconds = null)
     {
+        /// <summary>Each trial's seconds, by trial number.</summary>
+        public IReadOnlyList<double> TrialSecondsByNumber { get; init; } = [];
+
         /// <summary>Per silo in the order servers started (the first runs the execution): CPU used during the warm run.</summary>
         public IReadOnlyList<SiloCpu> Cpu { get; init; } = [];
 
@@ -276,8 +318,10 @@ internal static class ClusterTuneBench
             {
                 // The first run after the servers start pays for every silo's JIT (several CPU seconds, long on a
                 // half core; a cluster pays it once per process, not per run): it is timed apart, with another seed
-                // so the timed run's Tune step is not the cache's.
+                // so the timed run's Tune step is not the cache's. A second run with a third seed lets each silo meet
+                // the families' code paths the first run happened to send elsewhere.
                 var cold = await RunTuneAsync(client, Parameters(trials, seed: 7), ct);
+                await RunTuneAsync(client, Parameters(trials, seed: 8), ct);
                 var before = children.Select(c => SiloCpu.Read(c.Process, c.Cpu)).ToList();
                 var warm = await RunTuneAsync(client, Parameters(trials), ct, siloPorts, followers);
                 var used = children.Select((c, i) => SiloCpu.Read(c.Process, c.Cpu) - before[i]).ToList();
@@ -378,7 +422,12 @@ internal static class ClusterTuneBench
             var arrivals = await Task.WhenAll(streams);
             lag = [.. arrivals[0].Where(a => arrivals[1].ContainsKey(a.Key)).Select(a => arrivals[1][a.Key] - a.Value).Order()];
         }
-        return new TuneRun(seconds, outputs["bestScore"]!.GetValue<double>(), outputs["bestTrial"]!.GetValue<int>(), perSilo, lag) { TrialSeconds = trialSeconds };
+        var byNumber = trials.OrderBy(t => t!["number"]!.GetValue<int>()).Select(t => t!["seconds"]!.GetValue<double>()).ToList();
+        return new TuneRun(seconds, outputs["bestScore"]!.GetValue<double>(), outputs["bestTrial"]!.GetValue<int>(), perSilo, lag)
+        {
+            TrialSeconds = trialSeconds,
+            TrialSecondsByNumber = byNumber,
+        };
     }
 
     /// <summary>Reads an execution's event stream to its end: when (ms on one clock) each trial's event arrived, by trial number.</summary>
