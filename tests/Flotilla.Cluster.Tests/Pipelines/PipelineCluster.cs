@@ -29,14 +29,16 @@ public sealed class PipelineCluster : IAsyncLifetime
 
     /// <summary>
     /// A Tune step long enough to be caught in the middle, cheap families only: 40 trials of up to 6 at once (every
-    /// silo's 2 cores), the default TPE strategy, whose proposals the ≤ n − P rule makes the same on any silos.
+    /// silo's 2 cores), the default TPE strategy, whose proposals the ≤ n − P rule makes the same on any silos. Five
+    /// folds, not three: the running silo's own slots are taken first, and with trials of a few milliseconds they
+    /// freed up fast enough that a run once ended with none sent to a second silo.
     /// </summary>
     public static Dictionary<string, object> LongTune(string dataset, string approval = "PendingManualApproval") => new()
     {
         ["DatasetName"] = dataset,
         ["MaxTuningJobs"] = 40,
         ["MaxTuningParallelJobs"] = 6,
-        ["CrossValidationFolds"] = 3,
+        ["CrossValidationFolds"] = 5,
         ["Algorithms"] = new[] { "LogisticRegression", "NaiveBayes" },
         ["RandomState"] = 7,
         ["MinThresholdForRegisterMetric"] = 0,
