@@ -1,3 +1,4 @@
+using System.Numerics;
 using Flotilla.Learning.Artifacts;
 using Flotilla.Learning.Data;
 
@@ -267,7 +268,7 @@ internal static class ForestHistogram
         {
             for (var bits = seen[word]; bits != 0; bits &= bits - 1)
             {
-                touched[present++] = (word << 6) | System.Numerics.BitOperations.TrailingZeroCount(bits);
+                touched[present++] = (word << 6) | BitOperations.TrailingZeroCount(bits);
             }
         }
 
@@ -299,8 +300,9 @@ internal static class ForestHistogram
 /// where one-hot CART is slow: a text column is one feature whose categories are ordered by their positive
 /// rate at the node and split at the best prefix (with two classes that finds the best of all partitions,
 /// Breiman's result, which is also LightGBM's rule); when every node evaluates most features, a child's
-/// histogram is the parent's minus its sibling's, so only the smaller child's rows are read; NaN has a bin
-/// of its own and each split learns which way it goes.
+/// histogram is the parent's minus its sibling's, so only the smaller child's rows are read (down to children of a
+/// few hundred rows, which read their own rows feature by feature); NaN has a bin of its own and each split learns
+/// which way it goes.
 /// </summary>
 internal sealed class ForestBuilder(
     EncodedData data, int trees, bool entropy, int maxDepth, int minSamplesSplit, int minSamplesLeaf, int maxFeatures,
