@@ -11,9 +11,10 @@ namespace Flotilla.Fleet.Models;
 /// that outlives its attempt limit, marks that silo suspect and goes to the model's next silo (possibly this one,
 /// which loads it from the artifact store) within the invocation's deadline: callers see latency, not errors,
 /// while membership is still deciding. A suspicion also releases every other call still waiting on that silo, so
-/// the calls caught in flight by a kill retry as soon as one call learns of it instead of each waiting out its limit. A model called more than <see cref="FleetOptions.HotModelCallsPerSecond"/>
-/// times a second through this door gets a copy on this silo; from then on the door scores it locally
-/// (<see cref="LocalModels"/>) and this class no longer sees its calls.
+/// the calls caught in flight by a kill retry as soon as one call learns of it instead of each waiting out its
+/// limit. A model called more than <see cref="FleetOptions.HotModelCallsPerSecond"/> times a second through this
+/// door gets a copy on this silo; from then on the door scores it locally (<see cref="LocalModels"/>) and this
+/// class no longer sees its calls.
 /// </summary>
 public sealed partial class ModelRouter
 {
@@ -25,7 +26,7 @@ public sealed partial class ModelRouter
     private readonly ILogger<ModelRouter> _logger;
     private readonly ConcurrentDictionary<string, Route> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SiloAddress, long> _suspectedUntil = new();
-    private readonly ConcurrentDictionary<SiloAddress, CancellationTokenSource> _untilSuspected = new();
+    private readonly ConcurrentDictionary<SiloAddress, CancellationTokenSource> _releaseOnSuspicion = new();
     private readonly Lock _viewLock = new();
     private View? _view;
     private int _suspicions;
@@ -157,7 +158,7 @@ public sealed partial class ModelRouter
         var alreadySuspected = _suspectedUntil.TryGetValue(silo, out var until) && until > now;
         _suspectedUntil[silo] = now + (long)(_options.SuspectSiloFor.TotalSeconds * _time.TimestampFrequency);
         Interlocked.Increment(ref _suspicions);
-        if (_untilSuspected.TryRemove(silo, out var waiting))
+        if (_releaseOnSuspicion.TryRemove(silo, out var waiting))
         {
             // Off this thread: the released calls retry elsewhere, and this one should not run their retries inline.
             _ = waiting.CancelAsync();
@@ -176,7 +177,7 @@ public sealed partial class ModelRouter
             return route;
         }
         var home = view.HomeOf(artifactSha256);
-        var suspected = home.Equals(_self) ? CancellationToken.None : _untilSuspected.GetOrAdd(home, _ => new CancellationTokenSource()).Token;
+        var suspected = home.Equals(_self) ? CancellationToken.None : _releaseOnSuspicion.GetOrAdd(home, _ => new CancellationTokenSource()).Token;
         route = new Route(view, home, _grains.GetGrain<IModelGrain>(ModelKey.On(artifactSha256, home)), suspected, _time.GetTimestamp());
         _routes[artifactSha256] = route;
         return route;
@@ -216,11 +217,11 @@ public sealed partial class ModelRouter
                     silos.Add(member.SiloAddress);
                 }
             }
-            foreach (var silo in _untilSuspected.Keys)
+            foreach (var silo in _releaseOnSuspicion.Keys)
             {
                 if (!silos.Contains(silo))
                 {
-                    _untilSuspected.TryRemove(silo, out _);
+                    _releaseOnSuspicion.TryRemove(silo, out _);
                 }
             }
             view = new View(snapshot.Version, suspicions, ends, [.. silos]);

@@ -394,7 +394,7 @@ internal sealed class ForestBuilder(
                 ForestHistogram.BuildAll(_binned, _sample, 0, size, _weights, _positives, _counts, histogram);
             }
 
-            roots[t] = Grow(0, size, stats, 0, histogram);
+            roots[t] = entropy ? Grow<Entropy>(0, size, stats, 0, histogram) : Grow<Gini>(0, size, stats, 0, histogram);
         }
 
         var treeWeights = Enumerable.Repeat(1.0 / trees, trees).ToArray();
@@ -408,14 +408,15 @@ internal sealed class ForestBuilder(
     /// Grows the subtree over sample[start..end) whose sums are <paramref name="stats"/> and, in subtraction
     /// mode, whose histogram of every feature is <paramref name="histogram"/>; returns its node index, or ~leaf.
     /// </summary>
-    private int Grow(int start, int end, Stats stats, int depth, double[]? histogram)
+    private int Grow<TCriterion>(int start, int end, Stats stats, int depth, double[]? histogram)
+        where TCriterion : struct, ICriterion
     {
         if (IsLeaf(stats, depth))
         {
             return Leaf(stats);
         }
 
-        var parentImpurity = Impurity(stats.Positive, stats.Total) * stats.Total;
+        var parentImpurity = Impurity<TCriterion>(stats.Positive, stats.Total) * stats.Total;
         var best = new Best { Gain = 1e-12, Feature = -1 };
         // Draw max_features candidates without replacement (a partial Fisher–Yates shuffle).
         var count = _binned.Count;
@@ -433,7 +434,7 @@ internal sealed class ForestBuilder(
 
             if (histogram is not null)
             {
-                Search(histogram.AsSpan(_binned.Offsets[j] * ForestHistogram.Stride, binCount * ForestHistogram.Stride), AllBins.AsSpan(0, binCount), j, stats, parentImpurity, ref best);
+                Search<TCriterion>(histogram.AsSpan(_binned.Offsets[j] * ForestHistogram.Stride, binCount * ForestHistogram.Stride), AllBins.AsSpan(0, binCount), j, stats, parentImpurity, ref best);
                 continue;
             }
 
@@ -444,7 +445,7 @@ internal sealed class ForestBuilder(
             if (sparseSmallNodes && 2 * (end - start) < binCount)
             {
                 var present = _present.AsSpan(0, ForestHistogram.BuildTouched(_binned, j, _sample, start, end, _weights, _positives, _counts, h, _present));
-                Search(h, present, j, stats, parentImpurity, ref best);
+                Search<TCriterion>(h, present, j, stats, parentImpurity, ref best);
                 foreach (var b in present)
                 {
                     h.Slice(b * ForestHistogram.Stride, ForestHistogram.Stride).Clear();
@@ -453,7 +454,7 @@ internal sealed class ForestBuilder(
             else
             {
                 ForestHistogram.BuildOne(_binned, j, _sample, start, end, _weights, _positives, _counts, h);
-                Search(h, AllBins.AsSpan(0, binCount), j, stats, parentImpurity, ref best);
+                Search<TCriterion>(h, AllBins.AsSpan(0, binCount), j, stats, parentImpurity, ref best);
                 h.Clear();
             }
         }
@@ -488,8 +489,8 @@ internal sealed class ForestBuilder(
         var left = best.Left;
         var right = new Stats(stats.Total - left.Total, stats.Positive - left.Positive, stats.Samples - left.Samples);
         var (leftHistogram, rightHistogram) = histogram is null ? (null, null) : ChildHistograms(histogram, start, middle, end, depth, left, right);
-        var leftChild = Grow(start, middle, left, depth + 1, leftHistogram);
-        var rightChild = Grow(middle, end, right, depth + 1, rightHistogram);
+        var leftChild = Grow<TCriterion>(start, middle, left, depth + 1, leftHistogram);
+        var rightChild = Grow<TCriterion>(middle, end, right, depth + 1, rightHistogram);
         _nodes[node] = _nodes[node] with { Left = leftChild, Right = rightChild };
         return node;
     }
@@ -544,18 +545,6 @@ internal sealed class ForestBuilder(
     private static readonly int[] AllBins = [.. Enumerable.Range(0, ForestFeatures.MaxBins)];
 
     /// <summary>The best split of feature j over its histogram <paramref name="h"/>, visiting <paramref name="bins"/> (ascending; every bin with rows among them).</summary>
-    private void Search(ReadOnlySpan<double> h, ReadOnlySpan<int> bins, int j, Stats stats, double parentImpurity, ref Best best)
-    {
-        if (entropy)
-        {
-            Search<Entropy>(h, bins, j, stats, parentImpurity, ref best);
-        }
-        else
-        {
-            Search<Gini>(h, bins, j, stats, parentImpurity, ref best);
-        }
-    }
-
     private void Search<TCriterion>(ReadOnlySpan<double> h, ReadOnlySpan<int> bins, int j, Stats stats, double parentImpurity, ref Best best)
         where TCriterion : struct, ICriterion
     {
@@ -610,7 +599,7 @@ internal sealed class ForestBuilder(
                 }
 
                 var rightTotal = stats.Total - leftTotal;
-                var gain = parentImpurity - TCriterion.Impurity(leftPositive, leftTotal) * leftTotal - TCriterion.Impurity(stats.Positive - leftPositive, rightTotal) * rightTotal;
+                var gain = parentImpurity - Impurity<TCriterion>(leftPositive, leftTotal) * leftTotal - Impurity<TCriterion>(stats.Positive - leftPositive, rightTotal) * rightTotal;
                 if (gain > best.Gain)
                 {
                     best = new Best { Gain = gain, Feature = j, Bin = b, MissingLeft = missingLeft, Left = new Stats(leftTotal, leftPositive, leftSamples) };
@@ -657,7 +646,7 @@ internal sealed class ForestBuilder(
             }
 
             var rightTotal = stats.Total - leftTotal;
-            var gain = parentImpurity - TCriterion.Impurity(leftPositive, leftTotal) * leftTotal - TCriterion.Impurity(stats.Positive - leftPositive, rightTotal) * rightTotal;
+            var gain = parentImpurity - Impurity<TCriterion>(leftPositive, leftTotal) * leftTotal - Impurity<TCriterion>(stats.Positive - leftPositive, rightTotal) * rightTotal;
             if (gain > best.Gain)
             {
                 // Bin holds the prefix length; the prefix's categories are kept for Partition, because the
@@ -718,43 +707,28 @@ internal sealed class ForestBuilder(
         return ~_leaves.Add(stats.Total > 0 ? stats.Positive / stats.Total : 0);
     }
 
-    private double Impurity(double positive, double total) => entropy ? Entropy.Impurity(positive, total) : Gini.Impurity(positive, total);
+    /// <summary>A node's impurity by its class-weighted positives and total (0 for a node of no weight).</summary>
+    private static double Impurity<TCriterion>(double positive, double total)
+        where TCriterion : struct, ICriterion =>
+        total <= 0 ? 0 : TCriterion.OfRate(positive / total);
 
     /// <summary>
-    /// A node's impurity by its class-weighted positives and total. The split searches take it as a struct type
-    /// argument, so each is compiled once per criterion with the formula inlined (as an instance call it was an
-    /// eighth of a forest fit's time).
+    /// A split criterion, by the node's positive rate. A tree is grown with it as a struct type argument, so the
+    /// search loops are compiled once per criterion with the formula inlined (as an instance call it was an eighth of
+    /// a forest fit's time).
     /// </summary>
     private interface ICriterion
     {
-        static abstract double Impurity(double positive, double total);
+        static abstract double OfRate(double p);
     }
 
     private readonly struct Gini : ICriterion
     {
-        public static double Impurity(double positive, double total)
-        {
-            if (total <= 0)
-            {
-                return 0;
-            }
-
-            var p = positive / total;
-            return 2 * p * (1 - p);
-        }
+        public static double OfRate(double p) => 2 * p * (1 - p);
     }
 
     private readonly struct Entropy : ICriterion
     {
-        public static double Impurity(double positive, double total)
-        {
-            if (total <= 0)
-            {
-                return 0;
-            }
-
-            var p = positive / total;
-            return (p > 0 ? -p * Math.Log2(p) : 0) + (p < 1 ? -(1 - p) * Math.Log2(1 - p) : 0);
-        }
+        public static double OfRate(double p) => (p > 0 ? -p * Math.Log2(p) : 0) + (p < 1 ? -(1 - p) * Math.Log2(1 - p) : 0);
     }
 }
