@@ -96,7 +96,7 @@ internal static class LearningBench
         Console.WriteLine();
     }
 
-    /// <summary>Both engines of the XGBoost slot and of the random forest, each with the family's defaults.</summary>
+    /// <summary>Every engine of the XGBoost slot and of the random forest, each with the family's defaults.</summary>
     private static void Engines(Table train, Table test, CancellationToken ct)
     {
         Console.WriteLine("Engines behind two families, same hyper-parameters (the family's defaults):");
@@ -106,7 +106,7 @@ internal static class LearningBench
         var folds = CrossValidation.Prepare(train, 5, 42);
         IAlgorithm[] algorithms =
         [
-            new XGBoost(BoostingEngine.LightGbmDepthWise), new XGBoost(BoostingEngine.FastTree),
+            new XGBoost(BoostingEngine.Histogram), new XGBoost(BoostingEngine.LightGbmDepthWise), new XGBoost(BoostingEngine.FastTree),
             new RandomForest(ForestEngine.Managed), new RandomForest(ForestEngine.FastForest),
         ];
         foreach (var algorithm in algorithms)
