@@ -216,4 +216,41 @@ public sealed class ForestTests
         using var reader = new BinaryReader(new MemoryStream(bytes));
         return (bytes, Predictor.Read(reader));
     }
+
+    [Fact]
+    public void A_large_column_is_cut_between_its_distinct_values_and_every_row_lands_in_its_own_bin()
+    {
+        // Above the size where the values are radix-sorted: negatives, both zeros, repeats in random order, and a second
+        // column with more distinct values than bins (cut at quantiles).
+        var random = new Random(11);
+        var distinct = Enumerable.Range(-100, 200).Select(k => k * 0.37f).ToArray();
+        var rows = Enumerable.Range(0, 20_000).Select(r =>
+        {
+            var value = r % 997 == 0 ? (r % 2 == 0 ? -0f : 0f) : distinct[random.Next(distinct.Length)];
+            return (Few: value, Many: (float)(random.NextDouble() * 2000 - 1000));
+        }).ToArray();
+        var data = EncodedData.From(Csv("few,many,label", rows.Select((row, r) =>
+            FormattableString.Invariant($"{row.Few:R},{row.Many:R},{(r % 3 == 0 ? "yes" : "no")}"))));
+
+        var binned = data.Forest;
+
+        var values = distinct.Append(0f).Distinct().Order().ToArray();
+        var few = binned.Features[0];
+        Assert.Equal(values.Length - 1, few.Thresholds.Length);
+        for (var b = 0; b < few.Thresholds.Length; b++)
+        {
+            Assert.InRange(few.Thresholds[b], values[b], values[b + 1]);
+            Assert.NotEqual(values[b + 1], few.Thresholds[b]);
+        }
+
+        var many = binned.Features[1];
+        Assert.True(many.Thresholds.Zip(many.Thresholds.Skip(1), (a, b) => a < b).All(x => x), "thresholds ascend");
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var value = data.View.Value(r, 0);
+            Assert.Equal(values.Count(v => v < value), binned.Bins[r * binned.Count]);
+            var other = data.View.Value(r, 1);
+            Assert.Equal(many.Thresholds.Count(t => t < other), binned.Bins[r * binned.Count + 1]);
+        }
+    }
 }

@@ -90,13 +90,14 @@ internal sealed class ForestFeatures
 
         var count = features.Count;
         var bins = new byte[rows * count];
-        for (var j = 0; j < count; j++)
+        // Row by row, so the row-major bins are written in order (feature by feature, each pass touched every row's line).
+        for (var i = 0; i < rows; i++)
         {
-            var feature = features[j];
-            var source = sources[j];
-            for (var i = 0; i < rows; i++)
+            var row = bins.AsSpan(i * count, count);
+            for (var j = 0; j < row.Length; j++)
             {
-                bins[i * count + j] = (byte)(feature.Categorical ? Category(data.View.Value(i, source), feature.Slots) : NumericBin(feature, numeric[j]![i]));
+                var feature = features[j];
+                row[j] = (byte)(feature.Categorical ? Category(data.View.Value(i, sources[j]), feature.Slots) : NumericBin(feature, numeric[j]![i]));
             }
         }
 
@@ -113,9 +114,21 @@ internal sealed class ForestFeatures
             return feature.MissingBin;
         }
 
-        // The first bin whose threshold is at or above the value: values ≤ Thresholds[b] sit in bins ≤ b.
-        var index = Array.BinarySearch(feature.Thresholds, value);
-        return index >= 0 ? index : ~index;
+        // The first bin whose threshold is at or above the value (values ≤ Thresholds[b] sit in bins ≤ b): the count of
+        // thresholds below it, by a binary search whose steps are selects rather than branches (which a random value
+        // mispredicts half the time). With the radix sort below, binning five folds of 640,000 rows took 4.1 CPU s
+        // instead of 6.3 (bench/README.md, "Scaling").
+        var thresholds = feature.Thresholds;
+        int first = 0, length = thresholds.Length;
+        while (length > 0)
+        {
+            var half = length >> 1;
+            var below = thresholds[first + half] < value;
+            first = below ? first + half + 1 : first;
+            length = below ? length - half - 1 : half;
+        }
+
+        return first;
     }
 
     private static ForestFeature Numeric(float[] column, int slot, float imputation)
@@ -138,7 +151,7 @@ internal sealed class ForestFeatures
             }
         }
 
-        Array.Sort(sorted);
+        SortValues(sorted);
         if (sorted.Length == 0)
         {
             return new ForestFeature(slot, 1, false, [], hasMissing, imputation);
@@ -195,6 +208,57 @@ internal sealed class ForestFeatures
         }
 
         return new ForestFeature(slot, 1, false, cut, hasMissing, imputation);
+    }
+
+    /// <summary>
+    /// Sorts numbers (no NaN among them) by three passes of a radix sort on their bits, each made an unsigned key that
+    /// orders as the number does: linear where a comparison sort is not, and it runs once per numeric column of every
+    /// fold. −0 sorts before +0; they compare equal, so they stay one distinct value.
+    /// </summary>
+    private static void SortValues(float[] values)
+    {
+        if (values.Length < 4096)
+        {
+            Array.Sort(values);
+            return;
+        }
+
+        var keys = new uint[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var bits = BitConverter.SingleToUInt32Bits(values[i]);
+            keys[i] = (bits & 0x8000_0000) != 0 ? ~bits : bits | 0x8000_0000;
+        }
+
+        var scratch = new uint[keys.Length];
+        Span<int> counts = stackalloc int[1 << 11];
+        for (var shift = 0; shift < 32; shift += 11)
+        {
+            counts.Clear();
+            foreach (var key in keys)
+            {
+                counts[(int)((key >> shift) & 0x7FF)]++;
+            }
+
+            var total = 0;
+            for (var d = 0; d < counts.Length; d++)
+            {
+                (counts[d], total) = (total, total + counts[d]);
+            }
+
+            foreach (var key in keys)
+            {
+                scratch[counts[(int)((key >> shift) & 0x7FF)]++] = key;
+            }
+
+            (keys, scratch) = (scratch, keys);
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            var key = keys[i];
+            values[i] = BitConverter.UInt32BitsToSingle((key & 0x8000_0000) != 0 ? key & 0x7FFF_FFFF : ~key);
+        }
     }
 
     private static float NextValue(float[] sorted, float value)
