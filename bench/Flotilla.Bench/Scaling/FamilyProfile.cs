@@ -15,7 +15,7 @@ namespace Flotilla.Bench.Scaling;
 /// table: a 5-fold CV at the family's defaults, the path the tuner takes, with the shared preparation (fold views,
 /// slot statistics, the forest's bins — paid once per tuning run) apart from each fold's fit and validation scoring,
 /// and inside a fit what can be timed from outside it: one pass of the ML.NET view (what encoding a row as a learner
-/// reads it costs), LightGBM's dataset and first tree (a one-tree fit), the passes L-BFGS makes over its view, the
+/// reads it costs), LightGBM's dataset and first tree (a one-tree fit; the XGBoost booster's first tree alone), the passes L-BFGS makes over its view, the
 /// MLP's compact copy of the rows. Times are CPU seconds of this process (the learners are single-threaded), so a busy
 /// machine changes them less than wall time. <c>--set name=value,…</c> changes the defaults of the families that have
 /// those hyper-parameters, to profile one slow trial's configuration.
@@ -88,7 +88,13 @@ internal static class FamilyProfile
     {
         switch (algorithm.Name)
         {
-            case "LightGBM" or "XGBoost":
+            case "XGBoost":
+            {
+                // Our booster: the bins are shared (above), so a one-tree fit is one round's gradients and tree.
+                var first = Cpu(() => algorithm.FitEncoded(data, algorithm.Defaults.With("n_estimators", 1), 42, ct)).Seconds;
+                return Invariant($"first tree {first:F2}; the other {algorithm.Defaults["n_estimators"]} − 1 trees {fit - first:F2}");
+            }
+            case "LightGBM":
             {
                 var pass = Cpu(() => Pass(data.DataView(ViewEncoding.Native, balanced: false))).Seconds;
                 var first = Cpu(() => algorithm.FitEncoded(data, algorithm.Defaults.With("n_estimators", 1), 42, ct)).Seconds;

@@ -28,10 +28,11 @@ public sealed class PipelineCluster : IAsyncLifetime
     public static readonly TimeSpan AdoptionBound = TimeSpan.FromSeconds(LeaseSeconds + 5);
 
     /// <summary>
-    /// A Tune step long enough to be caught in the middle, cheap families only: 40 trials of up to 6 at once (every
-    /// silo's 2 cores), the default TPE strategy, whose proposals the ≤ n − P rule makes the same on any silos. Five
-    /// folds, not three: the running silo's own slots are taken first, and with trials of a few milliseconds they
-    /// freed up fast enough that a run once ended with none sent to a second silo.
+    /// A Tune step long enough to be caught in the middle: 40 trials of up to 6 at once (every silo's 2 cores), the
+    /// default TPE strategy, whose proposals the ≤ n − P rule makes the same on any silos. The running silo's own slots
+    /// are taken first, so trials reach a second silo only when they overlap: with the linear families' trials of a
+    /// few milliseconds alone they freed up so fast that runs ended with none sent to the worker (three folds once,
+    /// five folds in one CI run of two), so the forest's longer trials are among them.
     /// </summary>
     public static Dictionary<string, object> LongTune(string dataset, string approval = "PendingManualApproval") => new()
     {
@@ -39,7 +40,7 @@ public sealed class PipelineCluster : IAsyncLifetime
         ["MaxTuningJobs"] = 40,
         ["MaxTuningParallelJobs"] = 6,
         ["CrossValidationFolds"] = 5,
-        ["Algorithms"] = new[] { "LogisticRegression", "NaiveBayes" },
+        ["Algorithms"] = new[] { "LogisticRegression", "NaiveBayes", "RandomForest" },
         ["RandomState"] = 7,
         ["MinThresholdForRegisterMetric"] = 0,
         ["RegisterModelApprovalStatus"] = approval,
