@@ -47,7 +47,6 @@ internal sealed class BoostingBuilder(EncodedData data, BoostingOptions options)
     private int[] _touched = [];
     private Random _random = null!;
     private int _columns;
-    private readonly double _alpha = options.Alpha;
 
     // Where the current tree starts in the shared node list: its node k is _tree[k - _treeStart].
     private int _treeStart;
@@ -313,7 +312,7 @@ internal sealed class BoostingBuilder(EncodedData data, BoostingOptions options)
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private double Threshold(double g) => g > _alpha ? g - _alpha : g < -_alpha ? g + _alpha : 0;
+    private double Threshold(double g) => g > options.Alpha ? g - options.Alpha : g < -options.Alpha ? g + options.Alpha : 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private double Score(Vector128<double> sum)
