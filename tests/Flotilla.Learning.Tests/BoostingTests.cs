@@ -10,8 +10,7 @@ public sealed class BoostingTests
     private static readonly BoostingOptions Defaults = new(
         Rounds: 100, LearningRate: 0.1, MaxDepth: 6, MinChildWeight: 1, Subsample: 1, ColumnFraction: 1, Gamma: 0, Alpha: 0, Lambda: 1);
 
-    private static Table Csv(string header, IEnumerable<string> rows) =>
-        TableReader.Read(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [header, .. rows]))), "boosting.csv", new CsvOptions("label"), CancellationToken.None);
+    private static Table Csv(string header, IEnumerable<string> rows) => Tables.Csv(header, rows);
 
     private static double Score(Predictor predictor, ModelSchema schema, params float[] values)
     {
@@ -102,12 +101,7 @@ public sealed class BoostingTests
     [Fact]
     public void Missing_values_go_the_way_the_split_learned()
     {
-        var data = EncodedData.From(Csv("x,label", Enumerable.Range(0, 300).Select(r => (r % 3) switch
-        {
-            0 => ",yes",
-            1 => $"{r % 10},yes",
-            _ => $"{20 + r % 10},no",
-        })));
+        var data = EncodedData.From(Tables.MissingWithSmallValues());
 
         var predictor = new BoostingBuilder(data, Defaults with { Rounds = 20, MaxDepth = 1 }).Build(1, CancellationToken.None);
 

@@ -10,9 +10,7 @@ public sealed class ForestTests
     private static TreeEnsemblePredictor Grow(EncodedData data, int trees, int maxDepth, bool? subtract = null) =>
         new ForestBuilder(data, trees, false, maxDepth, 2, 1, data.Forest.Count, null, subtract).Build(3, CancellationToken.None);
 
-    /// <summary>A real table read from CSV text: a header, then one line per row (the label last, named "label").</summary>
-    private static Table Csv(string header, IEnumerable<string> rows) =>
-        TableReader.Read(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [header, .. rows]))), "forest.csv", new CsvOptions("label"), CancellationToken.None);
+    private static Table Csv(string header, IEnumerable<string> rows) => Tables.Csv(header, rows);
 
     // Category k of "c0".."c6"; k == 7 is a missing cell (the forest's "other" bin).
     private static string Category(int k) => k < 7 ? $"c{k}" : "";
@@ -88,14 +86,7 @@ public sealed class ForestTests
     [Fact]
     public void Missing_values_go_the_way_the_split_learned()
     {
-        // Small values and missing cells are positive, large values negative: the one perfect split sends NaN left,
-        // which the comparison alone (NaN ≤ t is false) would not.
-        var data = EncodedData.From(Csv("x,label", Enumerable.Range(0, 300).Select(r => (r % 3) switch
-        {
-            0 => ",yes",
-            1 => $"{r % 10},yes",
-            _ => $"{20 + r % 10},no",
-        })));
+        var data = EncodedData.From(Tables.MissingWithSmallValues());
 
         var predictor = Grow(data, trees: 1, maxDepth: 1);
 

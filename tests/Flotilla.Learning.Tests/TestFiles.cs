@@ -49,3 +49,22 @@ public static class Datasets
 
     private static Table Read(string file) => TableReader.Read(PathOf(file), new CsvOptions("CLASS"), CancellationToken.None);
 }
+
+/// <summary>Small real tables read from CSV text, for the tree builders' tests.</summary>
+public static class Tables
+{
+    /// <summary>A header, then one line per row (the label last, named "label").</summary>
+    public static Table Csv(string header, IEnumerable<string> rows) =>
+        TableReader.Read(new MemoryStream(Encoding.UTF8.GetBytes(string.Join("\n", [header, .. rows]))), "tree.csv", new CsvOptions("label"), CancellationToken.None);
+
+    /// <summary>
+    /// One column x: small values and missing cells are positive, large values negative. The one perfect split sends NaN
+    /// left, which the comparison alone (NaN ≤ t is false) would not.
+    /// </summary>
+    public static Table MissingWithSmallValues() => Csv("x,label", Enumerable.Range(0, 300).Select(r => (r % 3) switch
+    {
+        0 => ",yes",
+        1 => $"{r % 10},yes",
+        _ => $"{20 + r % 10},no",
+    }));
+}

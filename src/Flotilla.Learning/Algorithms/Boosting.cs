@@ -23,7 +23,7 @@ internal sealed record BoostingOptions(
 /// with the tree: each split copies its rows' bins and gradients into the next depth's copy, left rows first, so every
 /// node's rows lie side by side and each pass over them reads memory in order (<see cref="NodeOrder"/>).
 /// </summary>
-internal sealed class BoostingBuilder(EncodedData data, BoostingOptions options)
+internal sealed class BoostingBuilder(EncodedData data, BoostingOptions options) : IHistogramRows<Vector128<double>>
 {
     private readonly ChunkedList<TreeEnsemblePredictor.Node> _nodes = new();
     private readonly List<CategorySplit> _categorySplits = [];
@@ -32,8 +32,8 @@ internal sealed class BoostingBuilder(EncodedData data, BoostingOptions options)
     // The current tree's splits in bin terms, to route the rows a round did not sample.
     private readonly List<BinSplit> _tree = [];
 
-    // Two histograms per depth (one per child), reused by every node at that depth.
-    private readonly List<(Vector128<double>[] Left, Vector128<double>[] Right)> _levels = [];
+    // The children's histograms, by depth.
+    private readonly ChildHistograms<Vector128<double>> _histograms = new();
 
     private ForestFeatures _binned = null!;
     private double[] _margins = [];
@@ -451,54 +451,22 @@ internal sealed class BoostingBuilder(EncodedData data, BoostingOptions options)
         return left;
     }
 
-    // The histograms of the children that will split: the smaller child's from its rows, the larger's as the parent's
-    // minus the smaller's when that costs less than reading the larger child's rows.
+    // The histograms of the children that will split.
     private (Vector128<double>[]? Left, Vector128<double>[]? Right) ChildHistograms(
-        Vector128<double>[] parent, int start, int middle, int end, int depth, Vector128<double> left, Vector128<double> right)
+        Vector128<double>[] parent, int start, int middle, int end, int depth, Vector128<double> left, Vector128<double> right) =>
+        _histograms.For(
+            this, parent, start, middle, end, depth, needLeft: !IsLeaf(left, depth + 1) && middle - start >= _histogramRows,
+            needRight: !IsLeaf(right, depth + 1) && end - middle >= _histogramRows, _binned.Count, _binned.Offsets[^1]);
+
+    void IHistogramRows<Vector128<double>>.Read(int depth, int start, int end, Vector128<double>[] histogram) =>
+        BuildHistogram(_order[depth & 1], start, end, histogram);
+
+    void IHistogramRows<Vector128<double>>.Subtract(Vector128<double>[] parent, Vector128<double>[] small, Vector128<double>[] large)
     {
-        var needLeft = !IsLeaf(left, depth + 1) && middle - start >= _histogramRows;
-        var needRight = !IsLeaf(right, depth + 1) && end - middle >= _histogramRows;
-        if (!needLeft && !needRight)
+        for (var b = 0; b < parent.Length; b++)
         {
-            return (null, null);
+            large[b] = parent[b] - small[b];
         }
-
-        while (_levels.Count <= depth + 1)
-        {
-            _levels.Add((new Vector128<double>[parent.Length], new Vector128<double>[parent.Length]));
-        }
-
-        var (leftBuffer, rightBuffer) = _levels[depth + 1];
-        var leftSmaller = middle - start <= end - middle;
-        var (small, large) = leftSmaller ? (leftBuffer, rightBuffer) : (rightBuffer, leftBuffer);
-        var (smallStart, smallEnd, largeStart, largeEnd) = leftSmaller ? (start, middle, middle, end) : (middle, end, start, middle);
-        var needSmall = leftSmaller ? needLeft : needRight;
-        var needLarge = leftSmaller ? needRight : needLeft;
-        var features = _binned.Count;
-        var children = _order[(depth + 1) & 1];
-        if (needLarge && (long)(largeEnd - largeStart) * features < (long)(smallEnd - smallStart) * features + parent.Length)
-        {
-            BuildHistogram(children, largeStart, largeEnd, large);
-            if (needSmall)
-            {
-                BuildHistogram(children, smallStart, smallEnd, small);
-            }
-        }
-        else
-        {
-            BuildHistogram(children, smallStart, smallEnd, small);
-            if (needLarge)
-            {
-                for (var b = 0; b < parent.Length; b++)
-                {
-                    large[b] = parent[b] - small[b];
-                }
-            }
-        }
-
-        return leftSmaller
-            ? (needSmall ? small : null, needLarge ? large : null)
-            : (needLarge ? large : null, needSmall ? small : null);
     }
 
     /// <summary>The (G, H) histogram of every feature over rows sample[start..end) (h is cleared first).</summary>

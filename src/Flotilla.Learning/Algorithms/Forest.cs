@@ -370,7 +370,7 @@ internal static class ForestHistogram
 /// </summary>
 internal sealed class ForestBuilder(
     EncodedData data, int trees, bool entropy, int maxDepth, int minSamplesSplit, int minSamplesLeaf, int maxFeatures,
-    float[]? classWeights, bool? subtract = null, bool sparseSmallNodes = true)
+    float[]? classWeights, bool? subtract = null, bool sparseSmallNodes = true) : IHistogramRows<double>
 {
     private readonly ChunkedList<TreeEnsemblePredictor.Node> _nodes = new();
     private readonly List<CategorySplit> _categorySplits = [];
@@ -395,8 +395,8 @@ internal sealed class ForestBuilder(
     // per split on 6,400 rows, 1.3× faster with this and the inlined criterion; the trees are the same).
     private int _histogramRows;
 
-    // Two histograms per depth (one per child), reused by every node at that depth (subtraction mode only).
-    private readonly List<(double[] Left, double[] Right)> _levels = [];
+    // The children's histograms, by depth (subtraction mode only).
+    private readonly ChildHistograms<double> _histograms = new();
 
     private readonly record struct Stats(double Total, double Positive, double Samples);
 
@@ -559,52 +559,17 @@ internal sealed class ForestBuilder(
         return node;
     }
 
-    // The histograms of the children that will split: the smaller child's from its rows, the larger's as the
-    // parent's minus the smaller's when that costs less than reading the larger child's rows.
-    private (double[]? Left, double[]? Right) ChildHistograms(double[] parent, int start, int middle, int end, int depth, Stats left, Stats right)
-    {
-        var needLeft = !IsLeaf(left, depth + 1) && middle - start >= _histogramRows;
-        var needRight = !IsLeaf(right, depth + 1) && end - middle >= _histogramRows;
-        if (!needLeft && !needRight)
-        {
-            return (null, null);
-        }
+    // The histograms of the children that will split.
+    private (double[]? Left, double[]? Right) ChildHistograms(double[] parent, int start, int middle, int end, int depth, Stats left, Stats right) =>
+        _histograms.For(
+            this, parent, start, middle, end, depth, needLeft: !IsLeaf(left, depth + 1) && middle - start >= _histogramRows,
+            needRight: !IsLeaf(right, depth + 1) && end - middle >= _histogramRows, _binned.Count, _binned.Offsets[^1]);
 
-        while (_levels.Count <= depth + 1)
-        {
-            var length = parent.Length;
-            _levels.Add((new double[length], new double[length]));
-        }
+    void IHistogramRows<double>.Read(int depth, int start, int end, double[] histogram) =>
+        ForestHistogram.BuildAll(_binned, _sample, start, end, _weights, _positives, _counts, histogram);
 
-        var (leftBuffer, rightBuffer) = _levels[depth + 1];
-        var leftSmaller = middle - start <= end - middle;
-        var (small, large) = leftSmaller ? (leftBuffer, rightBuffer) : (rightBuffer, leftBuffer);
-        var (smallStart, smallEnd, largeStart, largeEnd) = leftSmaller ? (start, middle, middle, end) : (middle, end, start, middle);
-        var needSmall = leftSmaller ? needLeft : needRight;
-        var needLarge = leftSmaller ? needRight : needLeft;
-        var features = _binned.Count;
-        if (needLarge && (largeEnd - largeStart) * features < (smallEnd - smallStart) * features + parent.Length / ForestHistogram.Stride)
-        {
-            // Reading the larger child's rows is cheaper than building the smaller and subtracting it.
-            ForestHistogram.BuildAll(_binned, _sample, largeStart, largeEnd, _weights, _positives, _counts, large);
-            if (needSmall)
-            {
-                ForestHistogram.BuildAll(_binned, _sample, smallStart, smallEnd, _weights, _positives, _counts, small);
-            }
-        }
-        else
-        {
-            ForestHistogram.BuildAll(_binned, _sample, smallStart, smallEnd, _weights, _positives, _counts, small);
-            if (needLarge)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Subtract(parent, small, large);
-            }
-        }
-
-        return leftSmaller
-            ? (needSmall ? small : null, needLarge ? large : null)
-            : (needLarge ? large : null, needSmall ? small : null);
-    }
+    void IHistogramRows<double>.Subtract(double[] parent, double[] small, double[] large) =>
+        System.Numerics.Tensors.TensorPrimitives.Subtract(parent, small, large);
 
     private static readonly int[] AllBins = [.. Enumerable.Range(0, ForestFeatures.MaxBins)];
 
