@@ -10,6 +10,14 @@ public sealed class PostgresMetadataStore : MetadataStore
 {
     // Any constant works; it only has to be the same in every Flotilla process sharing the database.
     private const long MigrationLockKey = 0x466C6F74696C6C61; // "Flotilla"
+
+    // A fenced write holds its execution's row lock until it commits, and a claim by another server waits for it. A
+    // server stopped inside such a transaction (SIGSTOP, a stalled VM) would hold the lock, and so the execution, for as
+    // long as it stays stopped: the fencing test's adoption once waited 60 s in vain. PostgreSQL ends a session left idle
+    // inside a transaction this long, which rolls the transaction back and frees the row. Flotilla's transactions run
+    // their statements back to back, in milliseconds.
+    private const int StalledTransactionMilliseconds = 5_000;
+
     private readonly NpgsqlDataSource _dataSource;
 
     public PostgresMetadataStore(string connectionString, IEnumerable<Migration> migrations, TimeProvider? timeProvider = null)
@@ -17,7 +25,9 @@ public sealed class PostgresMetadataStore : MetadataStore
     {
         try
         {
-            _dataSource = NpgsqlDataSource.Create(connectionString);
+            var settings = new NpgsqlConnectionStringBuilder(connectionString);
+            settings.Options = $"{settings.Options} -c idle_in_transaction_session_timeout={StalledTransactionMilliseconds}".Trim();
+            _dataSource = NpgsqlDataSource.Create(settings);
         }
         catch (ArgumentException e)
         {
