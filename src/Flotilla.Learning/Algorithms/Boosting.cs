@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -507,16 +506,7 @@ internal sealed class BoostingBuilder(EncodedData data, BoostingOptions options)
             h[bin] += rows.Gradients[i];
         }
 
-        var present = 0;
-        for (var word = 0; word < seen.Length; word++)
-        {
-            for (var bits = seen[word]; bits != 0; bits &= bits - 1)
-            {
-                _touched[present++] = (word << 6) | BitOperations.TrailingZeroCount(bits);
-            }
-        }
-
-        return present;
+        return ForestHistogram.SetBins(seen, _touched);
     }
 
     /// <summary>

@@ -327,12 +327,18 @@ internal static class ForestHistogram
             h[b + 2] += counts[r];
         }
 
+        return SetBins(seen, touched);
+    }
+
+    /// <summary>Writes the bins whose bits are set in <paramref name="seen"/> to <paramref name="bins"/>, ascending; returns their count.</summary>
+    public static int SetBins(ReadOnlySpan<ulong> seen, Span<int> bins)
+    {
         var present = 0;
         for (var word = 0; word < seen.Length; word++)
         {
             for (var bits = seen[word]; bits != 0; bits &= bits - 1)
             {
-                touched[present++] = (word << 6) | BitOperations.TrailingZeroCount(bits);
+                bins[present++] = (word << 6) | BitOperations.TrailingZeroCount(bits);
             }
         }
 
