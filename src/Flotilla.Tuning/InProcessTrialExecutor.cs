@@ -21,12 +21,15 @@ public sealed class InProcessTrialExecutor(Table train, string? worker = null) :
     {
         ArgumentNullException.ThrowIfNull(trial);
         ArgumentNullException.ThrowIfNull(onFold);
-        return Task.Run(() =>
+        // A trial holds its core for its whole length: on a thread of its own, not one of the pool's, which would
+        // otherwise be left to the trials alone — the calls that hand trials to other silos, and a server's
+        // requests, would wait for the pool to grow (it adds a thread about every half second when starved).
+        return Task.Factory.StartNew(() =>
         {
             var algorithm = AlgorithmCatalog.Get(trial.Algorithm);
             var folds = CrossValidation.Prepare(train, trial.Folds, trial.Seed);
             var result = CrossValidation.Run(algorithm, trial.Parameters, folds, Scorer.Parse(trial.Scorer), (i, s) => onFold(i, s), cancellationToken);
             return new TrialOutcome(result.FoldScores, result.Stopped, result.OutOfFold, worker);
-        }, cancellationToken);
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 }

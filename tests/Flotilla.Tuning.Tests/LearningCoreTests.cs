@@ -122,6 +122,22 @@ public sealed class LearningCoreTests
     }
 
     [Fact]
+    public async Task A_trial_in_process_runs_on_a_thread_of_its_own_and_leaves_the_pool_to_the_rest()
+    {
+        var trial = new TrialRequest(0, "NaiveBayes", HyperParameters.Empty, 3, "roc_auc", 7);
+        var onPool = new List<bool>();
+
+        var outcome = await new InProcessTrialExecutor(Xor).RunAsync(trial, (_, _) =>
+        {
+            onPool.Add(Thread.CurrentThread.IsThreadPoolThread);
+            return true;
+        }, CancellationToken.None);
+
+        Assert.Equal(3, outcome.FoldScores.Count);
+        Assert.Equal([false, false, false], onPool);
+    }
+
+    [Fact]
     public async Task An_unknown_scorer_or_algorithm_is_refused_before_any_trial_runs()
     {
         var scorer = await Assert.ThrowsAsync<ArgumentException>(() => new Tuner().RunAsync(Xor, new TuningOptions { Scorer = "rmse" }));
