@@ -106,6 +106,36 @@ public sealed class MissingValueTests
     }
 
     [Fact]
+    public void The_scaled_view_holds_each_row_as_its_standardized_values_plus_mean_over_sd_without_its_zero_slots()
+    {
+        var data = EncodedData.From(Informative(300, 5));
+        var view = data.DataView(ViewEncoding.Scaled, balanced: false);
+        var values = new float[data.Schema.Features.Count];
+        var z = new float[data.Width];
+        var (mean, inverse) = (data.Standardizer.Mean, data.Standardizer.InverseScale);
+
+        // Two passes, as L-BFGS makes one per evaluation: both read the same rows.
+        for (var pass = 0; pass < 2; pass++)
+        {
+            using var cursor = view.GetRowCursor(view.Schema);
+            var features = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(view.Schema[MlNet.Features]);
+            var row = 0;
+            var vector = default(Microsoft.ML.Data.VBuffer<float>);
+            while (cursor.MoveNext())
+            {
+                features(ref vector);
+                data.EncodeStandardized(row, values, z);
+                var expected = z.Select((v, j) => v + (mean[j] * inverse[j])).ToArray();
+                Assert.Equal(expected.Count(v => v != 0), vector.GetValues().Length);
+                Assert.DoesNotContain(0f, vector.GetValues().ToArray());
+                Assert.Equal(expected, vector.DenseValues().ToArray(), (a, b) => Math.Abs(a - b) <= 1e-5f * Math.Max(1, Math.Abs(a)));
+                row++;
+            }
+            Assert.Equal(data.Rows, row);
+        }
+    }
+
+    [Fact]
     public void A_table_holds_its_columns_as_primitive_arrays_of_its_row_count()
     {
         var table = Informative(500, 6);

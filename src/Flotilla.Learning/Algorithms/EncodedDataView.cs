@@ -1,5 +1,4 @@
 using Flotilla.Learning.Artifacts;
-using Flotilla.Learning.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -24,22 +23,25 @@ internal enum ViewEncoding
 }
 
 /// <summary>
-/// An ML.NET view of a training set that encodes each row as a cursor reaches it: Features (the encoded vector, see
-/// <see cref="ViewEncoding"/>), Label and Weight (1, or scikit-learn's balanced class weight). Nothing is
-/// materialised, so a fit costs ML.NET's own working set and not a copy of the rows per family and fold: LightGBM
-/// reads the rows twice into its binned dataset, L-BFGS streams them once per evaluation.
+/// An ML.NET view of a training set: Features (the encoded vector, see <see cref="ViewEncoding"/>), Label and Weight (1,
+/// or scikit-learn's balanced class weight). The native and imputed rows are encoded as a cursor reaches them, so a fit
+/// costs ML.NET's own working set and not a copy of the rows per family and fold: LightGBM and FastTree read the rows
+/// into binned datasets of their own. The scaled rows are encoded once, at the view's creation (<see cref="ScaledRows"/>):
+/// L-BFGS reads them once per evaluation.
 /// </summary>
 internal sealed class EncodedDataView : IDataView
 {
     private readonly EncodedData _data;
     private readonly ViewEncoding _encoding;
     private readonly (float Negative, float Positive) _weights;
+    private readonly ScaledRows? _scaled;
 
     public EncodedDataView(EncodedData data, ViewEncoding encoding, bool balanced)
     {
         _data = data;
         _encoding = encoding;
         _weights = balanced ? data.BalancedWeights() : (1f, 1f);
+        _scaled = encoding == ViewEncoding.Scaled ? ScaledRows.TryEncode(data) : null;
         var builder = new DataViewSchema.Builder();
         builder.AddColumn(MlNet.Features, new VectorDataViewType(NumberDataViewType.Single, data.Width));
         builder.AddColumn(MlNet.Label, BooleanDataViewType.Instance);
@@ -119,51 +121,24 @@ internal sealed class EncodedDataView : IDataView
                 ?? throw new InvalidOperationException($"Column '{column.Name}' is not of type {typeof(TValue).Name}.");
         }
 
-        // The non-zero slots of x / sd with a missing slot at mean / sd (the standardized row plus mean / sd), written
-        // straight from the row's values: a number is one slot, a category one slot, a missing category its slots' means.
         private void Scaled(ref VBuffer<float> value)
         {
-            var data = _parent._data;
-            var schema = data.Schema;
-            var offsets = schema.Offsets;
-            var mean = data.Standardizer.Mean;
-            var inverse = data.Standardizer.InverseScale;
-            data.View.Read((int)_position, _values);
-            var count = 0;
-            for (var f = 0; f < _values.Length; f++)
+            var row = (int)_position;
+            if (_parent._scaled is { } rows)
             {
-                var v = _values[f];
-                var slot = offsets[f];
-                if (schema.Features[f].Kind == ColumnKind.Numeric)
-                {
-                    var x = float.IsNaN(v) ? mean[slot] : v;
-                    if (x != 0)
-                    {
-                        _indices[count] = slot;
-                        _encoded[count++] = x * inverse[slot];
-                    }
-                }
-                else if (float.IsNaN(v))
-                {
-                    for (var j = slot; j < offsets[f + 1]; j++)
-                    {
-                        if (mean[j] != 0)
-                        {
-                            _indices[count] = j;
-                            _encoded[count++] = mean[j] * inverse[j];
-                        }
-                    }
-                }
-                else if (v >= 0 && v < offsets[f + 1] - slot)
-                {
-                    _indices[count] = slot + (int)v;
-                    _encoded[count++] = inverse[slot + (int)v];
-                }
+                Write(ref value, rows.Slots(row), rows.Values(row));
+                return;
             }
 
-            var editor = VBufferEditor.Create(ref value, data.Width, count, requireIndicesOnDense: true);
-            _encoded.AsSpan(0, count).CopyTo(editor.Values);
-            _indices.AsSpan(0, count).CopyTo(editor.Indices);
+            var count = ScaledRows.Write(_parent._data, row, _values, _indices, _encoded);
+            Write(ref value, _indices.AsSpan(0, count), _encoded.AsSpan(0, count));
+        }
+
+        private void Write(ref VBuffer<float> value, ReadOnlySpan<int> slots, ReadOnlySpan<float> scaled)
+        {
+            var editor = VBufferEditor.Create(ref value, _parent._data.Width, slots.Length, requireIndicesOnDense: true);
+            scaled.CopyTo(editor.Values);
+            slots.CopyTo(editor.Indices);
             value = editor.Commit();
         }
     }
