@@ -28,6 +28,8 @@ internal static class EnsembleBench
         var trials = int.Parse(Option(args, "--trials") ?? "12", CultureInfo.InvariantCulture);
         var sizes = (Option(args, "--sizes") ?? "10,20,50").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         var calls = int.Parse(Option(args, "--calls") ?? "20000", CultureInfo.InvariantCulture);
+        // Each member's own latency too (stderr), to see which one an ensemble's p99 comes from.
+        var eachMember = args.Contains("--members");
         Console.WriteLine($"# ensemble benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadAverage()}, {trials} trials");
         Console.WriteLine();
         Console.WriteLine("| dataset | seed | tune s | best trial | test AUC alone | p99 µs alone | size | members | selection s | refit s | test AUC ensemble | Δ AUC | p99 µs ensemble |");
@@ -62,6 +64,17 @@ internal static class EnsembleBench
                     var refitSeconds = Stopwatch.GetElapsedTime(refitStarted).TotalSeconds;
                     var auc = TestAuc(ensemble, test);
                     var p99 = members.Length > 1 ? P99(ensemble, test, calls) : aloneP99;
+                    if (eachMember && members.Length > 1)
+                    {
+                        foreach (var member in members)
+                        {
+                            P99(member.Item1.ToLoaded(), test, calls);
+                            if (member.Item1.Predictor is Flotilla.Learning.Artifacts.TreeEnsemblePredictor trees)
+                            {
+                                Console.Error.WriteLine(Invariant($"    {trees.TreeCount} trees, {trees.NodeCount} nodes, {trees.CategoricalNodeCount} categorical"));
+                            }
+                        }
+                    }
                     deltas[size].Add(auc - aloneAuc);
                     p99Ratios[size].Add(p99 / aloneP99);
                     var names = string.Join(" + ", members.Select(m => Invariant($"{m.Item1.Metadata.Algorithm} ×{m.Item2:0.##}")));
