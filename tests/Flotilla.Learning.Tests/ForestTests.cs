@@ -195,6 +195,33 @@ public sealed class ForestTests
         Assert.Equal(routedBytes, RoundTrip(routedBack).Bytes);
     }
 
+    [Fact]
+    public void A_row_scored_alone_and_in_a_batch_takes_the_same_category_branches()
+    {
+        var data = Mixed(400, 5);
+        var routed = Grow(data, trees: 10, maxDepth: 6);
+        var values = new float[data.Schema.Features.Count];
+        var encoded = new float[data.Width];
+
+        var batch = Score(routed, data);
+
+        Assert.True(routed.CategoricalNodeCount > 0);
+        for (var i = 0; i < data.Rows; i++)
+        {
+            data.Encode(i, values, encoded, MissingValues.Native);
+            Assert.Equal(batch[i], routed.Probability(encoded));
+        }
+    }
+
+    [Fact]
+    public void A_node_that_names_a_category_split_the_artifact_lacks_is_refused_when_loaded()
+    {
+        var error = Assert.Throws<ArtifactException>(() => new TreeEnsemblePredictor(
+            [0], [0], [0f], [~0], [~1], [0.1, 0.9], [1.0], 0, 1, 0, TreeOutput.Platt, routes: [3], categorySplits: [new CategorySplit(2, 1, false)]));
+
+        Assert.Contains("category split 3 of 1", error.Message);
+    }
+
     private static (byte[] Bytes, Predictor Back) RoundTrip(Predictor predictor)
     {
         using var memory = new MemoryStream();
