@@ -8,9 +8,9 @@ namespace Flotilla.Learning.Algorithms;
 /// A training set as the learners see it: the schema learned from its rows, the rows themselves as a
 /// <see cref="FeatureRows"/> view of the table (no copy), the labels, and what several fits share, built on first use:
 /// each encoded slot's statistics (hence the <see cref="Standardizer"/>) and the forest's bins. Nothing here holds the
-/// rows encoded: a learner encodes them as it reads them, through <see cref="Encode"/>, <see cref="EncodeStandardized"/> or
-/// an ML.NET view (<see cref="DataView"/>; the scaled one keeps its rows encoded for the fit's length). One instance per CV fold lives as long as the tuner's <c>PreparedFolds</c>;
-/// it is thread-safe.
+/// rows encoded: a learner encodes them as it reads them, through <see cref="Encode"/>, <see cref="EncodeStandardized"/>
+/// or an ML.NET view (<see cref="DataView"/>; the scaled one keeps its rows encoded for the fit's length). One instance
+/// per CV fold lives as long as the tuner's <c>PreparedFolds</c>; it is thread-safe.
 /// <para>
 /// Each family reads the view it can use: the trees that handle missing values (our forest, LightGBM) see NaN
 /// (<see cref="MissingValues.Native"/>); the others see imputed rows — the standardized families a missing value at its

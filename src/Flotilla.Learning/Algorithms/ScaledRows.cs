@@ -16,7 +16,10 @@ internal sealed class ScaledRows
 
     private ScaledRows(int[] starts, int[] slots, float[] values) => (_starts, _slots, _values) = (starts, slots, values);
 
-    /// <summary>The rows encoded, or null when their non-zero slots outnumber what one array can hold (the view then encodes each row as it reads it).</summary>
+    /// <summary>
+    /// The rows encoded, or null when their non-zero slots outnumber what one array can hold (the view then encodes each
+    /// row as it reads it).
+    /// </summary>
     public static ScaledRows? TryEncode(EncodedData data)
     {
         var values = new float[data.Schema.Features.Count];

@@ -188,7 +188,10 @@ internal readonly record struct CategorySplit(int Slots, ulong Left, bool OtherL
 {
     public const int MaxSlots = 64;
 
-    /// <summary>Whether a row whose set slot in the column is <paramref name="hot"/> (−1: none, a missing or unseen category) goes left.</summary>
+    /// <summary>
+    /// Whether a row whose set slot in the column is <paramref name="hot"/> goes left (−1: none is set, a missing or
+    /// unseen category).
+    /// </summary>
     public bool GoesLeft(int hot) => hot < 0 ? OtherLeft : ((Left >> hot) & 1) != 0;
 }
 
@@ -201,7 +204,8 @@ internal sealed class CategoryColumns
     private readonly int[] _offsets;
     private readonly int[] _slots;
 
-    private CategoryColumns(int[] offsets, int[] slots, int[] ofSplit) => (_offsets, _slots, OfSplit) = (offsets, slots, ofSplit);
+    private CategoryColumns(int[] offsets, int[] slots, int[] ofSplit) =>
+        (_offsets, _slots, OfSplit) = (offsets, slots, ofSplit);
 
     public int Count => _offsets.Length;
 
@@ -233,7 +237,8 @@ internal sealed class CategoryColumns
                 slots.Add(splits[node.Route].Slots);
             }
 
-            if ((ofSplit[node.Route] is var known && known >= 0 && known != column) || slots[column] != splits[node.Route].Slots)
+            var known = ofSplit[node.Route];
+            if ((known >= 0 && known != column) || slots[column] != splits[node.Route].Slots)
             {
                 throw new ArtifactException($"Category split {node.Route} is tested on two different text columns.");
             }
@@ -372,7 +377,7 @@ internal sealed class TreeEnsemblePredictor : Predictor
         return sum;
     }
 
-    /// <summary>The leaf the row reaches from <paramref name="root"/>; <paramref name="hot"/> holds its set slot in each text column.</summary>
+    /// <summary>The leaf the row reaches from <paramref name="root"/>; <paramref name="hot"/>: its set slot in each text column.</summary>
     private int Leaf(int root, ReadOnlySpan<float> encoded, ReadOnlySpan<int> hot)
     {
         var nodes = _nodes;
