@@ -69,7 +69,7 @@ internal static class EnsembleBench
                         foreach (var member in members)
                         {
                             P99(member.Item1.ToLoaded(), test, calls);
-                            if (member.Item1.Predictor is Flotilla.Learning.Artifacts.TreeEnsemblePredictor trees)
+                            if (member.Item1.Predictor is TreeEnsemblePredictor trees)
                             {
                                 Console.Error.WriteLine(Invariant($"    {trees.TreeCount} trees, {trees.NodeCount} nodes, {trees.CategoricalNodeCount} categorical"));
                             }

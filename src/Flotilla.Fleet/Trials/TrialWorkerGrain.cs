@@ -1,6 +1,5 @@
 using Flotilla.Fleet.Hosting;
-using Flotilla.Learning.Algorithms;
-using Flotilla.Learning.Evaluation;
+using Flotilla.Tuning;
 using Orleans.Concurrency;
 using Orleans.GrainDirectory;
 
@@ -22,15 +21,11 @@ internal sealed class TrialWorkerGrain(IGrainContext context, TrialDataCache cac
         var train = await cache.GetAsync(data, cancellationToken);
         var request = trial.ToRequest();
         var reports = new PipelinedFoldReports(folds, request.Folds);
-        // The fold callback is synchronous inside the learner's loop and may wait there for an answer. The trial gets
-        // a thread of its own: blocked on the thread pool, it would hold back the very threads that bring the answer
-        // in (on a silo held to one core the pool starts with one).
-        var result = await Task.Factory.StartNew(
-            () => CrossValidation.Run(AlgorithmCatalog.Get(request.Algorithm), request.Parameters,
-                CrossValidation.Prepare(train, request.Folds, request.Seed), Scorer.Parse(request.Scorer),
-                reports.Report, cancellationToken),
-            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        return reports.Outcome(result);
+        // The fold callback is synchronous inside the learner's loop and may wait there for an answer. The in-process
+        // executor gives the trial a thread of its own: blocked on the thread pool, it would hold back the very threads
+        // that bring the answer in (on a silo held to one core the pool starts with one).
+        var outcome = await new InProcessTrialExecutor(train).RunAsync(request, reports.Report, cancellationToken);
+        return reports.Outcome(outcome);
     }
 
     /// <summary>
@@ -66,7 +61,7 @@ internal sealed class TrialWorkerGrain(IGrainContext context, TrialDataCache cac
             return true;
         }
 
-        public RemoteTrialOutcome Outcome(CrossValidationResult result) =>
+        public RemoteTrialOutcome Outcome(TrialOutcome result) =>
             _stoppedAfter is { } last
                 ? new RemoteTrialOutcome([.. result.FoldScores.Take(last + 1)], Stopped: true, OutOfFold: null)
                 : new RemoteTrialOutcome(result.FoldScores, result.Stopped, result.OutOfFold);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
@@ -240,7 +241,7 @@ internal sealed class CategoryColumns
             var known = ofSplit[node.Route];
             if ((known >= 0 && known != column) || slots[column] != splits[node.Route].Slots)
             {
-                throw new ArtifactException($"Category split {node.Route} is tested on two different text columns.");
+                throw new ArtifactException($"Category split {node.Route} does not match the text column at slot {node.Feature} that its node tests.");
             }
             ofSplit[node.Route] = column;
         }
@@ -408,7 +409,8 @@ internal sealed class TreeEnsemblePredictor : Predictor
     public override void Probabilities(ReadOnlySpan<float> rows, int width, Span<double> output)
     {
         var columns = _columns.Count;
-        var hot = new int[output.Length * columns];
+        // Pooled: a batch job scores its chunks without allocating.
+        var hot = ArrayPool<int>.Shared.Rent(output.Length * columns);
         for (var i = 0; i < output.Length; i++)
         {
             _columns.FindHot(rows.Slice(i * width, width), hot.AsSpan(i * columns, columns));
@@ -423,6 +425,8 @@ internal sealed class TreeEnsemblePredictor : Predictor
                 output[i] += weight * _leaves[Leaf(root, rows.Slice(i * width, width), hot.AsSpan(i * columns, columns))];
             }
         }
+
+        ArrayPool<int>.Shared.Return(hot);
 
         for (var i = 0; i < output.Length; i++)
         {
